@@ -1,0 +1,87 @@
+/* job.h - a search job: what to train, on what, over which grid, validated
+ * how, written where. Parsed from a JSON job file and fully validated before
+ * any training (see rcn_job_load).
+ *
+ * Job file (JSON object; unknown keys are errors):
+ *   "name":        string (default: file name without .json)
+ *   "data":        {"train_images", "train_labels", "test_images", "test_labels"}
+ *                  paths (IDX raw or .gz), relative to the current directory;
+ *                  or {"dir": "data/mnist"} for the four standard names.
+ *   "train_limit": integer >= 1, deterministic subset of the training set (optional)
+ *   "model":       preset name or spec object (see rcn_arch_from_json); default "rcn8"
+ *   "epochs", "batch_size", "lr", "momentum", "weight_decay", "dropout":
+ *                  scalar defaults for every cell (defaults 10, 64, 0.01, 0.5, 0, model's)
+ *   "diverge_threshold": default 1000
+ *   "seed":        integer >= 0, default 1
+ *   "threads":     OpenBLAS threads per rank, default 1
+ *   "grid":        {"batch_size": AXIS, "lr": AXIS, "momentum": AXIS, "epochs": AXIS}
+ *                  each AXIS a non-empty list or {"from", "to", "step"} (inclusive,
+ *                  decimal-exact: 0.005..0.195 step 0.005 gives 39 values)
+ *   "validation":  {"kind": "kfold", "folds": K >= 2} or {"kind": "test"}
+ *   "refit":       bool, default false (kfold only)
+ *   "output":      report path (default "results/<name>.json"); the journal is
+ *                  "<output without .json>.journal.jsonl"
+ */
+#ifndef RCN_JOB_H
+#define RCN_JOB_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "rcn/error.h"
+#include "rcn/net.h"
+
+#define RCN_MAX_AXIS 4096
+#define RCN_PATH_MAX 4096
+
+typedef enum { RCN_AXIS_BATCH = 0, RCN_AXIS_LR, RCN_AXIS_MOMENTUM, RCN_AXIS_EPOCHS, RCN_NAXES } rcn_axis_id;
+
+/* One swept axis; values are kept as doubles plus their shortest decimal
+ * spelling (e.g. "0.135"), which is what reports and keys print. */
+typedef struct {
+    int n; /* 0: axis not swept (the scalar default applies) */
+    double *values;
+    char (*text)[32];
+} rcn_axis;
+
+typedef enum { RCN_VALID_KFOLD = 0, RCN_VALID_TEST = 1 } rcn_valid_kind;
+
+typedef struct {
+    char path[RCN_PATH_MAX];     /* the job file */
+    char name[128];
+    char train_images[RCN_PATH_MAX], train_labels[RCN_PATH_MAX];
+    char test_images[RCN_PATH_MAX], test_labels[RCN_PATH_MAX];
+    int64_t train_limit;         /* 0: whole training set */
+    rcn_arch arch;
+    int epochs, batch_size;
+    double lr, momentum, weight_decay, diverge_threshold;
+    uint64_t seed;
+    int threads;
+    rcn_axis axes[RCN_NAXES];
+    rcn_valid_kind valid_kind;
+    int folds;                   /* kfold: K; test: 1 */
+    int refit;
+    char output[RCN_PATH_MAX], journal[RCN_PATH_MAX];
+    json_t *json;                /* the job as read (normalised), owned */
+    char hash[17];               /* hex FNV-1a of the canonical job JSON: a journal's identity */
+} rcn_job;
+
+/* A cell: one point of the grid; its hyperparameters resolved. */
+typedef struct {
+    int index;                   /* 0..n_cells-1, row-major over axes in rcn_axis_id order */
+    int batch_size, epochs;
+    double lr, momentum;
+    char key[160];               /* e.g. "batch_size=256,lr=0.135" (swept axes only) */
+} rcn_cell;
+
+/* Parses and validates the file; on error *err names the file, the JSON path
+ * ("grid.lr.step") and the reason, or line:column for syntax errors. Checks
+ * that the data files exist and are readable (not their contents). */
+int rcn_job_load(const char *path, rcn_job *job, rcn_error *err);
+void rcn_job_free(rcn_job *job);
+int rcn_job_n_cells(const rcn_job *job);
+void rcn_job_cell(const rcn_job *job, int index, rcn_cell *cell);
+/* Checks that needs the data loaded: batch sizes <= training size per fold. */
+int rcn_job_check_sizes(const rcn_job *job, int64_t n_train, rcn_error *err);
+
+#endif
