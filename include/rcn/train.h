@@ -44,17 +44,27 @@ typedef struct {
     int diverged;
     int diverged_epoch, diverged_batch; /* 1-based */
     double diverged_loss;               /* the offending batch mean loss */
+    int aborted;                        /* poll hook asked to stop */
     double seconds;                     /* whole training incl. evaluation */
 } rcn_train_result;
 
-typedef void (*rcn_epoch_cb)(const rcn_epoch_stats *st, void *ud);
+/* Optional hooks (any may be NULL). on_epoch runs after each epoch's
+ * evaluation. poll runs between batches (cheap: e.g. an MPI_Iprobe on the
+ * coordinator rank); a non-zero return aborts the training at once
+ * (res->aborted = 1), e.g. on SIGTERM. */
+typedef struct {
+    void (*on_epoch)(const rcn_epoch_stats *st, void *ud);
+    int (*poll)(void *ud);
+    void *ud;
+} rcn_train_hooks;
 
 /* Trains `net` (already initialised) on `train`, evaluating on `val` after
  * every epoch when val != NULL && val->n > 0. hp->batch_size must be <=
  * the net's max batch. Divergence is a result (res->diverged), not an error;
- * errors are only bad arguments or allocation failure. */
+ * errors are only bad arguments or allocation failure. Allocates only an
+ * index buffer of train->n entries, once, before the first batch. */
 int rcn_train(rcn_net *net, const rcn_split *train, const rcn_split *val,
-              const rcn_hparams *hp, rcn_epoch_cb cb, void *ud,
+              const rcn_hparams *hp, const rcn_train_hooks *hooks,
               rcn_train_result *res, rcn_error *err);
 
 /* Eval-mode pass over `set`: returns the mean per-sample loss and writes
