@@ -1,0 +1,184 @@
+/* conv.c - 2-D convolution without bias over CNHW activations, forward and
+ * backward, as im2col tiles + one SGEMM per tile.
+ *
+ * The batch is cut into tiles of T samples so that one tile's im2col matrix
+ * (K = cin*k*k rows, T*ho*wo columns) stays cache-sized; each tile's output
+ * is a column block of y viewed as a (cout, n*ho*wo) matrix, so the SGEMM
+ * writes it in place with ldc = n*ho*wo. 1x1 stride-1 convolutions need no
+ * im2col at all: x is already the (cin, n*h*w) matrix. */
+#include "rcn/nn.h"
+
+#include <cblas.h>
+#include <string.h>
+
+/* Floats of one im2col tile; about 1 MiB, the size of a core's L2. */
+#define TILE_BUDGET (1 << 18)
+
+void rcn_conv_shape_init(rcn_conv_shape *s, int cin, int cout, int k, int stride,
+                         int pad, int h, int w)
+{
+    s->cin = cin, s->cout = cout, s->k = k, s->stride = stride, s->pad = pad;
+    s->h = h, s->w = w;
+    s->ho = (h + 2 * pad - k) / stride + 1;
+    s->wo = (w + 2 * pad - k) / stride + 1;
+}
+
+static int is_pointwise(const rcn_conv_shape *s)
+{
+    return s->k == 1 && s->stride == 1 && s->pad == 0;
+}
+
+static int tile_samples(const rcn_conv_shape *s, int n)
+{
+    size_t per = (size_t)s->cin * s->k * s->k * s->ho * s->wo;
+    int t = (int)(TILE_BUDGET / (per ? per : 1));
+    if (t < 1)
+        t = 1;
+    return t < n ? t : n;
+}
+
+size_t rcn_conv_scratch_floats(const rcn_conv_shape *s, int n)
+{
+    if (is_pointwise(s))
+        return 0;
+    return (size_t)s->cin * s->k * s->k * tile_samples(s, n) * s->ho * s->wo;
+}
+
+/* Output columns [lo, hi) whose input column ow*stride - pad + kw is in [0, w). */
+static void valid_range(int wo, int w, int stride, int off, int *lo, int *hi)
+{
+    int a = 0;
+    while (a < wo && a * stride + off < 0)
+        a++;
+    int b = wo;
+    while (b > a && (b - 1) * stride + off >= w)
+        b--;
+    *lo = a, *hi = b;
+}
+
+/* col: (cin*k*k, t*ho*wo) for samples n0..n0+t of x: (cin, n, h, w). */
+static void im2col(const rcn_conv_shape *s, int n, int n0, int t, const float *x, float *col)
+{
+    const int k = s->k, st = s->stride, h = s->h, w = s->w, ho = s->ho, wo = s->wo;
+    const size_t hw = (size_t)h * w, howo = (size_t)ho * wo, cols = (size_t)t * howo;
+    for (int ci = 0; ci < s->cin; ci++) {
+        const float *xc = x + ((size_t)ci * n + n0) * hw;
+        for (int kh = 0; kh < k; kh++) {
+            for (int kw = 0; kw < k; kw++) {
+                float *row = col + ((size_t)(ci * k + kh) * k + kw) * cols;
+                int off = kw - s->pad, lo, hi;
+                valid_range(wo, w, st, off, &lo, &hi);
+                for (int ti = 0; ti < t; ti++) {
+                    const float *xs = xc + (size_t)ti * hw;
+                    for (int oh = 0; oh < ho; oh++) {
+                        float *r = row + (size_t)ti * howo + (size_t)oh * wo;
+                        int ih = oh * st - s->pad + kh;
+                        if (ih < 0 || ih >= h || lo >= hi) {
+                            memset(r, 0, sizeof(float) * wo);
+                            continue;
+                        }
+                        const float *xr = xs + (size_t)ih * w + off;
+                        for (int ow = 0; ow < lo; ow++)
+                            r[ow] = 0.0f;
+                        if (st == 1) {
+                            memcpy(r + lo, xr + lo, sizeof(float) * (hi - lo));
+                        } else {
+                            for (int ow = lo; ow < hi; ow++)
+                                r[ow] = xr[ow * st];
+                        }
+                        for (int ow = hi; ow < wo; ow++)
+                            r[ow] = 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* dx (samples n0..n0+t) += col2im(col). */
+static void col2im_add(const rcn_conv_shape *s, int n, int n0, int t, const float *col,
+                       float *dx)
+{
+    const int k = s->k, st = s->stride, h = s->h, w = s->w, ho = s->ho, wo = s->wo;
+    const size_t hw = (size_t)h * w, howo = (size_t)ho * wo, cols = (size_t)t * howo;
+    for (int ci = 0; ci < s->cin; ci++) {
+        float *dc = dx + ((size_t)ci * n + n0) * hw;
+        for (int kh = 0; kh < k; kh++) {
+            for (int kw = 0; kw < k; kw++) {
+                const float *row = col + ((size_t)(ci * k + kh) * k + kw) * cols;
+                int off = kw - s->pad, lo, hi;
+                valid_range(wo, w, st, off, &lo, &hi);
+                if (lo >= hi)
+                    continue;
+                for (int ti = 0; ti < t; ti++) {
+                    float *ds = dc + (size_t)ti * hw;
+                    for (int oh = 0; oh < ho; oh++) {
+                        int ih = oh * st - s->pad + kh;
+                        if (ih < 0 || ih >= h)
+                            continue;
+                        const float *r = row + (size_t)ti * howo + (size_t)oh * wo;
+                        float *dr = ds + (size_t)ih * w + off;
+                        if (st == 1) {
+                            for (int ow = lo; ow < hi; ow++)
+                                dr[ow] += r[ow];
+                        } else {
+                            for (int ow = lo; ow < hi; ow++)
+                                dr[ow * st] += r[ow];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+void rcn_conv_forward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                      float *y, float *scratch)
+{
+    const int K = s->cin * s->k * s->k;
+    const int P = n * s->ho * s->wo;
+    if (is_pointwise(s)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, P, K, 1.0f, w, K, x,
+                    P, 0.0f, y, P);
+        return;
+    }
+    const int T = tile_samples(s, n), howo = s->ho * s->wo;
+    for (int n0 = 0; n0 < n; n0 += T) {
+        int t = n - n0 < T ? n - n0 : T;
+        im2col(s, n, n0, t, x, scratch);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, t * howo, K, 1.0f, w,
+                    K, scratch, t * howo, 0.0f, y + (size_t)n0 * howo, P);
+    }
+}
+
+void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                       const float *dy, float *dx, float *dw, float *scratch,
+                       int accumulate_dx)
+{
+    const int K = s->cin * s->k * s->k;
+    const int P = n * s->ho * s->wo;
+    if (is_pointwise(s)) {
+        /* dw (cout, cin) = dy (cout, P) * x^T (P, cin); dx (cin, P) = w^T * dy. */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->cout, K, P, 1.0f, dy, P, x, P,
+                    0.0f, dw, K);
+        if (dx)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, s->cout, 1.0f, w, K,
+                        dy, P, accumulate_dx ? 1.0f : 0.0f, dx, P);
+        return;
+    }
+    if (dx && !accumulate_dx)
+        memset(dx, 0, sizeof(float) * (size_t)s->cin * n * s->h * s->w);
+    const int T = tile_samples(s, n), howo = s->ho * s->wo;
+    for (int n0 = 0; n0 < n; n0 += T) {
+        int t = n - n0 < T ? n - n0 : T;
+        const float *dyt = dy + (size_t)n0 * howo;
+        im2col(s, n, n0, t, x, scratch);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->cout, K, t * howo, 1.0f, dyt,
+                    P, scratch, t * howo, n0 == 0 ? 0.0f : 1.0f, dw, K);
+        if (dx) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, t * howo, s->cout, 1.0f, w,
+                        K, dyt, P, 0.0f, scratch, t * howo);
+            col2im_add(s, n, n0, t, scratch, dx);
+        }
+    }
+}
