@@ -1,0 +1,496 @@
+/* net.c - a residual network as a fixed plan of layers over one arena of
+ * buffers: creation (every buffer sized once for max_batch), the tensor
+ * table (PyTorch state_dict names), init, forward, backward and SGD.
+ *
+ * Activations are CNHW (see nn.h). Per block, forward keeps what the
+ * backward needs: a1 = conv1(x), r1 = relu(bn1(a1)), a2 = conv2(r1),
+ * asc = conv_sc(x) (projection only), y = relu(bn2(a2) + shortcut(x)).
+ * The backward runs with four gradient buffers of the largest activation's
+ * size (two ping-pong between blocks, two temporaries), not one per layer. */
+#include "rcn/net.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rcn/nn.h"
+
+#define MAX_BLOCKS 128
+#define MAX_TENSORS (16 + MAX_BLOCKS * 16)
+
+typedef struct {
+    rcn_conv_shape s;
+    int w; /* tensor index of the weight */
+} conv_layer;
+
+typedef struct {
+    int c;
+    int gamma, beta, rmean, rvar; /* tensor indices */
+    float *mean, *invstd;         /* batch statistics of the last train forward */
+} bn_layer;
+
+typedef struct {
+    conv_layer c1, c2, sc;
+    bn_layer b1, b2, bsc;
+    int has_sc;
+    int cin, cout, h, ho; /* input / output side (square) */
+    float *x;             /* input: previous block's y (not owned) */
+    float *a1, *r1, *a2, *asc, *y;
+} block;
+
+struct rcn_net {
+    rcn_arch arch;
+    int max_batch;
+    size_t bytes;
+
+    int n_tensors;
+    rcn_tensor_info tensors[MAX_TENSORS];
+    size_t n_params, n_buffers;
+    float *params, *grads, *mom, *bufs;
+
+    /* stem */
+    conv_layer stem_conv;
+    bn_layer stem_bn;
+    int stem_h, pool_h; /* after conv, after the optional max pool */
+    float *input, *stem_a, *stem_r, *pool_y;
+    int32_t *pool_arg;
+
+    int n_blocks;
+    block blocks[MAX_BLOCKS];
+
+    /* head */
+    int fc_w, fc_b, feat_c, feat_hw;
+    float *pooled, *dropped, *logits, *dlogits, *dpooled;
+    uint8_t *drop_mask;
+    uint8_t *labels;
+
+    /* backward and shared scratch */
+    size_t max_act;
+    float *g[4];
+    float *tmp;     /* shortcut BN output in forward */
+    float *scratch; /* convolution im2col tiles */
+};
+
+/* ---- building the tensor table ---------------------------------------- */
+
+static int add_tensor(rcn_net *net, const char *name, int is_param, int ndim, int d0,
+                      int d1, int d2, int d3)
+{
+    rcn_tensor_info *t = &net->tensors[net->n_tensors];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = ndim;
+    int d[4] = {d0, d1, d2, d3};
+    t->numel = 1;
+    for (int i = 0; i < 4; i++) {
+        t->shape[i] = i < ndim ? d[i] : 0;
+        if (i < ndim)
+            t->numel *= (size_t)d[i];
+    }
+    t->is_param = is_param;
+    if (is_param) {
+        t->offset = net->n_params;
+        net->n_params += t->numel;
+    } else {
+        t->offset = net->n_buffers;
+        net->n_buffers += t->numel;
+    }
+    return net->n_tensors++;
+}
+
+static void add_conv(rcn_net *net, conv_layer *cv, const char *prefix, int cin, int cout,
+                     int k, int stride, int h)
+{
+    char name[64];
+    rcn_conv_shape_init(&cv->s, cin, cout, k, stride, (k - 1) / 2, h, h);
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    cv->w = add_tensor(net, name, 1, 4, cout, cin, k, k);
+}
+
+static void add_bn(rcn_net *net, bn_layer *bn, const char *prefix, int c)
+{
+    char name[64];
+    bn->c = c;
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    bn->gamma = add_tensor(net, name, 1, 1, c, 0, 0, 0);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    bn->beta = add_tensor(net, name, 1, 1, c, 0, 0, 0);
+    snprintf(name, sizeof name, "%s.running_mean", prefix);
+    bn->rmean = add_tensor(net, name, 0, 1, c, 0, 0, 0);
+    snprintf(name, sizeof name, "%s.running_var", prefix);
+    bn->rvar = add_tensor(net, name, 0, 1, c, 0, 0, 0);
+}
+
+/* ---- the arena ---------------------------------------------------------- */
+
+typedef struct {
+    char *base;
+    size_t used;
+} arena;
+
+/* First pass (base == NULL) only counts; second pass hands out 64-byte
+ * aligned slices. */
+static void *take(arena *a, size_t bytes)
+{
+    size_t off = (a->used + 63) & ~(size_t)63;
+    a->used = off + bytes;
+    return a->base ? a->base + off : NULL;
+}
+
+static void layout(rcn_net *net, arena *a)
+{
+    const int N = net->max_batch;
+    const size_t F = sizeof(float);
+    net->params = take(a, net->n_params * F);
+    net->grads = take(a, net->n_params * F);
+    net->mom = take(a, net->n_params * F);
+    net->bufs = take(a, net->n_buffers * F);
+    net->input = take(a, (size_t)N * RCN_IMG_H * RCN_IMG_W * F);
+    net->labels = take(a, (size_t)N);
+    size_t stem_len = (size_t)net->arch.stem_c * N * net->stem_h * net->stem_h;
+    net->stem_a = take(a, stem_len * F);
+    net->stem_r = take(a, stem_len * F);
+    net->stem_bn.mean = take(a, net->stem_bn.c * F);
+    net->stem_bn.invstd = take(a, net->stem_bn.c * F);
+    if (net->arch.stem_pool) {
+        size_t pl = (size_t)net->arch.stem_c * N * net->pool_h * net->pool_h;
+        net->pool_y = take(a, pl * F);
+        net->pool_arg = take(a, pl * sizeof(int32_t));
+    } else {
+        net->pool_y = net->stem_r;
+        net->pool_arg = NULL;
+    }
+    size_t max_act = stem_len, scratch = rcn_conv_scratch_floats(&net->stem_conv.s, N);
+    float *x = net->pool_y;
+    for (int i = 0; i < net->n_blocks; i++) {
+        block *b = &net->blocks[i];
+        size_t len = (size_t)b->cout * N * b->ho * b->ho;
+        b->x = x;
+        b->a1 = take(a, len * F);
+        b->r1 = take(a, len * F);
+        b->a2 = take(a, len * F);
+        b->asc = b->has_sc ? take(a, len * F) : NULL;
+        b->y = take(a, len * F);
+        bn_layer *bns[3] = {&b->b1, &b->b2, &b->bsc};
+        for (int j = 0; j < (b->has_sc ? 3 : 2); j++) {
+            bns[j]->mean = take(a, bns[j]->c * F);
+            bns[j]->invstd = take(a, bns[j]->c * F);
+        }
+        size_t in_len = (size_t)b->cin * N * b->h * b->h;
+        if (len > max_act)
+            max_act = len;
+        if (in_len > max_act)
+            max_act = in_len;
+        conv_layer *cs[3] = {&b->c1, &b->c2, &b->sc};
+        for (int j = 0; j < (b->has_sc ? 3 : 2); j++) {
+            size_t s = rcn_conv_scratch_floats(&cs[j]->s, N);
+            if (s > scratch)
+                scratch = s;
+        }
+        x = b->y;
+    }
+    net->max_act = max_act;
+    for (int i = 0; i < 4; i++)
+        net->g[i] = take(a, max_act * F);
+    net->tmp = take(a, max_act * F);
+    net->scratch = take(a, (scratch ? scratch : 1) * F);
+    size_t fc = (size_t)N * net->feat_c;
+    net->pooled = take(a, fc * F);
+    net->dropped = take(a, fc * F);
+    net->dpooled = take(a, fc * F);
+    net->drop_mask = take(a, fc);
+    net->logits = take(a, (size_t)N * RCN_CLASSES * F);
+    net->dlogits = take(a, (size_t)N * RCN_CLASSES * F);
+}
+
+rcn_net *rcn_net_create(const rcn_arch *arch, int max_batch, rcn_error *err)
+{
+    if (rcn_arch_validate(arch, err))
+        return NULL;
+    if (max_batch < 1)
+        return rcn_errorf(err, "batch size must be >= 1 (got %d)", max_batch), NULL;
+    rcn_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return rcn_errorf(err, "out of memory creating the network"), NULL;
+    net->arch = *arch;
+    net->max_batch = max_batch;
+    const rcn_arch *a = arch;
+    int h = (RCN_IMG_H + 2 * ((a->stem_k - 1) / 2) - a->stem_k) / a->stem_stride + 1;
+    add_conv(net, &net->stem_conv, "stem.conv", 1, a->stem_c, a->stem_k, a->stem_stride,
+             RCN_IMG_H);
+    add_bn(net, &net->stem_bn, "stem.bn", a->stem_c);
+    net->stem_h = h;
+    if (a->stem_pool)
+        h = (h + 2 - 3) / 2 + 1;
+    net->pool_h = h;
+    int c = a->stem_c;
+    for (int i = 0; i < a->n_stages; i++) {
+        for (int j = 0; j < a->stage_blocks[i]; j++) {
+            if (net->n_blocks == MAX_BLOCKS) {
+                free(net);
+                return rcn_errorf(err, "too many residual blocks (max %d)", MAX_BLOCKS), NULL;
+            }
+            block *b = &net->blocks[net->n_blocks++];
+            int s = (i > 0 && j == 0) ? 2 : 1, co = a->stage_c[i];
+            char p[64];
+            b->cin = c, b->cout = co, b->h = h;
+            b->ho = (h + 2 - 3) / s + 1;
+            b->has_sc = s != 1 || c != co;
+            snprintf(p, sizeof p, "stages.%d.%d.conv1", i, j);
+            add_conv(net, &b->c1, p, c, co, 3, s, h);
+            snprintf(p, sizeof p, "stages.%d.%d.bn1", i, j);
+            add_bn(net, &b->b1, p, co);
+            snprintf(p, sizeof p, "stages.%d.%d.conv2", i, j);
+            add_conv(net, &b->c2, p, co, co, 3, 1, b->ho);
+            snprintf(p, sizeof p, "stages.%d.%d.bn2", i, j);
+            add_bn(net, &b->b2, p, co);
+            if (b->has_sc) {
+                snprintf(p, sizeof p, "stages.%d.%d.shortcut.conv", i, j);
+                add_conv(net, &b->sc, p, c, co, 1, s, h);
+                snprintf(p, sizeof p, "stages.%d.%d.shortcut.bn", i, j);
+                add_bn(net, &b->bsc, p, co);
+            }
+            c = co, h = b->ho;
+        }
+    }
+    net->feat_c = c;
+    net->feat_hw = h * h;
+    net->fc_w = add_tensor(net, "fc.weight", 1, 2, RCN_CLASSES, c, 0, 0);
+    net->fc_b = add_tensor(net, "fc.bias", 1, 1, RCN_CLASSES, 0, 0, 0);
+
+    arena ar = {NULL, 0};
+    layout(net, &ar);
+    size_t total = (ar.used + 63) & ~(size_t)63;
+    ar.base = aligned_alloc(64, total);
+    if (!ar.base) {
+        free(net);
+        return rcn_errorf(err, "out of memory: the network needs %.1f MiB for batch %d",
+                          total / 1048576.0, max_batch), NULL;
+    }
+    memset(ar.base, 0, total);
+    ar.used = 0;
+    layout(net, &ar);
+    net->bytes = total + sizeof *net;
+    return net;
+}
+
+void rcn_net_destroy(rcn_net *net)
+{
+    if (!net)
+        return;
+    free(net->params); /* the arena's base: params are its first slice */
+    free(net);
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+const rcn_arch *rcn_net_arch(const rcn_net *net) { return &net->arch; }
+int rcn_net_max_batch(const rcn_net *net) { return net->max_batch; }
+size_t rcn_net_bytes(const rcn_net *net) { return net->bytes; }
+size_t rcn_net_num_params(const rcn_net *net) { return net->n_params; }
+float *rcn_net_params(rcn_net *net) { return net->params; }
+float *rcn_net_grads(rcn_net *net) { return net->grads; }
+float *rcn_net_momentum(rcn_net *net) { return net->mom; }
+size_t rcn_net_num_buffers(const rcn_net *net) { return net->n_buffers; }
+float *rcn_net_buffers(rcn_net *net) { return net->bufs; }
+int rcn_net_num_tensors(const rcn_net *net) { return net->n_tensors; }
+const rcn_tensor_info *rcn_net_tensor(const rcn_net *net, int i) { return &net->tensors[i]; }
+float *rcn_net_input(rcn_net *net) { return net->input; }
+uint8_t *rcn_net_labels(rcn_net *net) { return net->labels; }
+const float *rcn_net_logits(const rcn_net *net) { return net->logits; }
+
+float *rcn_net_tensor_data(rcn_net *net, int i)
+{
+    const rcn_tensor_info *t = &net->tensors[i];
+    return (t->is_param ? net->params : net->bufs) + t->offset;
+}
+
+float *rcn_net_tensor_grad(rcn_net *net, int i)
+{
+    const rcn_tensor_info *t = &net->tensors[i];
+    return t->is_param ? net->grads + t->offset : NULL;
+}
+
+int rcn_net_find_tensor(const rcn_net *net, const char *name)
+{
+    for (int i = 0; i < net->n_tensors; i++)
+        if (!strcmp(net->tensors[i].name, name))
+            return i;
+    return -1;
+}
+
+#define P(net, idx) ((net)->params + (net)->tensors[idx].offset)
+#define G(net, idx) ((net)->grads + (net)->tensors[idx].offset)
+#define B(net, idx) ((net)->bufs + (net)->tensors[idx].offset)
+
+/* ---- init ------------------------------------------------------------- */
+
+static void xavier(rcn_rng *r, float *w, size_t numel, double fan_in, double fan_out)
+{
+    float bound = (float)sqrt(6.0 / (fan_in + fan_out));
+    for (size_t i = 0; i < numel; i++)
+        w[i] = (2.0f * rcn_rng_uniform(r) - 1.0f) * bound;
+}
+
+void rcn_net_init(rcn_net *net, uint64_t seed, uint64_t stream_a)
+{
+    rcn_rng r;
+    rcn_rng_seed(&r, seed, RCN_STREAM_INIT, stream_a, 0);
+    /* Tensors in table order: weights drawn in state_dict order. */
+    for (int i = 0; i < net->n_tensors; i++) {
+        const rcn_tensor_info *t = &net->tensors[i];
+        float *d = rcn_net_tensor_data(net, i);
+        size_t len = strlen(t->name);
+        int is_weight = t->ndim >= 2;
+        if (is_weight) {
+            double rf = t->ndim == 4 ? (double)t->shape[2] * t->shape[3] : 1.0;
+            xavier(&r, d, t->numel, t->shape[1] * rf, t->shape[0] * rf);
+        } else {
+            float v = 0.0f;
+            /* BN gamma ("<bn>.weight", 1-D) and running_var start at 1. */
+            if ((len > 7 && !strcmp(t->name + len - 7, ".weight")) ||
+                (len > 12 && !strcmp(t->name + len - 12, ".running_var")))
+                v = 1.0f;
+            for (size_t j = 0; j < t->numel; j++)
+                d[j] = v;
+        }
+    }
+    memset(net->mom, 0, net->n_params * sizeof(float));
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+void rcn_net_load_batch(rcn_net *net, const uint8_t *images, const uint8_t *labels,
+                        const int32_t *idx, int n)
+{
+    const int px = RCN_IMG_H * RCN_IMG_W;
+    const float scale = 1.0f / (255.0f * RCN_PIXEL_STD);
+    const float shift = -RCN_PIXEL_MEAN / RCN_PIXEL_STD;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *src = images + (size_t)idx[i] * px;
+        float *dst = net->input + (size_t)i * px;
+        for (int j = 0; j < px; j++)
+            dst[j] = (float)src[j] * scale + shift;
+        net->labels[i] = labels[idx[i]];
+    }
+}
+
+/* ---- forward ------------------------------------------------------------ */
+
+static void bn_fwd(rcn_net *net, bn_layer *bn, size_t m, const float *x, float *y, int train,
+                   int relu)
+{
+    if (train)
+        rcn_bn_forward_train(bn->c, m, x, P(net, bn->gamma), P(net, bn->beta), y, bn->mean,
+                             bn->invstd, B(net, bn->rmean), B(net, bn->rvar), relu);
+    else
+        rcn_bn_forward_eval(bn->c, m, x, P(net, bn->gamma), P(net, bn->beta),
+                            B(net, bn->rmean), B(net, bn->rvar), y, relu);
+}
+
+static void bn_bwd(rcn_net *net, bn_layer *bn, size_t m, const float *x, const float *y,
+                   const float *dy, float *dx, int relu)
+{
+    rcn_bn_backward(bn->c, m, x, y, dy, P(net, bn->gamma), bn->mean, bn->invstd, dx,
+                    G(net, bn->gamma), G(net, bn->beta), relu);
+}
+
+double rcn_net_forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int64_t *correct)
+{
+    const rcn_arch *a = &net->arch;
+    size_t m = (size_t)n * net->stem_h * net->stem_h;
+    rcn_conv_forward(&net->stem_conv.s, n, net->input, P(net, net->stem_conv.w), net->stem_a,
+                     net->scratch);
+    bn_fwd(net, &net->stem_bn, m, net->stem_a, net->stem_r, train, 1);
+    if (a->stem_pool)
+        rcn_maxpool_forward(a->stem_c, n, net->stem_h, net->stem_h, 3, 2, 1, net->stem_r,
+                            net->pool_y, net->pool_arg);
+    for (int i = 0; i < net->n_blocks; i++) {
+        block *b = &net->blocks[i];
+        size_t mo = (size_t)n * b->ho * b->ho, len = (size_t)b->cout * mo;
+        rcn_conv_forward(&b->c1.s, n, b->x, P(net, b->c1.w), b->a1, net->scratch);
+        bn_fwd(net, &b->b1, mo, b->a1, b->r1, train, 1);
+        rcn_conv_forward(&b->c2.s, n, b->r1, P(net, b->c2.w), b->a2, net->scratch);
+        bn_fwd(net, &b->b2, mo, b->a2, b->y, train, 0);
+        if (b->has_sc) {
+            rcn_conv_forward(&b->sc.s, n, b->x, P(net, b->sc.w), b->asc, net->scratch);
+            bn_fwd(net, &b->bsc, mo, b->asc, net->tmp, train, 0);
+            rcn_add_relu_forward(len, b->y, net->tmp, b->y);
+        } else {
+            rcn_add_relu_forward(len, b->y, b->x, b->y);
+        }
+    }
+    const float *feat = net->n_blocks ? net->blocks[net->n_blocks - 1].y : net->pool_y;
+    rcn_gap_forward(net->feat_c, n, net->feat_hw, feat, net->pooled);
+    const float *fc_in = net->pooled;
+    if (train && a->dropout > 0.0f) {
+        rcn_dropout_forward((size_t)n * net->feat_c, a->dropout, dropout_rng, net->pooled,
+                            net->dropped, net->drop_mask);
+        fc_in = net->dropped;
+    }
+    rcn_linear_forward(n, net->feat_c, RCN_CLASSES, fc_in, P(net, net->fc_w),
+                       P(net, net->fc_b), net->logits);
+    return rcn_softmax_xent(n, RCN_CLASSES, net->logits, net->labels,
+                            train ? net->dlogits : NULL, correct);
+}
+
+/* ---- backward ----------------------------------------------------------- */
+
+void rcn_net_backward(rcn_net *net, int n)
+{
+    const rcn_arch *a = &net->arch;
+    const int dropped = a->dropout > 0.0f;
+    const float *fc_in = dropped ? net->dropped : net->pooled;
+    rcn_linear_backward(n, net->feat_c, RCN_CLASSES, fc_in, P(net, net->fc_w), net->dlogits,
+                        net->dpooled, G(net, net->fc_w), G(net, net->fc_b));
+    if (dropped)
+        rcn_dropout_backward((size_t)n * net->feat_c, a->dropout, net->drop_mask,
+                             net->dpooled, net->dpooled);
+    float *dy = net->g[0], *dx = net->g[1], *t1 = net->g[2], *t2 = net->g[3];
+    rcn_gap_backward(net->feat_c, n, net->feat_hw, net->dpooled, dy);
+    for (int i = net->n_blocks - 1; i >= 0; i--) {
+        block *b = &net->blocks[i];
+        size_t mo = (size_t)n * b->ho * b->ho, len = (size_t)b->cout * mo;
+        rcn_relu_backward(len, b->y, dy, dy); /* dy now d(pre-ReLU sum) */
+        bn_bwd(net, &b->b2, mo, b->a2, NULL, dy, t1, 0);
+        rcn_conv_backward(&b->c2.s, n, b->r1, P(net, b->c2.w), t1, t2, G(net, b->c2.w),
+                          net->scratch, 0);
+        bn_bwd(net, &b->b1, mo, b->a1, b->r1, t2, t2, 1);
+        rcn_conv_backward(&b->c1.s, n, b->x, P(net, b->c1.w), t2, dx, G(net, b->c1.w),
+                          net->scratch, 0);
+        if (b->has_sc) {
+            bn_bwd(net, &b->bsc, mo, b->asc, NULL, dy, t1, 0);
+            rcn_conv_backward(&b->sc.s, n, b->x, P(net, b->sc.w), t1, dx, G(net, b->sc.w),
+                              net->scratch, 1);
+        } else {
+            for (size_t j = 0; j < len; j++)
+                dx[j] += dy[j];
+        }
+        float *sw = dy;
+        dy = dx, dx = sw;
+    }
+    /* dy: gradient w.r.t. the stem output (after the optional pool). */
+    size_t m = (size_t)n * net->stem_h * net->stem_h;
+    if (a->stem_pool) {
+        rcn_maxpool_backward(a->stem_c, n, net->stem_h, net->stem_h, 3, 2, 1, dy,
+                             net->pool_arg, dx);
+        float *sw = dy;
+        dy = dx, dx = sw;
+    }
+    bn_bwd(net, &net->stem_bn, m, net->stem_a, net->stem_r, dy, dy, 1);
+    rcn_conv_backward(&net->stem_conv.s, n, net->input, P(net, net->stem_conv.w), dy, NULL,
+                      G(net, net->stem_conv.w), net->scratch, 0);
+}
+
+/* ---- optimiser ---------------------------------------------------------- */
+
+void rcn_net_sgd_step(rcn_net *net, float lr, float momentum, float weight_decay)
+{
+    float *w = net->params, *g = net->grads, *v = net->mom;
+    const size_t n = net->n_params;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] + weight_decay * w[i];
+        v[i] = momentum * v[i] + gi;
+        w[i] -= lr * v[i];
+    }
+}

@@ -1,0 +1,108 @@
+/* train.c - the training loop (epochs of shuffled mini-batches, SGD with
+ * momentum, per-epoch evaluation, divergence) and eval-mode evaluation. */
+#include "rcn/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double rcn_evaluate(rcn_net *net, const rcn_split *set, double *accuracy)
+{
+    const int mb = rcn_net_max_batch(net);
+    double total = 0.0;
+    int64_t correct = 0;
+    for (int64_t off = 0; off < set->n; off += mb) {
+        int n = (int)(set->n - off < mb ? set->n - off : mb);
+        rcn_net_load_batch(net, set->images, set->labels, set->idx + off, n);
+        total += rcn_net_forward(net, n, 0, NULL, &correct);
+    }
+    if (accuracy)
+        *accuracy = set->n ? (double)correct / (double)set->n : NAN;
+    return set->n ? total / (double)set->n : NAN;
+}
+
+int rcn_train(rcn_net *net, const rcn_split *train, const rcn_split *val,
+              const rcn_hparams *hp, const rcn_train_hooks *hooks, rcn_train_result *res,
+              rcn_error *err)
+{
+    memset(res, 0, sizeof *res);
+    if (hp->batch_size < 1 || hp->batch_size > rcn_net_max_batch(net))
+        return rcn_errorf(err, "batch size %d outside 1..%d (the network's buffers)",
+                          hp->batch_size, rcn_net_max_batch(net));
+    if (hp->epochs < 1 || hp->epochs > RCN_MAX_EPOCHS)
+        return rcn_errorf(err, "epochs %d outside 1..%d", hp->epochs, RCN_MAX_EPOCHS);
+    if (train->n < 1)
+        return rcn_errorf(err, "empty training set");
+    int32_t *order = malloc(sizeof(int32_t) * (size_t)train->n);
+    if (!order)
+        return rcn_errorf(err, "out of memory for %lld training indices", (long long)train->n);
+
+    const double t_start = now_seconds();
+    const int B = hp->batch_size;
+    const float lr = (float)hp->lr, mom = (float)hp->momentum, wd = (float)hp->weight_decay;
+    for (int epoch = 1; epoch <= hp->epochs; epoch++) {
+        double t0 = now_seconds();
+        rcn_rng shuf;
+        rcn_rng_seed(&shuf, hp->seed, RCN_STREAM_SHUFFLE, hp->stream_a, (uint64_t)epoch);
+        memcpy(order, train->idx, sizeof(int32_t) * (size_t)train->n);
+        rcn_rng_shuffle_i32(&shuf, order, train->n);
+        double loss_sum = 0.0;
+        int64_t correct = 0;
+        int batch = 0;
+        for (int64_t off = 0; off < train->n; off += B) {
+            int n = (int)(train->n - off < B ? train->n - off : B);
+            batch++;
+            rcn_rng drop;
+            rcn_rng_seed(&drop, hp->seed, RCN_STREAM_DROPOUT, hp->stream_a,
+                         ((uint64_t)epoch << 32) | (uint64_t)batch);
+            rcn_net_load_batch(net, train->images, train->labels, order + off, n);
+            double s = rcn_net_forward(net, n, 1, &drop, &correct);
+            double mean = s / n;
+            if (!isfinite(mean) || mean > hp->diverge_threshold) {
+                res->diverged = 1;
+                res->diverged_epoch = epoch;
+                res->diverged_batch = batch;
+                res->diverged_loss = mean;
+                res->seconds = now_seconds() - t_start;
+                free(order);
+                return 0;
+            }
+            loss_sum += s;
+            rcn_net_backward(net, n);
+            rcn_net_sgd_step(net, lr, mom, wd);
+            if (hooks && hooks->poll && hooks->poll(hooks->ud)) {
+                res->aborted = 1;
+                res->seconds = now_seconds() - t_start;
+                free(order);
+                return 0;
+            }
+        }
+        double t1 = now_seconds();
+        rcn_epoch_stats *st = &res->epochs[epoch - 1];
+        st->epoch = epoch;
+        st->train_loss = loss_sum / (double)train->n;
+        st->train_accuracy = (double)correct / (double)train->n;
+        st->seconds = t1 - t0;
+        st->images_per_second = st->seconds > 0 ? (double)train->n / st->seconds : 0.0;
+        if (val && val->n > 0) {
+            st->val_loss = rcn_evaluate(net, val, &st->val_accuracy);
+        } else {
+            st->val_loss = NAN;
+            st->val_accuracy = NAN;
+        }
+        res->n_epochs = epoch;
+        if (hooks && hooks->on_epoch)
+            hooks->on_epoch(st, hooks->ud);
+    }
+    res->seconds = now_seconds() - t_start;
+    free(order);
+    return 0;
+}
