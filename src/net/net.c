@@ -103,7 +103,7 @@ static void add_conv(rcn_net *net, conv_layer *cv, const char *prefix, int cin, 
 {
     char name[64];
     rcn_conv_shape_init(&cv->s, cin, cout, k, stride, (k - 1) / 2, h, h);
-    snprintf(name, sizeof name, "%s.weight", prefix);
+    snprintf(name, sizeof name, "%.48s.weight", prefix);
     cv->w = add_tensor(net, name, 1, 4, cout, cin, k, k);
 }
 
@@ -111,13 +111,13 @@ static void add_bn(rcn_net *net, bn_layer *bn, const char *prefix, int c)
 {
     char name[64];
     bn->c = c;
-    snprintf(name, sizeof name, "%s.weight", prefix);
+    snprintf(name, sizeof name, "%.48s.weight", prefix);
     bn->gamma = add_tensor(net, name, 1, 1, c, 0, 0, 0);
-    snprintf(name, sizeof name, "%s.bias", prefix);
+    snprintf(name, sizeof name, "%.48s.bias", prefix);
     bn->beta = add_tensor(net, name, 1, 1, c, 0, 0, 0);
-    snprintf(name, sizeof name, "%s.running_mean", prefix);
+    snprintf(name, sizeof name, "%.48s.running_mean", prefix);
     bn->rmean = add_tensor(net, name, 0, 1, c, 0, 0, 0);
-    snprintf(name, sizeof name, "%s.running_var", prefix);
+    snprintf(name, sizeof name, "%.48s.running_var", prefix);
     bn->rvar = add_tensor(net, name, 0, 1, c, 0, 0, 0);
 }
 
