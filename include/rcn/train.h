@@ -36,6 +36,9 @@ typedef struct {
     double train_loss, train_accuracy; /* mean per sample, as trained */
     double val_loss, val_accuracy;     /* eval mode; NAN when no val set */
     double seconds, images_per_second; /* training part of the epoch */
+    /* The paper's Table 1 convention: the SUM over batches of each batch's
+     * mean loss (evaluation batches are the training batch size). */
+    double train_loss_batch_sum, val_loss_batch_sum;
 } rcn_epoch_stats;
 
 typedef struct {

@@ -14,19 +14,30 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-double rcn_evaluate(rcn_net *net, const rcn_split *set, double *accuracy)
+/* Eval-mode pass in batches of the net's max batch; also the sum of the
+ * batches' mean losses (the paper's convention). */
+static double evaluate(rcn_net *net, const rcn_split *set, double *accuracy, double *batch_sum)
 {
     const int mb = rcn_net_max_batch(net);
-    double total = 0.0;
+    double total = 0.0, bsum = 0.0;
     int64_t correct = 0;
     for (int64_t off = 0; off < set->n; off += mb) {
         int n = (int)(set->n - off < mb ? set->n - off : mb);
         rcn_net_load_batch(net, set->images, set->labels, set->idx + off, n);
-        total += rcn_net_forward(net, n, 0, NULL, &correct);
+        double s = rcn_net_forward(net, n, 0, NULL, &correct);
+        total += s;
+        bsum += s / n;
     }
     if (accuracy)
         *accuracy = set->n ? (double)correct / (double)set->n : NAN;
+    if (batch_sum)
+        *batch_sum = set->n ? bsum : NAN;
     return set->n ? total / (double)set->n : NAN;
+}
+
+double rcn_evaluate(rcn_net *net, const rcn_split *set, double *accuracy)
+{
+    return evaluate(net, set, accuracy, NULL);
 }
 
 int rcn_train(rcn_net *net, const rcn_split *train, const rcn_split *val,
@@ -54,7 +65,7 @@ int rcn_train(rcn_net *net, const rcn_split *train, const rcn_split *val,
         rcn_rng_seed(&shuf, hp->seed, RCN_STREAM_SHUFFLE, hp->stream_a, (uint64_t)epoch);
         memcpy(order, train->idx, sizeof(int32_t) * (size_t)train->n);
         rcn_rng_shuffle_i32(&shuf, order, train->n);
-        double loss_sum = 0.0;
+        double loss_sum = 0.0, batch_sum = 0.0;
         int64_t correct = 0;
         int batch = 0;
         for (int64_t off = 0; off < train->n; off += B) {
@@ -76,6 +87,7 @@ int rcn_train(rcn_net *net, const rcn_split *train, const rcn_split *val,
                 return 0;
             }
             loss_sum += s;
+            batch_sum += mean;
             rcn_net_backward(net, n);
             rcn_net_sgd_step(net, lr, mom, wd);
             if (hooks && hooks->poll && hooks->poll(hooks->ud)) {
@@ -90,13 +102,15 @@ int rcn_train(rcn_net *net, const rcn_split *train, const rcn_split *val,
         st->epoch = epoch;
         st->train_loss = loss_sum / (double)train->n;
         st->train_accuracy = (double)correct / (double)train->n;
+        st->train_loss_batch_sum = batch_sum;
         st->seconds = t1 - t0;
         st->images_per_second = st->seconds > 0 ? (double)train->n / st->seconds : 0.0;
         if (val && val->n > 0) {
-            st->val_loss = rcn_evaluate(net, val, &st->val_accuracy);
+            st->val_loss = evaluate(net, val, &st->val_accuracy, &st->val_loss_batch_sum);
         } else {
             st->val_loss = NAN;
             st->val_accuracy = NAN;
+            st->val_loss_batch_sum = NAN;
         }
         res->n_epochs = epoch;
         if (hooks && hooks->on_epoch)
