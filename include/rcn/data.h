@@ -64,4 +64,20 @@ void rcn_folds_split(const int32_t *fold_of, const int32_t *base, int64_t n,
                      int fold, int32_t *train_idx, int64_t *n_train,
                      int32_t *val_idx, int64_t *n_val);
 
+/* Synthetic data (src/data/synth.c): n 28x28 images of 10 procedurally drawn
+ * stroke shapes (ring, |, -, \, /, +, X, square, triangle, =), randomly
+ * scaled, rotated, shifted by up to +-3 px, with random stroke width,
+ * intensity and noise; labels uniformly random. Item i is a pure function
+ * of (seed, stream, i), so a larger set extends a smaller one. Training and
+ * test sets use different streams. */
+#define RCN_SYNTH_STREAM_TRAIN 1
+#define RCN_SYNTH_STREAM_TEST 2
+int rcn_synth_dataset(int64_t n, uint64_t seed, uint64_t stream, rcn_dataset *ds,
+                      rcn_error *err);
+/* Creates dir (and parents) and writes train-{images-idx3,labels-idx1}-ubyte
+ * (n_train items, stream TRAIN) and t10k-... (n_test items, stream TEST),
+ * each with ".gz" (gzip) when gz != 0. */
+int rcn_synth_write_dir(const char *dir, int64_t n_train, int64_t n_test, uint64_t seed,
+                        int gz, rcn_error *err);
+
 #endif
