@@ -163,9 +163,13 @@ static int make_dirs(const char *dir, rcn_error *err)
         if (*p == '/' || *p == '\0') {
             char saved = *p;
             *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return rcn_errorf(err, "%s: cannot create directory %s: %s", dir, buf,
-                                  strerror(errno));
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                int e = errno;
+                if (saved == '\0')
+                    return rcn_errorf(err, "%s: cannot create directory: %s", dir, strerror(e));
+                return rcn_errorf(err, "%s: cannot create parent directory %s: %s", dir, buf,
+                                  strerror(e));
+            }
             *p = saved;
             if (saved == '\0')
                 break;
