@@ -29,7 +29,12 @@ sha_ok() { # FILE NAME -> 0 when FILE has NAME's expected SHA-256
 
 all_ok=1
 for n in "${NAMES[@]}"; do
-    sha_ok "$dir/$n" "$n" || { all_ok=0; break; }
+    if [ ! -e "$dir/$n" ]; then
+        all_ok=0
+    elif ! sha_ok "$dir/$n" "$n"; then
+        echo "fetch-mnist: $dir/$n has the wrong SHA-256: it will be replaced" >&2
+        all_ok=0
+    fi
 done
 if [ $all_ok -eq 1 ]; then
     echo "fetch-mnist: $dir already holds the four verified MNIST files"
