@@ -27,7 +27,8 @@ all: bin/rcn
 
 bin/rcn: build/obj/main.o build/librcn.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ build/obj/main.o -Wl,--whole-archive build/librcn.a \
+	    -Wl,--no-whole-archive $(LDLIBS)
 
 build/librcn.a: $(OBJ)
 	@rm -f $@

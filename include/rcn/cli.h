@@ -21,3 +21,16 @@ int rcn_cmd_synth(int argc, char **argv); /* write a synthetic IDX data set (tes
 int rcn_cmd_dump(int argc, char **argv);  /* one step's tensors, for the PyTorch check */
 
 #endif
+
+#ifndef RCN_CLI_PARSE_H
+#define RCN_CLI_PARSE_H
+/* Strict option-value parsing for every command: the whole string must be
+ * a number within [lo, hi]. On failure writes "--opt: reason" into err. */
+#include "rcn/error.h"
+int rcn_arg_int(const char *opt, const char *s, long long lo, long long hi, long long *out,
+                rcn_error *err);
+int rcn_arg_double(const char *opt, const char *s, double lo, double hi, double *out,
+                   rcn_error *err);
+/* Sets OpenBLAS's thread count (1 per rank unless asked otherwise). */
+void rcn_set_blas_threads(int n);
+#endif

@@ -1,0 +1,371 @@
+/* train.c - `rcn train`: train one network on a training set, evaluate on
+ * the test set after every epoch, print a line per epoch and write the same
+ * as JSON; optionally save the model (the paper's Experiment 1). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rcn/cli.h"
+#include "rcn/data.h"
+#include "rcn/fileio.h"
+#include "rcn/job.h"
+#include "rcn/jsonutil.h"
+#include "rcn/safetensors.h"
+#include "rcn/train.h"
+
+static const char usage_text[] =
+    "usage: rcn train [options]\n"
+    "\n"
+    "Trains a network of MODEL.md on a training set and evaluates it on the test\n"
+    "set after every epoch (the paper's Experiment 1). Prints one line per epoch;\n"
+    "--out writes the same as JSON, --save the trained model as safetensors.\n"
+    "Losses are mean per-sample cross-entropy; the JSON also carries the paper's\n"
+    "Table 1 convention (sum of per-batch mean losses).\n"
+    "\n"
+    "options:\n"
+    "  --job FILE            take data, model and hyperparameters from a job file\n"
+    "                        (its scalars, or its grid if that has exactly one cell);\n"
+    "                        options given on the command line override it\n"
+    "  --preset NAME         rcn8 (default), rcn14 or resnet18\n"
+    "  --spec JSON           a custom model spec (see rcn search --help)\n"
+    "  --batch-size N        mini-batch size (default 64)\n"
+    "  --lr X                learning rate (default 0.01)\n"
+    "  --momentum X          SGD momentum (default 0.5)\n"
+    "  --weight-decay X      L2 weight decay (default 0)\n"
+    "  --dropout P           dropout before the classifier (default: the preset's, 0.5)\n"
+    "  --epochs N            epochs (default 10)\n"
+    "  --seed N              seed of every random stream (default 1)\n"
+    "  --train-limit N       train on a deterministic subset of N images\n"
+    "  --data DIR            directory with the four IDX files, raw or .gz\n"
+    "                        (default data/mnist)\n"
+    "  --diverge-threshold X a batch loss above X (or not finite) stops the run as\n"
+    "                        diverged (default 1000)\n"
+    "  --threads N           OpenBLAS threads (default 1)\n"
+    "  --out FILE.json       write the per-epoch results as JSON\n"
+    "  --save FILE.safetensors  save the trained model\n"
+    "  --quiet               no per-epoch lines\n"
+    "  --help                this text\n"
+    "\n"
+    "exit status: 0 trained (also when the run diverged: that is a result), 1 error,\n"
+    "2 bad command line.\n";
+
+typedef struct {
+    rcn_arch arch;
+    char arch_set;
+    int batch_size, epochs, threads;
+    double lr, momentum, weight_decay, diverge_threshold, dropout;
+    unsigned long long seed;
+    long long train_limit;
+    char data_dir[RCN_PATH_MAX];
+    char train_images[RCN_PATH_MAX], train_labels[RCN_PATH_MAX];
+    char test_images[RCN_PATH_MAX], test_labels[RCN_PATH_MAX];
+    const char *out, *save;
+    int quiet;
+} train_opts;
+
+static void print_epoch(const rcn_epoch_stats *st, void *ud)
+{
+    const train_opts *o = ud;
+    if (o->quiet)
+        return;
+    printf("%5d  %10.6f  %8.2f%%  %10.6f  %8.2f%%  %8.1f  %8.0f\n", st->epoch, st->train_loss,
+           100 * st->train_accuracy, st->val_loss, 100 * st->val_accuracy, st->seconds,
+           st->images_per_second);
+    fflush(stdout);
+}
+
+static json_t *epoch_json(const rcn_epoch_stats *st)
+{
+    return json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "epoch", st->epoch,
+                     "train_loss", rcn_json_num(st->train_loss), "train_accuracy",
+                     rcn_json_num(st->train_accuracy), "test_loss", rcn_json_num(st->val_loss),
+                     "test_accuracy", rcn_json_num(st->val_accuracy), "seconds",
+                     rcn_json_num(st->seconds), "images_per_second",
+                     rcn_json_num(st->images_per_second), "train_loss_sum_of_batch_means",
+                     rcn_json_num(st->train_loss_batch_sum), "test_loss_sum_of_batch_means",
+                     rcn_json_num(st->val_loss_batch_sum));
+}
+
+/* Takes what a job file says; command-line options applied afterwards win. */
+static int apply_job(train_opts *o, const char *path, rcn_error *err)
+{
+    rcn_job job;
+    if (rcn_job_load(path, &job, err))
+        return -1;
+    int nc = rcn_job_n_cells(&job);
+    if (nc != 1) {
+        rcn_job_free(&job);
+        return rcn_errorf(err, "%s: the job's grid has %d cells; rcn train takes one "
+                          "(use rcn search for a grid)", path, nc);
+    }
+    rcn_cell cell;
+    rcn_job_cell(&job, 0, &cell);
+    o->arch = job.arch;
+    o->arch_set = 1;
+    o->dropout = job.arch.dropout;
+    o->batch_size = cell.batch_size;
+    o->epochs = cell.epochs;
+    o->lr = cell.lr;
+    o->momentum = cell.momentum;
+    o->weight_decay = job.weight_decay;
+    o->diverge_threshold = job.diverge_threshold;
+    o->seed = job.seed;
+    o->threads = job.threads;
+    o->train_limit = job.train_limit;
+    snprintf(o->train_images, sizeof o->train_images, "%s", job.train_images);
+    snprintf(o->train_labels, sizeof o->train_labels, "%s", job.train_labels);
+    snprintf(o->test_images, sizeof o->test_images, "%s", job.test_images);
+    snprintf(o->test_labels, sizeof o->test_labels, "%s", job.test_labels);
+    rcn_job_free(&job);
+    return 0;
+}
+
+enum { O_JOB = 256, O_PRESET, O_SPEC, O_BATCH, O_LR, O_MOM, O_WD, O_DROP, O_EPOCHS, O_SEED,
+       O_LIMIT, O_DATA, O_DIV, O_THREADS, O_OUT, O_SAVE, O_QUIET, O_HELP };
+
+static const struct option long_opts[] = {
+    {"job", required_argument, 0, O_JOB},         {"preset", required_argument, 0, O_PRESET},
+    {"spec", required_argument, 0, O_SPEC},       {"batch-size", required_argument, 0, O_BATCH},
+    {"lr", required_argument, 0, O_LR},           {"momentum", required_argument, 0, O_MOM},
+    {"weight-decay", required_argument, 0, O_WD}, {"dropout", required_argument, 0, O_DROP},
+    {"epochs", required_argument, 0, O_EPOCHS},   {"seed", required_argument, 0, O_SEED},
+    {"train-limit", required_argument, 0, O_LIMIT}, {"data", required_argument, 0, O_DATA},
+    {"diverge-threshold", required_argument, 0, O_DIV},
+    {"threads", required_argument, 0, O_THREADS}, {"out", required_argument, 0, O_OUT},
+    {"save", required_argument, 0, O_SAVE},       {"quiet", no_argument, 0, O_QUIET},
+    {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0}};
+
+/* Parses argv into o; returns 0, or an exit status (help printed / usage error). */
+static int parse_args(int argc, char **argv, train_opts *o, int *exit_now)
+{
+    rcn_error err;
+    long long iv;
+    double dv;
+    *exit_now = 0;
+    /* First pass: --job (so that options override it), --help. */
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        if (c == O_HELP) {
+            fputs(usage_text, stdout);
+            *exit_now = 1;
+            return RCN_EXIT_OK;
+        }
+        if (c == O_JOB && apply_job(o, optarg, &err)) {
+            fprintf(stderr, "rcn train: %s\n", err.msg);
+            *exit_now = 1;
+            return RCN_EXIT_ERROR;
+        }
+    }
+    optind = 1;
+    opterr = 1;
+    int rc = 0;
+    while (!rc && (c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        switch (c) {
+        case O_JOB: break;
+        case O_PRESET:
+            if (rcn_arch_preset(optarg, &o->arch, &err)) {
+                rc = rcn_error_prefix(&err, "--preset");
+                break;
+            }
+            o->arch_set = 1, o->dropout = o->arch.dropout;
+            break;
+        case O_SPEC: {
+            json_error_t je;
+            json_t *j = json_loads(optarg, JSON_DECODE_ANY, &je);
+            if (!j) {
+                rc = rcn_errorf(&err, "--spec: not JSON: %s (column %d)", je.text, je.column);
+                break;
+            }
+            rc = rcn_arch_from_json(j, "--spec", &o->arch, &err);
+            json_decref(j);
+            if (!rc)
+                o->arch_set = 1, o->dropout = o->arch.dropout;
+            break;
+        }
+        case O_BATCH:
+            if (!(rc = rcn_arg_int("--batch-size", optarg, 1, 1 << 20, &iv, &err)))
+                o->batch_size = (int)iv;
+            break;
+        case O_EPOCHS:
+            if (!(rc = rcn_arg_int("--epochs", optarg, 1, RCN_MAX_EPOCHS, &iv, &err)))
+                o->epochs = (int)iv;
+            break;
+        case O_SEED:
+            if (!(rc = rcn_arg_int("--seed", optarg, 0, (1LL << 53), &iv, &err)))
+                o->seed = (unsigned long long)iv;
+            break;
+        case O_LIMIT:
+            if (!(rc = rcn_arg_int("--train-limit", optarg, 1, RCN_IDX_MAX_ITEMS, &iv, &err)))
+                o->train_limit = iv;
+            break;
+        case O_THREADS:
+            if (!(rc = rcn_arg_int("--threads", optarg, 1, 1024, &iv, &err)))
+                o->threads = (int)iv;
+            break;
+        case O_LR:
+            rc = rcn_arg_double("--lr", optarg, 1e-12, 1e6, &o->lr, &err);
+            break;
+        case O_MOM:
+            rc = rcn_arg_double("--momentum", optarg, 0, 0.999999, &o->momentum, &err);
+            break;
+        case O_WD:
+            rc = rcn_arg_double("--weight-decay", optarg, 0, 1e3, &o->weight_decay, &err);
+            break;
+        case O_DROP:
+            if (!(rc = rcn_arg_double("--dropout", optarg, 0, 0.999999, &dv, &err)))
+                o->dropout = dv;
+            break;
+        case O_DIV:
+            rc = rcn_arg_double("--diverge-threshold", optarg, 1e-6, 1e300,
+                                &o->diverge_threshold, &err);
+            break;
+        case O_DATA:
+            snprintf(o->data_dir, sizeof o->data_dir, "%s", optarg);
+            o->train_images[0] = 0;
+            break;
+        case O_OUT: o->out = optarg; break;
+        case O_SAVE: o->save = optarg; break;
+        case O_QUIET: o->quiet = 1; break;
+        case O_HELP: break;
+        default: /* getopt printed the problem */
+            fprintf(stderr, "Try 'rcn train --help'.\n");
+            *exit_now = 1;
+            return RCN_EXIT_USAGE;
+        }
+    }
+    if (!rc && optind < argc)
+        rc = rcn_errorf(&err, "unexpected argument '%s'", argv[optind]);
+    if (rc) {
+        fprintf(stderr, "rcn train: %s\nTry 'rcn train --help'.\n", err.msg);
+        *exit_now = 1;
+        return RCN_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int rcn_cmd_train(int argc, char **argv)
+{
+    train_opts o = {.batch_size = 64, .epochs = 10, .threads = 1, .lr = 0.01,
+                    .momentum = 0.5, .diverge_threshold = 1000, .dropout = -1, .seed = 1};
+    snprintf(o.data_dir, sizeof o.data_dir, "data/mnist");
+    rcn_arch_preset("rcn8", &o.arch, NULL);
+    int exit_now, rc = parse_args(argc, argv, &o, &exit_now);
+    if (exit_now)
+        return rc;
+    if (o.dropout >= 0)
+        o.arch.dropout = (float)o.dropout;
+    rcn_set_blas_threads(o.threads);
+
+    rcn_error err;
+    if (!o.train_images[0] &&
+        (rcn_dataset_resolve(o.data_dir, "train", o.train_images, o.train_labels, RCN_PATH_MAX,
+                             &err) ||
+         rcn_dataset_resolve(o.data_dir, "t10k", o.test_images, o.test_labels, RCN_PATH_MAX,
+                             &err))) {
+        fprintf(stderr, "rcn train: %s\n(fetch MNIST with 'make data')\n", err.msg);
+        return RCN_EXIT_ERROR;
+    }
+    rcn_dataset tr = {0}, te = {0};
+    rcn_net *net = NULL;
+    int32_t *tr_idx = NULL, *te_idx = NULL;
+    json_t *out = NULL;
+    int status = RCN_EXIT_ERROR;
+    if (rcn_dataset_load(o.train_images, o.train_labels, &tr, &err) ||
+        rcn_dataset_load(o.test_images, o.test_labels, &te, &err))
+        goto done;
+    int64_t n_train = o.train_limit && o.train_limit < tr.n ? o.train_limit : tr.n;
+    if (o.train_limit > tr.n) {
+        rcn_errorf(&err, "--train-limit %lld is larger than the training set (%lld images in %s)",
+                   o.train_limit, (long long)tr.n, o.train_images);
+        goto done;
+    }
+    if (o.batch_size > n_train) {
+        rcn_errorf(&err, "--batch-size %d is larger than the training set (%lld images)",
+                   o.batch_size, (long long)n_train);
+        goto done;
+    }
+    tr_idx = malloc(sizeof(int32_t) * (size_t)n_train);
+    te_idx = malloc(sizeof(int32_t) * (size_t)te.n);
+    if (!tr_idx || !te_idx) {
+        rcn_errorf(&err, "out of memory");
+        goto done;
+    }
+    rcn_subset(tr.n, n_train, o.seed, tr_idx);
+    for (int64_t i = 0; i < te.n; i++)
+        te_idx[i] = (int32_t)i;
+    if (!(net = rcn_net_create(&o.arch, o.batch_size, &err)))
+        goto done;
+    rcn_net_init(net, o.seed, 0);
+
+    if (!o.quiet) {
+        printf("rcn train: %s (%lld parameters), %lld training / %lld test images, batch %d, "
+               "lr %g, momentum %g, weight decay %g, dropout %g, %d epochs, seed %llu\n",
+               o.arch.name, (long long)rcn_arch_param_count(&o.arch), (long long)n_train,
+               (long long)te.n, o.batch_size, o.lr, o.momentum, o.weight_decay,
+               (double)o.arch.dropout, o.epochs, o.seed);
+        printf("epoch  train_loss  train_acc   test_loss   test_acc   seconds     img/s\n");
+        fflush(stdout);
+    }
+    rcn_split trs = {tr.images, tr.labels, tr_idx, n_train};
+    rcn_split tes = {te.images, te.labels, te_idx, te.n};
+    rcn_hparams hp = {.batch_size = o.batch_size, .epochs = o.epochs, .lr = o.lr,
+                      .momentum = o.momentum, .weight_decay = o.weight_decay,
+                      .diverge_threshold = o.diverge_threshold, .seed = o.seed, .stream_a = 0};
+    rcn_train_hooks hooks = {.on_epoch = print_epoch, .ud = &o};
+    static rcn_train_result res;
+    if (rcn_train(net, &trs, &tes, &hp, &hooks, &res, &err))
+        goto done;
+    if (res.diverged && !o.quiet)
+        printf("diverged at epoch %d, batch %d (batch loss %g): stopped\n", res.diverged_epoch,
+               res.diverged_batch, res.diverged_loss);
+
+    json_t *cfg = json_pack(
+        "{s:o, s:I, s:i, s:f, s:f, s:f, s:f, s:i, s:I, s:I, s:I, s:f, s:i, s:{s:s, s:s, s:s, s:s}}",
+        "model", rcn_arch_to_json(&o.arch), "parameters",
+        (json_int_t)rcn_arch_param_count(&o.arch), "batch_size", o.batch_size, "lr", o.lr,
+        "momentum", o.momentum, "weight_decay", o.weight_decay, "dropout",
+        (double)o.arch.dropout, "epochs", o.epochs, "seed", (json_int_t)o.seed, "train_limit",
+        (json_int_t)o.train_limit, "n_train", (json_int_t)n_train, "diverge_threshold",
+        o.diverge_threshold, "threads", o.threads, "data", "train_images", o.train_images,
+        "train_labels", o.train_labels, "test_images", o.test_images, "test_labels",
+        o.test_labels);
+    json_t *eps = json_array();
+    for (int i = 0; i < res.n_epochs; i++)
+        json_array_append_new(eps, epoch_json(&res.epochs[i]));
+    json_t *tj = rcn_train_result_to_json(&res);
+    out = json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:O, s:O, s:o}", "command", "rcn train",
+                    "rcn_version", RCN_VERSION, "git_revision", RCN_GIT_REV, "config", cfg,
+                    "loss_convention",
+                    "train_loss/test_loss: mean per-sample cross-entropy; "
+                    "*_sum_of_batch_means: the paper's Table 1 convention",
+                    "epochs", eps, "status", json_object_get(tj, "status"), "diverged",
+                    json_object_get(tj, "diverged"), "seconds", rcn_json_num(res.seconds));
+    json_decref(tj);
+    if (o.save) {
+        json_t *meta = json_pack("{s:f, s:i, s:f, s:i, s:I}", "lr", o.lr, "batch_size",
+                                 o.batch_size, "momentum", o.momentum, "epochs", res.n_epochs,
+                                 "seed", (json_int_t)o.seed);
+        int src = rcn_safetensors_save(o.save, net, meta, &err);
+        json_decref(meta);
+        if (src)
+            goto done;
+        json_object_set_new(out, "model", json_string(o.save));
+    }
+    if (o.out && rcn_write_json_atomic(o.out, out, &err))
+        goto done;
+    status = RCN_EXIT_OK;
+done:
+    if (status != RCN_EXIT_OK)
+        fprintf(stderr, "rcn train: %s\n", err.msg);
+    json_decref(out);
+    rcn_net_destroy(net);
+    free(tr_idx);
+    free(te_idx);
+    rcn_dataset_free(&tr);
+    rcn_dataset_free(&te);
+    return status;
+}
