@@ -4,9 +4,13 @@
  *
  * Job file (JSON object; unknown keys are errors):
  *   "name":        string (default: file name without .json)
+ *   "description": free text (optional; not part of the job's identity)
  *   "data":        {"train_images", "train_labels", "test_images", "test_labels"}
  *                  paths (IDX raw or .gz), relative to the current directory;
  *                  or {"dir": "data/mnist"} for the four standard names.
+ *                  The environment variable RCN_DATA_DIR, when set and not
+ *                  empty, replaces "dir" (jobs with four explicit paths
+ *                  ignore it).
  *   "train_limit": integer >= 1, deterministic subset of the training set (optional)
  *   "model":       preset name or spec object (see rcn_arch_from_json); default "rcn8"
  *   "epochs", "batch_size", "lr", "momentum", "weight_decay", "dropout":
@@ -18,6 +22,7 @@
  *                  each AXIS a non-empty list or {"from", "to", "step"} (inclusive,
  *                  decimal-exact: 0.005..0.195 step 0.005 gives 39 values)
  *   "validation":  {"kind": "kfold", "folds": K >= 2} or {"kind": "test"}
+ *                  (default {"kind": "kfold", "folds": 10})
  *   "refit":       bool, default false (kfold only)
  *   "output":      report path (default "results/<name>.json"); the journal is
  *                  "<output without .json>.journal.jsonl"
@@ -26,12 +31,14 @@
 #define RCN_JOB_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rcn/error.h"
 #include "rcn/net.h"
 
 #define RCN_MAX_AXIS 4096
+#define RCN_MAX_CELLS 1000000
 #define RCN_PATH_MAX 4096
 
 typedef enum { RCN_AXIS_BATCH = 0, RCN_AXIS_LR, RCN_AXIS_MOMENTUM, RCN_AXIS_EPOCHS, RCN_NAXES } rcn_axis_id;
@@ -83,5 +90,35 @@ int rcn_job_n_cells(const rcn_job *job);
 void rcn_job_cell(const rcn_job *job, int index, rcn_cell *cell);
 /* Checks that needs the data loaded: batch sizes <= training size per fold. */
 int rcn_job_check_sizes(const rcn_job *job, int64_t n_train, rcn_error *err);
+
+/* rcn_job_load on failure leaves *job zeroed (rcn_job_free is harmless);
+ * err->msg then holds every error found, one per line (first error first). */
+
+/* Replaces the output path (e.g. `rcn search --out`): sets output, journal
+ * and the "output" field of job->json. The hash does not change: it leaves
+ * out "output" and "description". The path must end in ".json". */
+int rcn_job_set_output(rcn_job *job, const char *output, rcn_error *err);
+
+/* The job-file format, for `rcn search --help` (static text). */
+const char *rcn_job_help(void);
+
+/* The cell's hyperparameters as {"batch_size", "lr", "momentum", "epochs"}
+ * (new reference): the report's "params". */
+json_t *rcn_job_cell_params(const rcn_job *job, const rcn_cell *cell);
+
+/* 1 for batch_size and epochs. (rcn_axis_name is in plan.h.) */
+int rcn_axis_is_integer(rcn_axis_id a);
+
+/* Decimal spelling of v for keys and reports: %.15g ("0.135", "256",
+ * "1e-05"), or %.16g / %.17g when that is needed to read back as v. */
+void rcn_num_text(double v, char *buf, size_t cap);
+
+/* Expands the inclusive range from..to by step decimal-exactly (scaled
+ * integers over the decimals of the %.15g spellings: 0.005..0.195 step 0.005
+ * gives exactly 0.005, 0.01, ..., 0.195). Writes the first max_n values
+ * (values may be NULL when max_n is 0) and returns how many the range has;
+ * -1 if step <= 0 or from > to; -2 if it cannot be expanded exactly (too many
+ * decimal places or values). */
+long rcn_range_expand(double from, double to, double step, double *values, long max_n);
 
 #endif
