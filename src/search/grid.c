@@ -85,7 +85,7 @@ static int scale_up(long long mant, int k, long long *out)
 /* The double nearest to v * 10^-dec, via its decimal spelling. */
 static double scaled_value(long long v, int dec)
 {
-    char s[64], digits[32];
+    char s[96], digits[32];
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     snprintf(digits, sizeof digits, "%llu", u);
     int len = (int)strlen(digits);
