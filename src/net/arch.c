@@ -103,7 +103,7 @@ int rcn_arch_from_json(const json_t *j, const char *where, rcn_arch *a, rcn_erro
     }
     if (!json_is_object(j))
         return rcn_errorf(err, "%s: must be a preset name (string) or a spec (object)", where);
-    static const char *const keys[] = {"preset", "stem", "stages", "dropout", NULL};
+    static const char *const keys[] = {"name", "preset", "stem", "stages", "dropout", NULL};
     if (check_keys(j, where, keys, err))
         return -1;
     json_t *preset = json_object_get(j, "preset");
@@ -163,6 +163,16 @@ int rcn_arch_from_json(const json_t *j, const char *where, rcn_arch *a, rcn_erro
         if (!json_is_number(d))
             return rcn_errorf(err, "%s.dropout: must be a number", where);
         a->dropout = (float)json_number_value(d);
+    }
+    /* "name" labels the spec (rcn_arch_to_json writes it, so reports
+     * round-trip); it never changes the structure. */
+    json_t *name = json_object_get(j, "name");
+    if (name) {
+        if (!json_is_string(name) || json_string_length(name) == 0 ||
+            json_string_length(name) >= sizeof a->name)
+            return rcn_errorf(err, "%s.name: must be a string of 1..%zu characters", where,
+                              sizeof a->name - 1);
+        snprintf(a->name, sizeof a->name, "%s", json_string_value(name));
     }
     if (rcn_arch_validate(a, err))
         return rcn_error_prefix(err, "%s", where);
