@@ -52,7 +52,9 @@ st=$(wait_job "$id" "$TERMINAL_STATES" 180)
 [ "$st" = COMPLETED ] || { show_job "$id" "$p"; fail "requeued job ended $st"; }
 [ "$(job_field "$id" Restarts)" = 1 ] || fail "restarts $(job_field "$id" Restarts)"
 note "measured: interrupted + requeued job COMPLETED in $((SECONDS - t0))s"
-grep -q "run 1\] start: .*--resume" "$p.out" || { show_job "$id" "$p"; fail "restart did not pass --resume"; }
+grep -q "run 1\] restart 1: resuming" "$p.out" || { show_job "$id" "$p"; fail "no restart 1 in the log"; }
+grep -q ": [0-9]* cells x [0-9]* folds = $total fold jobs, $n_journal done before" "$p.err" ||
+    { show_job "$id" "$p"; fail "the requeued run did not resume from the $n_journal journaled folds"; }
 report_complete "$rep" || fail "final report not complete"
 journal_no_duplicates "$jnl" || fail "a fold was trained twice to completion"
 [ "$(journal_count "$jnl")" -eq "$total" ] || fail "journal has $(journal_count "$jnl") folds, want $total"
