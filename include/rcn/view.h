@@ -1,0 +1,166 @@
+/* view.h - reading a search report (or the journal of a running search)
+ * into typed, validated records, and showing it: the paper's tables as
+ * aligned text or Markdown, its figures as gnuplot scripts + data + images.
+ * Used by `rcn report`; the report format is the contract in report.h.
+ *
+ * Null numbers (JSON null: diverged, incomplete, not finite) are NAN in
+ * these records; every printer and plotter handles NAN. Accuracies are
+ * fractions in [0,1] as in the report; they are shown as percentages.
+ *
+ * Ownership: rcn_view_load / rcn_view_from_json return a report owned by the
+ * caller, released with rcn_view_free. Nothing else allocates for the caller. */
+#ifndef RCN_VIEW_H
+#define RCN_VIEW_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "rcn/error.h"
+
+/* The swept axes of a grid, in the job's rcn_axis_id order. */
+typedef enum { RCN_VIEW_BATCH = 0, RCN_VIEW_LR, RCN_VIEW_MOMENTUM, RCN_VIEW_EPOCHS, RCN_VIEW_NAXES } rcn_view_axis;
+
+/* "batch_size", "lr", "momentum", "epochs": the JSON names of the axes. */
+extern const char *const rcn_view_axis_key[RCN_VIEW_NAXES];
+/* "batch size", "learning rate", "momentum", "epochs": for people. */
+extern const char *const rcn_view_axis_label[RCN_VIEW_NAXES];
+
+typedef struct {
+    double v[RCN_VIEW_NAXES]; /* indexed by rcn_view_axis */
+} rcn_view_params;
+
+typedef struct {
+    int epoch; /* 1-based */
+    double train_loss, train_acc, val_loss, val_acc, seconds, images_per_second;
+} rcn_view_epoch;
+
+typedef struct {
+    int cell, fold;
+    char key[160];
+    rcn_view_params params;
+    int diverged;                 /* 0/1 */
+    int div_epoch, div_batch;     /* when diverged */
+    double div_loss;              /* NAN: not finite */
+    int n_epochs;
+    rcn_view_epoch *epochs;       /* owned by the report */
+    double train_loss, train_acc, val_loss, val_acc, seconds;
+} rcn_view_fold;
+
+typedef enum { RCN_VIEW_OK = 0, RCN_VIEW_DIVERGED, RCN_VIEW_INCOMPLETE } rcn_view_cell_status;
+
+typedef struct {
+    int index;
+    char key[160];
+    rcn_view_params params;
+    rcn_view_cell_status status;
+    int n_folds, n_folds_done, n_diverged;
+    double mean_train_loss, std_train_loss, mean_val_loss, std_val_loss;
+    double mean_val_acc, mean_fit_time;
+    int rank;                     /* rank_val_loss; 0 when null */
+    int first_fold, n_fold_recs;  /* its folds: report->folds[first_fold ..] */
+} rcn_view_cell;
+
+typedef enum { RCN_VIEW_ROW_OK = 0, RCN_VIEW_ROW_DIVERGENCE, RCN_VIEW_ROW_INCOMPLETE } rcn_view_row_status;
+
+typedef struct {
+    double value;
+    double mean_train_loss, mean_val_loss;
+    int n_cells, n_included, n_diverged;
+    rcn_view_row_status status;
+} rcn_view_mrow;
+
+typedef struct {
+    int n_rows;                   /* 0: no marginal for this axis */
+    rcn_view_mrow *rows;
+} rcn_view_marginal;
+
+typedef struct {
+    char source[4096];            /* the file read */
+    int from_journal;             /* 1: aggregated from a journal (partial) */
+    char name[128];               /* job name */
+    char status[16];              /* "complete" | "incomplete" | "interrupted" */
+    int folds_done, folds_total, ranks;
+    double wall_seconds;          /* NAN when unknown */
+    char loss_convention[80];
+    int kind_test;                /* 1: {"kind": "test"}, val_* are test numbers */
+    int k;                        /* folds per cell */
+    int n_values[RCN_VIEW_NAXES]; /* swept axes: number of values, 0: not swept */
+    double *values[RCN_VIEW_NAXES];
+    int n_folds;
+    rcn_view_fold *folds;         /* sorted by (cell, fold) */
+    int n_cells;
+    rcn_view_cell *cells;         /* sorted by index */
+    rcn_view_marginal marginals[RCN_VIEW_NAXES];
+    int best;                     /* index into cells[], -1: none */
+    int has_refit;
+    rcn_view_params refit_params;
+    int refit_n_epochs;
+    rcn_view_epoch *refit_epochs;
+    double test_loss, test_acc, refit_seconds;
+    char refit_model[4096];
+} rcn_view_report;
+
+/* Reads `path`: a report (JSON object with meta.format "rcn-report",
+ * format_version 1) or a journal ("rcn-journal" JSON lines, possibly of a
+ * search still running: a torn last line is ignored). When `path` does not
+ * exist but "<path without .json>.journal.jsonl" does, reads that. A
+ * journal is aggregated by rcn_report_from_folds (report.h). Errors
+ * name the file and the JSON path / line and the reason. */
+int rcn_view_load(const char *path, rcn_view_report **out, rcn_error *err);
+
+/* Validates a report object; `where` (a file name) prefixes errors. */
+int rcn_view_from_json(const json_t *report, const char *where, rcn_view_report **out,
+                       rcn_error *err);
+
+void rcn_view_free(rcn_view_report *r);
+
+/* Shortest decimal spelling of an axis value ("0.135", "256"). */
+void rcn_view_fmt_value(double v, char *buf, size_t n);
+/* "batch_size=32,lr=0.1" spelled from the swept axes, or "defaults". */
+void rcn_view_cell_label(const rcn_view_report *r, const rcn_view_cell *c, char *buf, size_t n);
+
+/* ---- tables ---------------------------------------------------------- */
+
+typedef struct {
+    int markdown; /* 0: aligned text, 1: GitHub Markdown */
+    int top;      /* cells shown in the cell table; 0: all */
+} rcn_view_table_opts;
+
+/* Prints the summary, Table 2 (marginals; batch size first), the cell
+ * table by rank, the best cell and the refit; for {"kind": "test"}, Table 1
+ * (per epoch) of each cell. */
+int rcn_view_print(FILE *f, const rcn_view_report *r, const rcn_view_table_opts *o,
+                   rcn_error *err);
+
+/* A table of strings rendered as aligned text or Markdown (texttable.c). */
+typedef struct rcn_texttable rcn_texttable;
+/* `align`: one char per column, 'l' or 'r'. */
+rcn_texttable *rcn_texttable_create(int ncols, const char *const *headers, const char *align);
+void rcn_texttable_add(rcn_texttable *t, const char *const *cells); /* ncols strings, copied */
+int rcn_texttable_rows(const rcn_texttable *t);
+void rcn_texttable_print(FILE *f, const rcn_texttable *t, int markdown);
+void rcn_texttable_destroy(rcn_texttable *t);
+
+/* ---- plots ----------------------------------------------------------- */
+
+/* Writes into `dir` (created if missing) the data (.dat), one gnuplot
+ * script per figure (.gp, re-runnable with `gnuplot NAME.gp` in dir) and
+ * plots.gp loading them all, then runs `gnuplot plots.gp` in dir, which
+ * draws NAME.png (pngcairo) and NAME.svg for every figure:
+ *   cell_NNN        learning curves of each cell (loss; accuracy below)
+ *   sweep_AXIS      one curve per value, when exactly one axis is swept
+ *   lr_GROUP        mean train/val loss against learning rate per batch
+ *                   size (Figure 20), diverged cells marked
+ *   heatmap[_GROUP] mean val loss over batch size x learning rate
+ * `gnuplot` is the program to run (NULL: $RCN_GNUPLOT, else "gnuplot" on
+ * PATH). When it is missing, the data and scripts are still written and
+ * the error says so. *n_figures (if not NULL) gets the number of figures. */
+int rcn_view_plot(const rcn_view_report *r, const char *dir, const char *gnuplot,
+                  int *n_figures, rcn_error *err);
+
+/* Runs `gnuplot script` with `dir` as working directory; stderr goes to
+ * dir/gnuplot.log, whose first lines the error quotes on failure. */
+int rcn_view_run_gnuplot(const char *gnuplot, const char *dir, const char *script,
+                         rcn_error *err);
+
+#endif

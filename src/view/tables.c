@@ -1,0 +1,400 @@
+/* tables.c - the paper's tables from a report, as aligned text or Markdown:
+ * a summary, Table 2 (mean loss per batch size, and per value of every
+ * other swept axis), the cells by rank, the best cell and the refit, and
+ * for a {"kind": "test"} run Table 1 (per epoch, per cell). Null numbers
+ * print as "-"; the paper's "Divergence" where the report says so. */
+#include "rcn/view.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CELLW 64
+
+static void fmt_loss(double x, char *b)
+{
+    if (isnan(x))
+        snprintf(b, CELLW, "-");
+    else
+        snprintf(b, CELLW, "%.6f", x);
+}
+
+static void fmt_pct(double x, char *b)
+{
+    if (isnan(x))
+        snprintf(b, CELLW, "-");
+    else
+        snprintf(b, CELLW, "%.2f", 100.0 * x);
+}
+
+static void fmt_sec(double x, char *b)
+{
+    if (isnan(x))
+        snprintf(b, CELLW, "-");
+    else
+        snprintf(b, CELLW, "%.1f", x);
+}
+
+static void heading(FILE *f, int md, const char *text)
+{
+    if (md)
+        fprintf(f, "\n### %s\n\n", text);
+    else
+        fprintf(f, "\n%s\n", text);
+}
+
+static void note(FILE *f, int md, const char *text)
+{
+    fprintf(f, md ? "\n%s\n" : "%s\n", text);
+}
+
+static int n_swept(const rcn_view_report *r)
+{
+    int n = 0;
+    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+        n += r->n_values[a] > 0;
+    return n;
+}
+
+static void print_summary(FILE *f, const rcn_view_report *r, int md)
+{
+    static const char *const plural[RCN_VIEW_NAXES] = {"batch sizes", "learning rates",
+                                                       "momentum values", "epoch counts"};
+    char axes[200] = "";
+    size_t used = 0;
+    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+        if (r->n_values[a])
+            used += (size_t)snprintf(axes + used, sizeof axes - used, "%s%d %s",
+                                     used ? " x " : "", r->n_values[a],
+                                     r->n_values[a] == 1 ? rcn_view_axis_label[a] : plural[a]);
+    if (md)
+        fprintf(f, "## rcn report: %s\n\n", r->name);
+    else
+        fprintf(f, "rcn report: %s\n", r->name);
+    const char *li = md ? "- " : "  ";
+    fprintf(f, "%sfile: %s%s\n", li, r->source,
+            r->from_journal ? " (journal of a running or unfinished search)" : "");
+    if (r->kind_test)
+        fprintf(f, "%svalidation: the test set (\"kind\": \"test\"), one training per cell\n", li);
+    else
+        fprintf(f, "%svalidation: %d-fold cross-validation on the training set\n", li, r->k);
+    fprintf(f, "%sgrid: %d cell%s%s%s%s\n", li, r->n_cells, r->n_cells == 1 ? "" : "s",
+            used ? " (" : "", axes, used ? ")" : "");
+    fprintf(f, "%sstatus: %s, %d of %d fold trainings done", li, r->status, r->folds_done,
+            r->folds_total);
+    if (r->ranks > 0)
+        fprintf(f, ", %d rank%s", r->ranks, r->ranks == 1 ? "" : "s");
+    if (!isnan(r->wall_seconds))
+        fprintf(f, ", %.1f s wall time", r->wall_seconds);
+    fputc('\n', f);
+    if (strcmp(r->status, "complete") || r->folds_done < r->folds_total)
+        fprintf(f, "%spartial: the tables show the finished folds; cells still running are "
+                   "\"incomplete\"\n", li);
+    fprintf(f, "%slosses: %s; accuracies in %%\n", li, r->loss_convention);
+}
+
+static void print_marginal(FILE *f, const rcn_view_report *r, int a, int md)
+{
+    const rcn_view_marginal *m = &r->marginals[a];
+    int any_incomplete = 0, any_divergence = 0;
+    for (int i = 0; i < m->n_rows; i++) {
+        any_incomplete |= m->rows[i].status == RCN_VIEW_ROW_INCOMPLETE;
+        any_divergence |= m->rows[i].status == RCN_VIEW_ROW_DIVERGENCE;
+    }
+    const char *hdr[] = {rcn_view_axis_label[a],
+                         "mean train loss",
+                         r->kind_test ? "mean test loss" : "mean val loss",
+                         "cells",
+                         "diverged",
+                         "note"};
+    rcn_texttable *t = rcn_texttable_create(any_incomplete ? 6 : 5, hdr, "rrrrrl");
+    for (int i = 0; i < m->n_rows; i++) {
+        const rcn_view_mrow *x = &m->rows[i];
+        char v[CELLW], tl[CELLW], vl[CELLW], nc[CELLW], nd[CELLW], nt[CELLW] = "";
+        rcn_view_fmt_value(x->value, v, sizeof v);
+        if (x->status == RCN_VIEW_ROW_DIVERGENCE) {
+            snprintf(tl, sizeof tl, "Divergence");
+            snprintf(vl, sizeof vl, "Divergence");
+        } else {
+            fmt_loss(x->mean_train_loss, tl);
+            fmt_loss(x->mean_val_loss, vl);
+        }
+        snprintf(nc, sizeof nc, "%d", x->n_cells);
+        snprintf(nd, sizeof nd, "%d", x->n_diverged);
+        if (x->status == RCN_VIEW_ROW_INCOMPLETE)
+            snprintf(nt, sizeof nt, "incomplete: %d of %d cells in the means", x->n_included,
+                     x->n_cells);
+        const char *row[] = {v, tl, vl, nc, nd, nt};
+        rcn_texttable_add(t, row);
+    }
+    char title[300];
+    if (a == RCN_VIEW_BATCH)
+        snprintf(title, sizeof title, "Table 2. Mean loss per batch size");
+    else
+        snprintf(title, sizeof title, "Mean loss per %s", rcn_view_axis_label[a]);
+    if (n_swept(r) > 1)
+        snprintf(title + strlen(title), sizeof title - strlen(title),
+                 " (means over the row's cells; diverged cells excluded)");
+    heading(f, md, title);
+    rcn_texttable_print(f, t, md);
+    rcn_texttable_destroy(t);
+    if (any_divergence)
+        note(f, md, "\"Divergence\": more than half of the row's cells diverged.");
+}
+
+/* The earliest divergence among a cell's folds: epoch, batch (0: none). */
+static void first_divergence(const rcn_view_report *r, const rcn_view_cell *c, int *ep, int *b,
+                             double *loss)
+{
+    *ep = *b = 0;
+    *loss = NAN;
+    for (int i = 0; i < c->n_fold_recs; i++) {
+        const rcn_view_fold *fo = &r->folds[c->first_fold + i];
+        if (fo->diverged && (!*ep || fo->div_epoch < *ep ||
+                             (fo->div_epoch == *ep && fo->div_batch < *b))) {
+            *ep = fo->div_epoch;
+            *b = fo->div_batch;
+            *loss = fo->div_loss;
+        }
+    }
+}
+
+static void cell_status(const rcn_view_report *r, const rcn_view_cell *c, char *b)
+{
+    int ep, bt;
+    double loss;
+    switch (c->status) {
+    case RCN_VIEW_OK:
+        snprintf(b, CELLW, "ok");
+        break;
+    case RCN_VIEW_DIVERGED:
+        first_divergence(r, c, &ep, &bt, &loss);
+        if (r->kind_test)
+            snprintf(b, CELLW, "diverged (epoch %d)", ep);
+        else
+            snprintf(b, CELLW, "diverged (%d/%d folds, epoch %d)", c->n_diverged, c->n_folds, ep);
+        break;
+    case RCN_VIEW_INCOMPLETE:
+        snprintf(b, CELLW, "incomplete (%d/%d folds)", c->n_folds_done, c->n_folds);
+        break;
+    }
+}
+
+/* Cells in display order: ranked by rank, then the rest by index. */
+static int cmp_rank(const void *pa, const void *pb)
+{
+    const rcn_view_cell *a = *(rcn_view_cell *const *)pa, *b = *(rcn_view_cell *const *)pb;
+    if ((a->rank > 0) != (b->rank > 0))
+        return a->rank > 0 ? -1 : 1;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
+    if (a->status != b->status)
+        return a->status < b->status ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+static const rcn_view_cell **cells_by_rank(const rcn_view_report *r)
+{
+    const rcn_view_cell **v = malloc(((size_t)r->n_cells + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    for (int i = 0; i < r->n_cells; i++)
+        v[i] = &r->cells[i];
+    qsort(v, (size_t)r->n_cells, sizeof *v, cmp_rank);
+    return v;
+}
+
+static int print_cells(FILE *f, const rcn_view_report *r, const rcn_view_table_opts *o,
+                       rcn_error *err)
+{
+    const rcn_view_cell **v = cells_by_rank(r);
+    if (!v)
+        return rcn_errorf(err, "%s: out of memory", r->source);
+    const char *hdr[16], *val = r->kind_test ? "test" : "val";
+    char h_ml[32], h_sl[32], h_ma[32];
+    int nc = 0;
+    char align[17] = "";
+    hdr[nc] = "rank", align[nc++] = 'r';
+    hdr[nc] = "cell", align[nc++] = 'r';
+    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+        if (r->n_values[a])
+            hdr[nc] = rcn_view_axis_label[a], align[nc++] = 'r';
+    snprintf(h_ml, sizeof h_ml, "mean %s loss", val);
+    snprintf(h_sl, sizeof h_sl, "std %s loss", val);
+    snprintf(h_ma, sizeof h_ma, "mean %s acc %%", val);
+    hdr[nc] = r->kind_test ? "test loss" : h_ml, align[nc++] = 'r';
+    if (!r->kind_test)
+        hdr[nc] = h_sl, align[nc++] = 'r';
+    hdr[nc] = r->kind_test ? "test acc %" : h_ma, align[nc++] = 'r';
+    hdr[nc] = r->kind_test ? "train loss" : "mean train loss", align[nc++] = 'r';
+    hdr[nc] = r->kind_test ? "fit time s" : "mean fit time s", align[nc++] = 'r';
+    hdr[nc] = "status", align[nc++] = 'l';
+    rcn_texttable *t = rcn_texttable_create(nc, hdr, align);
+    int shown = o->top > 0 && o->top < r->n_cells ? o->top : r->n_cells;
+    char buf[16][CELLW];
+    for (int i = 0; i < shown; i++) {
+        const rcn_view_cell *c = v[i];
+        const char *row[16];
+        int k = 0;
+        if (c->rank)
+            snprintf(buf[k], CELLW, "%d", c->rank);
+        else
+            snprintf(buf[k], CELLW, "-");
+        row[k] = buf[k], k++;
+        snprintf(buf[k], CELLW, "%d", c->index), row[k] = buf[k], k++;
+        for (int a = 0; a < RCN_VIEW_NAXES; a++)
+            if (r->n_values[a])
+                rcn_view_fmt_value(c->params.v[a], buf[k], CELLW), row[k] = buf[k], k++;
+        fmt_loss(c->mean_val_loss, buf[k]), row[k] = buf[k], k++;
+        if (!r->kind_test)
+            fmt_loss(c->std_val_loss, buf[k]), row[k] = buf[k], k++;
+        fmt_pct(c->mean_val_acc, buf[k]), row[k] = buf[k], k++;
+        fmt_loss(c->mean_train_loss, buf[k]), row[k] = buf[k], k++;
+        fmt_sec(c->mean_fit_time, buf[k]), row[k] = buf[k], k++;
+        cell_status(r, c, buf[k]), row[k] = buf[k], k++;
+        rcn_texttable_add(t, row);
+    }
+    char title[200];
+    snprintf(title, sizeof title, "Cells by mean %s loss (%s%d of %d cells)",
+             r->kind_test ? "test" : "validation", shown < r->n_cells ? "top " : "", shown,
+             r->n_cells);
+    if (r->kind_test)
+        snprintf(title, sizeof title, "Cells by test loss (%s%d of %d cells)",
+                 shown < r->n_cells ? "top " : "", shown, r->n_cells);
+    heading(f, o->markdown, title);
+    rcn_texttable_print(f, t, o->markdown);
+    rcn_texttable_destroy(t);
+    if (shown < r->n_cells)
+        note(f, o->markdown, "(--top N shows more cells; --top 0 shows all)");
+    free(v);
+    return 0;
+}
+
+static void params_text(const rcn_view_params *p, char *b, size_t n)
+{
+    char bs[32], lr[32], m[32], e[32];
+    rcn_view_fmt_value(p->v[RCN_VIEW_BATCH], bs, sizeof bs);
+    rcn_view_fmt_value(p->v[RCN_VIEW_LR], lr, sizeof lr);
+    rcn_view_fmt_value(p->v[RCN_VIEW_MOMENTUM], m, sizeof m);
+    rcn_view_fmt_value(p->v[RCN_VIEW_EPOCHS], e, sizeof e);
+    snprintf(b, n, "batch size %s, learning rate %s, momentum %s, %s epochs", bs, lr, m, e);
+}
+
+static void print_best(FILE *f, const rcn_view_report *r, int md)
+{
+    char lbl[200], p[200], l[CELLW], a[CELLW];
+    heading(f, md, "Best cell");
+    if (r->best < 0) {
+        note(f, md, "none yet: no cell has all its folds done without diverging");
+    } else {
+        const rcn_view_cell *c = &r->cells[r->best];
+        rcn_view_cell_label(r, c, lbl, sizeof lbl);
+        params_text(&c->params, p, sizeof p);
+        fmt_loss(c->mean_val_loss, l);
+        fmt_pct(c->mean_val_acc, a);
+        if (n_swept(r))
+            fprintf(f, "%scell %d (%s): %s\n", md ? "- " : "", c->index, lbl, p);
+        else
+            fprintf(f, "%scell %d: %s\n", md ? "- " : "", c->index, p);
+        fprintf(f, "%s%s %s, %s %s%%\n", md ? "- " : "",
+                r->kind_test ? "test loss" : "mean validation loss", l,
+                r->kind_test ? "test accuracy" : "mean validation accuracy", a);
+    }
+    if (!r->has_refit)
+        return;
+    params_text(&r->refit_params, p, sizeof p);
+    fmt_loss(r->test_loss, l);
+    fmt_pct(r->test_acc, a);
+    heading(f, md, "Refit on the whole training set, evaluated on the test set");
+    fprintf(f, "%s%s\n", md ? "- " : "", p);
+    fprintf(f, "%stest loss %s, test accuracy %s%%", md ? "- " : "", l, a);
+    if (!isnan(r->refit_seconds))
+        fprintf(f, ", %.1f s", r->refit_seconds);
+    fputc('\n', f);
+    if (r->refit_model[0])
+        fprintf(f, "%smodel: %s\n", md ? "- " : "", r->refit_model);
+}
+
+/* Table 1: one cell's per-epoch numbers ({"kind": "test"}: fold 0). */
+static void print_table1(FILE *f, const rcn_view_report *r, const rcn_view_cell *c, int md)
+{
+    char title[480], lbl[200], p[200];
+    rcn_view_cell_label(r, c, lbl, sizeof lbl);
+    params_text(&c->params, p, sizeof p);
+    if (n_swept(r))
+        snprintf(title, sizeof title, "Table 1. Per epoch, cell %d (%s; %s)", c->index, lbl, p);
+    else
+        snprintf(title, sizeof title, "Table 1. Per epoch (%s)", p);
+    heading(f, md, title);
+    if (c->n_fold_recs == 0) {
+        note(f, md, "not trained yet");
+        return;
+    }
+    const rcn_view_fold *fo = &r->folds[c->first_fold];
+    const char *hdr[] = {"epoch", "train loss", "train acc %", "test loss", "test acc %",
+                         "seconds"};
+    rcn_texttable *t = rcn_texttable_create(6, hdr, "rrrrrr");
+    for (int i = 0; i < fo->n_epochs; i++) {
+        const rcn_view_epoch *e = &fo->epochs[i];
+        char b[6][CELLW];
+        snprintf(b[0], CELLW, "%d", e->epoch);
+        fmt_loss(e->train_loss, b[1]);
+        fmt_pct(e->train_acc, b[2]);
+        fmt_loss(e->val_loss, b[3]);
+        fmt_pct(e->val_acc, b[4]);
+        fmt_sec(e->seconds, b[5]);
+        const char *row[] = {b[0], b[1], b[2], b[3], b[4], b[5]};
+        rcn_texttable_add(t, row);
+    }
+    if (fo->n_epochs)
+        rcn_texttable_print(f, t, md);
+    rcn_texttable_destroy(t);
+    if (fo->diverged) {
+        char msg[200], l[CELLW];
+        if (isnan(fo->div_loss))
+            snprintf(l, sizeof l, "not finite");
+        else
+            snprintf(l, sizeof l, "%g", fo->div_loss);
+        snprintf(msg, sizeof msg, "Diverged in epoch %d, batch %d (batch loss %s).",
+                 fo->div_epoch, fo->div_batch, l);
+        note(f, md, msg);
+    }
+}
+
+int rcn_view_print(FILE *f, const rcn_view_report *r, const rcn_view_table_opts *o,
+                   rcn_error *err)
+{
+    rcn_view_table_opts def = {0, 0};
+    if (!o)
+        o = &def;
+    print_summary(f, r, o->markdown);
+    /* Table 2 first (batch size), then the other swept axes' marginals */
+    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+        if (r->marginals[a].n_rows)
+            print_marginal(f, r, a, o->markdown);
+    if (r->n_cells == 0) {
+        note(f, o->markdown, "\nNo cells in this report yet.");
+        return 0;
+    }
+    if (print_cells(f, r, o, err))
+        return -1;
+    print_best(f, r, o->markdown);
+    if (r->kind_test) {
+        const rcn_view_cell **v = cells_by_rank(r);
+        if (!v)
+            return rcn_errorf(err, "%s: out of memory", r->source);
+        int shown = o->top > 0 && o->top < r->n_cells ? o->top : r->n_cells;
+        /* Table 1 in grid order, for the cells the cell table shows */
+        for (int i = 0; i < r->n_cells; i++) {
+            int in = 0;
+            for (int j = 0; j < shown; j++)
+                in |= v[j] == &r->cells[i];
+            if (in)
+                print_table1(f, r, &r->cells[i], o->markdown);
+        }
+        free(v);
+    }
+    if (ferror(f))
+        return rcn_errorf(err, "cannot write the tables (output error)");
+    return 0;
+}
