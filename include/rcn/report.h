@@ -46,4 +46,39 @@
  * A torn last line (no newline / unparsable) is ignored on read. */
 #ifndef RCN_REPORT_H
 #define RCN_REPORT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "rcn/error.h"
+#include "rcn/plan.h"
+#include "rcn/train.h"
+
+/* The per-epoch array of a training ("epochs" of a fold or of the refit;
+ * each entry rcn_epoch_to_json of jsonutil.h). */
+json_t *rcn_epochs_to_json(const rcn_train_result *res);
+
+/* The fold object of the report's "folds" (and of a journal fold line) for
+ * a finished (not aborted) training of `cell` on fold `fold`. A training
+ * that ended with a non-finite validation loss without tripping the
+ * divergence test is reported as diverged at its last epoch (batch null). */
+json_t *rcn_fold_to_json(const rcn_plan_cell *cell, int fold, const rcn_train_result *res);
+
+/* Aggregates fold objects (any order; duplicates of a (cell, fold) after the
+ * first are ignored) of the job `job` (the normalised job object, as in a
+ * journal header) into a whole report: folds sorted, cells, marginals,
+ * best, "refit": null (set it afterwards). `meta` (may be NULL) supplies
+ * the run's meta fields (rcn_version, git_revision, job_hash, ranks, hosts,
+ * started, finished, wall_seconds, fold_jobs_per_second, status); missing
+ * ones are null, except rcn_version/git_revision (this binary's) and status
+ * ("complete" when every fold is done, else "incomplete"); folds_done and
+ * folds_total are computed. A fold naming a cell or fold outside the job,
+ * or without a valid "status", is an error naming it ("folds[3].cell"). */
+json_t *rcn_report_from_folds(const json_t *job, const json_t *folds, const json_t *meta,
+                              rcn_error *err);
+
+/* Prints the marginal tables (Table 2 for batch_size) and the best cell
+ * (and refit, if any) of a report, aligned like the paper's tables. */
+void rcn_report_print_summary(FILE *f, const json_t *report);
+
 #endif

@@ -1,0 +1,41 @@
+/* journal.h - the append-only journal of a search (format: report.h):
+ * a header line naming the job, then one line per finished fold, each
+ * written with a single write() and fsync'ed, so a crash at any moment
+ * loses at most the line being written (a torn last line, ignored on read
+ * and cut off before the next append). */
+#ifndef RCN_JOURNAL_H
+#define RCN_JOURNAL_H
+
+#include <jansson.h>
+
+#include "rcn/error.h"
+
+/* Reads a journal: *header (new ref) gets the header object, *folds (new
+ * ref) an array of the fold objects in file order, without their "type"
+ * key. A torn last line is ignored; any other damage (a bad header, an
+ * unparsable line in the middle) is an error naming the line. Lines of an
+ * unknown "type" are skipped. Either out pointer may be NULL. */
+int rcn_journal_read(const char *path, json_t **header, json_t **folds, rcn_error *err);
+
+/* Reads only as far as needed to say whether `path` looks like a journal
+ * (its first bytes are a header line); for tools that accept both
+ * journals and reports. */
+int rcn_journal_sniff(const char *path);
+
+typedef struct rcn_journal rcn_journal;
+
+/* Opens the journal of the job with hash `job_hash` for appending. Missing:
+ * creates it with a header line ({"type": "header", "format":
+ * "rcn-journal", "job_hash", "job", "created"}); present: requires its
+ * job_hash to match (a journal of another job is an error naming both
+ * hashes and the path, and the file is left untouched), cuts off a torn
+ * last line, and gives the finished folds in *folds (new ref; may be NULL).
+ * must_exist != 0: a missing journal is an error (--resume). */
+rcn_journal *rcn_journal_open(const char *path, const char *job_hash, const json_t *job,
+                              int must_exist, json_t **folds, rcn_error *err);
+
+/* Appends {"type": "fold", ...fold} as one line: one write(), then fsync. */
+int rcn_journal_append(rcn_journal *j, const json_t *fold, rcn_error *err);
+void rcn_journal_close(rcn_journal *j);
+
+#endif

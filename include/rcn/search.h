@@ -1,0 +1,45 @@
+/* search.h - `rcn search`: the MPI-distributed grid x folds search of a
+ * job, with its journal, periodic and final report, refit and progress.
+ *
+ * Collective over MPI_COMM_WORLD (the caller initialises and finalises
+ * MPI). Rank 0 validates the job, output path, journal and data before any
+ * MPI work, broadcasts the data set, then hands out fold jobs most
+ * expensive first (dynamic dispatch) and trains itself between answering
+ * requests; every other rank asks for fold jobs and trains them. */
+#ifndef RCN_SEARCH_H
+#define RCN_SEARCH_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "rcn/error.h"
+
+typedef struct {
+    const char *job_path;
+    const char *out;     /* report path replacing the job's "output" (NULL: keep) */
+    int resume;          /* --resume: the journal must exist */
+    double report_every; /* seconds between rewrites of the partial report */
+    FILE *progress;      /* rank 0's progress lines (NULL: quiet) */
+} rcn_search_opts;
+
+/* rcn_search_run's outcomes (exit statuses: 0, 75, 1). */
+#define RCN_SEARCH_COMPLETE 0
+#define RCN_SEARCH_INTERRUPTED 1
+#define RCN_SEARCH_FAILED (-1)
+
+/* SIGTERM / SIGUSR1 / SIGINT: rank 0 stops handing out work, aborts the
+ * folds in flight (they rerun on resume), writes the partial report
+ * ("interrupted") and stops the workers; other ranks ignore SIGTERM and
+ * SIGUSR1 and wait for rank 0's stop message. Call after MPI_Init. */
+void rcn_search_install_signals(int rank);
+
+/* Runs the search on every rank. Returns RCN_SEARCH_* (the same on all
+ * ranks). On rank 0, *report (if not NULL) receives the final report (new
+ * reference; NULL when validation failed) and err the reason of a failure;
+ * other ranks report failures through rank 0. */
+int rcn_search_run(const rcn_search_opts *o, json_t **report, rcn_error *err);
+
+/* Formats seconds as "1h02m03s" / "4m05s" / "7s" ("?" when unknown). */
+void rcn_format_duration(double s, char *buf, size_t cap);
+
+#endif

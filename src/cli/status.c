@@ -1,0 +1,179 @@
+/* status.c - `rcn status JOURNAL_OR_REPORT`: progress of a running search
+ * (from its journal, aggregated as the report would be) or a finished one
+ * (from its report): folds done/total, diverged, elapsed, rate, ETA, best. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "rcn/cli.h"
+#include "rcn/journal.h"
+#include "rcn/report.h"
+#include "rcn/search.h"
+
+static const char usage_text[] =
+    "usage: rcn status JOURNAL_OR_REPORT\n"
+    "\n"
+    "Shows how far a search is: folds done of total, diverged folds, elapsed time,\n"
+    "rate and ETA, and the best cell so far. Give the journal\n"
+    "(<report>.journal.jsonl) of a running or stopped search, or a report.\n"
+    "Exit status: 0 shown; 1 not an rcn journal or report, or unreadable; 2 usage.\n";
+
+static int parse_iso(const char *s, time_t *t)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    if (!end || *end)
+        return -1;
+    *t = timegm(&tm);
+    return 0;
+}
+
+static int count_diverged(const json_t *folds)
+{
+    int n = 0;
+    size_t i;
+    const json_t *f;
+    json_array_foreach(folds, i, f) {
+        const char *st = json_string_value(json_object_get(f, "status"));
+        n += st && !strcmp(st, "diverged");
+    }
+    return n;
+}
+
+static void print_best(const json_t *best)
+{
+    if (json_is_object(best))
+        printf("best:     %s: mean val loss %.6f, mean val accuracy %.2f%%\n",
+               json_string_value(json_object_get(best, "key")),
+               json_number_value(json_object_get(best, "mean_val_loss")),
+               100 * json_number_value(json_object_get(best, "mean_val_accuracy")));
+    else
+        printf("best:     none yet (no cell has finished all its folds without diverging)\n");
+}
+
+static void print_counts(const json_t *report)
+{
+    const json_t *meta = json_object_get(report, "meta");
+    long long done = json_integer_value(json_object_get(meta, "folds_done"));
+    long long total = json_integer_value(json_object_get(meta, "folds_total"));
+    const json_t *job = json_object_get(report, "job");
+    printf("job:      %s (job_hash %s)\n", json_string_value(json_object_get(job, "name")),
+           json_string_value(json_object_get(meta, "job_hash")));
+    printf("folds:    %lld/%lld done (%.1f%%), %d diverged\n", done, total,
+           total ? 100.0 * (double)done / (double)total : 100.0,
+           count_diverged(json_object_get(report, "folds")));
+}
+
+static int status_journal(const char *path)
+{
+    rcn_error err;
+    json_t *header, *folds;
+    if (rcn_journal_read(path, &header, &folds, &err)) {
+        fprintf(stderr, "rcn status: %s\n", err.msg);
+        return RCN_EXIT_ERROR;
+    }
+    json_t *meta = json_pack("{s:O}", "job_hash", json_object_get(header, "job_hash"));
+    json_t *report = rcn_report_from_folds(json_object_get(header, "job"), folds, meta, &err);
+    json_decref(meta);
+    json_decref(folds);
+    if (!report) {
+        fprintf(stderr, "rcn status: %s: %s\n", path, err.msg);
+        json_decref(header);
+        return RCN_EXIT_ERROR;
+    }
+    const json_t *m = json_object_get(report, "meta");
+    long long done = json_integer_value(json_object_get(m, "folds_done"));
+    long long total = json_integer_value(json_object_get(m, "folds_total"));
+    printf("%s: journal of a %s search\n", path, done == total ? "finished" : "running or stopped");
+    print_counts(report);
+
+    time_t created, now = time(NULL);
+    struct stat st;
+    const char *cs = json_string_value(json_object_get(header, "created"));
+    if (parse_iso(cs, &created) == 0 && stat(path, &st) == 0) {
+        char el[32], ago[32], eta[32] = "?";
+        double span = difftime(st.st_mtime, created);
+        rcn_format_duration(difftime(now, created), el, sizeof el);
+        rcn_format_duration(difftime(now, st.st_mtime), ago, sizeof ago);
+        printf("elapsed:  %s since the journal was created (%s); last line written %s ago\n", el,
+               cs, ago);
+        if (done > 0 && span > 0) {
+            double rate = (double)done / span; /* folds per second, pauses included */
+            if (done < total)
+                rcn_format_duration((double)(total - done) / rate, eta, sizeof eta);
+            else
+                snprintf(eta, sizeof eta, "done");
+            printf("rate:     %.2f folds/min, ETA %s\n", 60 * rate, eta);
+        }
+    }
+    print_best(json_object_get(report, "best"));
+    json_decref(report);
+    json_decref(header);
+    return RCN_EXIT_OK;
+}
+
+static int status_report(const char *path)
+{
+    json_error_t jerr;
+    json_t *r = json_load_file(path, 0, &jerr);
+    if (!r) {
+        fprintf(stderr, "rcn status: %s: not an rcn journal or report: %s (line %d, column %d)\n",
+                path, jerr.text, jerr.line, jerr.column);
+        return RCN_EXIT_ERROR;
+    }
+    const json_t *meta = json_object_get(r, "meta");
+    const char *format = json_string_value(json_object_get(meta, "format"));
+    if (!format || strcmp(format, "rcn-report") || !json_is_array(json_object_get(r, "folds"))) {
+        fprintf(stderr, "rcn status: %s: not an rcn journal or report (no meta.format "
+                "\"rcn-report\")\n", path);
+        json_decref(r);
+        return RCN_EXIT_ERROR;
+    }
+    const char *status = json_string_value(json_object_get(meta, "status"));
+    printf("%s: report of a%s search\n", path,
+           !status ? "" : !strcmp(status, "complete") ? " complete"
+                      : !strcmp(status, "interrupted") ? "n interrupted" : "n incomplete");
+    print_counts(r);
+    char el[32];
+    rcn_format_duration(json_number_value(json_object_get(meta, "wall_seconds")), el, sizeof el);
+    const char *started = json_string_value(json_object_get(meta, "started"));
+    const char *finished = json_string_value(json_object_get(meta, "finished"));
+    printf("elapsed:  %s (started %s, finished %s) on %lld ranks\n", el, started ? started : "?",
+           finished ? finished : "not yet", (long long)json_integer_value(json_object_get(meta, "ranks")));
+    printf("rate:     %.2f folds/min\n",
+           60 * json_number_value(json_object_get(meta, "fold_jobs_per_second")));
+    print_best(json_object_get(r, "best"));
+    const json_t *refit = json_object_get(r, "refit");
+    if (json_is_number(json_object_get(refit, "test_accuracy")))
+        printf("refit:    test loss %.6f, test accuracy %.2f%%\n",
+               json_number_value(json_object_get(refit, "test_loss")),
+               100 * json_number_value(json_object_get(refit, "test_accuracy")));
+    json_decref(r);
+    return RCN_EXIT_OK;
+}
+
+int rcn_cmd_status(int argc, char **argv)
+{
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(usage_text, stdout);
+        return RCN_EXIT_OK;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "rcn status: expected one journal or report file\n%s", usage_text);
+        return RCN_EXIT_USAGE;
+    }
+    const char *path = argv[1];
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "rcn status: %s: %s\n", path, strerror(errno));
+        return RCN_EXIT_ERROR;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "rcn status: %s: not a regular file\n", path);
+        return RCN_EXIT_ERROR;
+    }
+    return rcn_journal_sniff(path) ? status_journal(path) : status_report(path);
+}

@@ -1,0 +1,446 @@
+/* coordinator.c - rank 0 of a search: hands out fold jobs most expensive
+ * first, trains fold jobs itself while answering workers from the
+ * training's poll hook, journals every finished fold, keeps the report
+ * fresh, stops everyone on SIGTERM/SIGUSR1, and runs the refit. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rcn/fileio.h"
+#include "rcn/jsonutil.h"
+#include "rcn/report.h"
+#include "rcn/safetensors.h"
+#include "search_impl.h"
+
+/* Per-batch overhead of a training step (SGD update, batch statistics,
+ * loop and poll) counted as this many images' worth of compute: makes
+ * small batches costlier in the dispatch order. */
+#define PER_BATCH_IMAGES 32.0
+
+enum { W_NEW, W_BUSY, W_STOPPED, W_DONE };
+
+typedef struct {
+    rcn_search_ctx *x;
+    int k, total;
+    unsigned char *done;    /* per slot cell*k+fold */
+    int n_done, n_done_start, n_diverged;
+    int *queue, n_queue, head;
+    int *wstate;            /* per rank; [0] unused */
+    int n_bye;
+    int stopping, outcome;
+    int failed;             /* x->err holds the first failure */
+    json_t *folds;          /* every finished fold object */
+    json_t *report;         /* latest aggregation */
+    json_t *refit;          /* refit object, or NULL */
+    double last_write;
+    rcn_progress prog;
+    rcn_wire_result *msg;   /* receive buffer */
+    rcn_train_result *own;  /* rank 0's own training */
+} coord;
+
+static void begin_stop(coord *c, int outcome);
+
+static void fail(coord *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(coord *c, const char *fmt, ...)
+{
+    if (!c->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->x->err.msg, sizeof c->x->err.msg, fmt, ap);
+        va_end(ap);
+        c->failed = 1;
+    }
+    begin_stop(c, RCN_SEARCH_FAILED);
+}
+
+static void send_stop(coord *c, int w)
+{
+    int code = c->stopping ? c->outcome : RCN_SEARCH_COMPLETE;
+    MPI_Send(&code, (int)sizeof code, MPI_BYTE, w, RCN_TAG_STOP, MPI_COMM_WORLD);
+    c->wstate[w] = W_STOPPED;
+}
+
+static void begin_stop(coord *c, int outcome)
+{
+    if (c->stopping)
+        return;
+    c->stopping = 1;
+    c->outcome = outcome;
+    for (int w = 1; w < c->x->size; w++)
+        if (c->wstate[w] == W_BUSY)
+            send_stop(c, w);
+}
+
+/* Answers worker w, which is waiting: the next fold job or STOP. */
+static void reply(coord *c, int w)
+{
+    if (c->wstate[w] == W_STOPPED || c->wstate[w] == W_DONE)
+        return;
+    if (c->stopping || c->head >= c->n_queue) {
+        send_stop(c, w);
+        return;
+    }
+    int slot = c->queue[c->head++];
+    int job[2] = {slot / c->k, slot % c->k};
+    MPI_Send(job, (int)sizeof job, MPI_BYTE, w, RCN_TAG_JOB, MPI_COMM_WORLD);
+    c->wstate[w] = W_BUSY;
+}
+
+static json_t *make_meta(coord *c, const char *status, int finished)
+{
+    rcn_search_ctx *x = c->x;
+    double wall = rcn_clock() - x->t0;
+    char now[32];
+    rcn_iso_time(now, sizeof now);
+    json_t *m = json_pack("{s:s, s:i, s:O, s:s, s:o, s:f, s:f}", "job_hash", x->job.hash, "ranks",
+                          x->size, "hosts", x->hosts, "started", x->started, "finished",
+                          finished ? json_string(now) : json_null(), "wall_seconds", wall,
+                          "fold_jobs_per_second",
+                          wall > 0 ? (c->n_done - c->n_done_start) / wall : 0.0);
+    if (m && status)
+        json_object_set_new(m, "status", json_string(status));
+    return m;
+}
+
+/* Re-aggregates the report; writes it when `write` or when report_every
+ * seconds have passed since the last write. */
+static int refresh(coord *c, const char *status, int final)
+{
+    rcn_search_ctx *x = c->x;
+    rcn_error e;
+    json_t *meta = make_meta(c, status, final);
+    json_t *r = rcn_report_from_folds(x->job.json, c->folds, meta, &e);
+    json_decref(meta);
+    if (!r) {
+        fail(c, "%s: %s", x->job.output, e.msg);
+        return -1;
+    }
+    if (c->refit)
+        json_object_set(r, "refit", c->refit);
+    json_decref(c->report);
+    c->report = r;
+    double now = rcn_clock();
+    if (final || now - c->last_write >= x->opts->report_every) {
+        c->last_write = now;
+        if (rcn_write_json_atomic(x->job.output, r, &e)) {
+            fail(c, "%s", e.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void record(coord *c, int cell, int fold, const rcn_train_result *res)
+{
+    rcn_search_ctx *x = c->x;
+    if (cell < 0 || cell >= x->plan.n_cells || fold < 0 || fold >= c->k) {
+        fail(c, "internal: a result for (cell %d, fold %d), outside the job", cell, fold);
+        return;
+    }
+    int slot = cell * c->k + fold;
+    if (c->done[slot])
+        return;
+    rcn_error e;
+    json_t *f = rcn_fold_to_json(&x->plan.cells[cell], fold, res);
+    if (!f) {
+        fail(c, "out of memory recording (cell %d, fold %d)", cell, fold);
+        return;
+    }
+    if (rcn_journal_append(x->journal, f, &e)) {
+        json_decref(f);
+        fail(c, "%s", e.msg);
+        return;
+    }
+    c->n_diverged += !strcmp(json_string_value(json_object_get(f, "status")), "diverged");
+    json_array_append_new(c->folds, f);
+    c->done[slot] = 1;
+    c->n_done++;
+    if (refresh(c, NULL, 0) == 0)
+        rcn_progress_update(&c->prog, c->n_done, c->n_diverged, json_object_get(c->report, "best"));
+}
+
+static void handle(coord *c, const MPI_Status *st)
+{
+    int w = st->MPI_SOURCE, dummy, n;
+    char text[RCN_ERROR_MAX];
+    switch (st->MPI_TAG) {
+    case RCN_TAG_REQUEST:
+        MPI_Recv(&dummy, (int)sizeof dummy, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        reply(c, w);
+        break;
+    case RCN_TAG_RESULT:
+        MPI_Recv(c->msg, (int)sizeof *c->msg, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+        record(c, c->msg->cell, c->msg->fold, &c->msg->res);
+        reply(c, w);
+        break;
+    case RCN_TAG_ERROR:
+        MPI_Recv(text, (int)sizeof text, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        text[sizeof text - 1] = 0;
+        fail(c, "rank %d: %s", w, text);
+        reply(c, w);
+        break;
+    case RCN_TAG_BYE:
+        MPI_Recv(&dummy, (int)sizeof dummy, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        c->wstate[w] = W_DONE;
+        c->n_bye++;
+        break;
+    default: { /* not ours: receive and drop it */
+        MPI_Get_count(st, MPI_BYTE, &n);
+        char *junk = malloc(n > 0 ? (size_t)n : 1);
+        MPI_Recv(junk, n, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        free(junk);
+    }
+    }
+}
+
+/* Answers everything waiting; returns non-zero once the search is stopping. */
+static int service(coord *c)
+{
+    if (rcn_search_signal && !c->stopping)
+        begin_stop(c, RCN_SEARCH_INTERRUPTED);
+    for (;;) {
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+        if (!flag)
+            break;
+        handle(c, &st);
+    }
+    return c->stopping;
+}
+
+static int own_poll(void *ud)
+{
+    return service(ud);
+}
+
+static void run_own(coord *c)
+{
+    int slot = c->queue[c->head++], cell = slot / c->k, fold = slot % c->k;
+    rcn_train_hooks hooks = {NULL, own_poll, c};
+    rcn_error e;
+    if (rcn_fold_run(c->x->runner, cell, fold, &hooks, c->own, &e)) {
+        fail(c, "%s", e.msg);
+        return;
+    }
+    if (!c->own->aborted)
+        record(c, cell, fold, c->own);
+}
+
+static int any_busy(const coord *c)
+{
+    for (int w = 1; w < c->x->size; w++)
+        if (c->wstate[w] == W_BUSY)
+            return 1;
+    return 0;
+}
+
+typedef struct {
+    double cost;
+    int slot;
+} costed;
+
+static int by_cost(const void *a, const void *b)
+{
+    const costed *p = a, *q = b;
+    if (p->cost != q->cost)
+        return p->cost > q->cost ? -1 : 1;
+    return (p->slot > q->slot) - (p->slot < q->slot);
+}
+
+/* Pending fold jobs, most expensive first, ties by (cell, fold). */
+static int build_queue(coord *c)
+{
+    rcn_search_ctx *x = c->x;
+    costed *q = malloc((size_t)c->total * sizeof *q);
+    c->queue = malloc((size_t)c->total * sizeof *c->queue);
+    if (!q || !c->queue) {
+        free(q);
+        return -1;
+    }
+    double flops = rcn_arch_forward_flops(&x->spec.arch);
+    int n = 0;
+    for (int s = 0; s < c->total; s++) {
+        if (c->done[s])
+            continue;
+        const rcn_cell *cell = &x->cells[s / c->k];
+        double imgs = (double)rcn_fold_train_size(x->runner, s % c->k);
+        q[n].cost = cell->epochs * flops * (imgs + ceil(imgs / cell->batch_size) * PER_BATCH_IMAGES);
+        q[n++].slot = s;
+    }
+    qsort(q, (size_t)n, sizeof *q, by_cost);
+    for (int i = 0; i < n; i++)
+        c->queue[i] = q[i].slot;
+    c->n_queue = n;
+    free(q);
+    return 0;
+}
+
+static int load_journaled(coord *c)
+{
+    rcn_search_ctx *x = c->x;
+    size_t i;
+    json_t *f;
+    json_array_foreach(x->journaled, i, f) {
+        int cell = (int)json_integer_value(json_object_get(f, "cell"));
+        int fold = (int)json_integer_value(json_object_get(f, "fold"));
+        const char *st = json_string_value(json_object_get(f, "status"));
+        if (cell < 0 || cell >= x->plan.n_cells || fold < 0 || fold >= c->k || !st) {
+            fail(c, "%s: fold line %zu: (cell %d, fold %d) is not a fold of this job",
+                 x->job.journal, i + 1, cell, fold);
+            return -1;
+        }
+        int slot = cell * c->k + fold;
+        if (c->done[slot])
+            continue;
+        c->done[slot] = 1;
+        c->n_done++;
+        c->n_diverged += !strcmp(st, "diverged");
+        json_array_append(c->folds, f);
+    }
+    return 0;
+}
+
+static void refit_path(const char *output, char *buf, size_t cap)
+{
+    size_t n = strlen(output);
+    if (n >= 5 && !strcmp(output + n - 5, ".json"))
+        n -= 5;
+    snprintf(buf, cap, "%.*s.refit.safetensors", (int)n, output);
+}
+
+static int refit_poll(void *ud)
+{
+    (void)ud;
+    return rcn_search_signal != 0;
+}
+
+/* Trains the best cell on the whole (subset) training set, evaluates on
+ * the test set, saves the model; fills c->refit. */
+static void do_refit(coord *c)
+{
+    rcn_search_ctx *x = c->x;
+    const json_t *best = json_object_get(c->report, "best");
+    if (!json_is_object(best)) {
+        if (x->opts->progress)
+            fprintf(x->opts->progress, "rcn search: no refit: no cell finished without "
+                    "diverging\n");
+        return;
+    }
+    int cell = (int)json_integer_value(json_object_get(best, "cell"));
+    const rcn_plan_cell *pc = &x->plan.cells[cell];
+    if (x->opts->progress)
+        fprintf(x->opts->progress, "rcn search: refit of %s on %lld images, tested on %lld\n",
+                pc->key, (long long)rcn_fold_train_size(x->runner, c->k), (long long)x->test.n);
+    rcn_train_hooks hooks = {NULL, refit_poll, NULL};
+    rcn_error e;
+    if (rcn_fold_run(x->runner, cell, c->k, &hooks, c->own, &e)) {
+        fail(c, "refit: %s", e.msg);
+        return;
+    }
+    if (c->own->aborted) {
+        c->stopping = 1;
+        c->outcome = RCN_SEARCH_INTERRUPTED;
+        return;
+    }
+    const rcn_train_result *r = c->own;
+    const rcn_epoch_stats *last = r->n_epochs ? &r->epochs[r->n_epochs - 1] : NULL;
+    int ok = !r->diverged && last && isfinite(last->val_loss);
+    char model[RCN_PATH_MAX + 32];
+    refit_path(x->job.output, model, sizeof model);
+    if (ok) {
+        json_t *extra = json_pack("{s:s, s:s, s:O, s:f, s:f}", "job_hash", x->job.hash, "key",
+                                  pc->key, "params", pc->params, "test_loss", last->val_loss,
+                                  "test_accuracy", last->val_accuracy);
+        int rc = rcn_safetensors_save(model, rcn_fold_runner_last_net(x->runner), extra, &e);
+        json_decref(extra);
+        if (rc) {
+            fail(c, "refit: %s", e.msg);
+            return;
+        }
+    }
+    c->refit = json_pack("{s:O, s:o, s:o, s:o, s:o, s:o, s:i, s:s, s:s}", "params", pc->params,
+                         "epochs", rcn_epochs_to_json(r), "test_loss",
+                         ok ? rcn_json_num(last->val_loss) : json_null(), "test_accuracy",
+                         ok ? rcn_json_num(last->val_accuracy) : json_null(), "model",
+                         ok ? json_string(model) : json_null(), "seconds",
+                         rcn_json_num(r->seconds), "cell", cell, "key", pc->key, "status",
+                         ok ? "ok" : "diverged");
+}
+
+int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
+{
+    coord c;
+    memset(&c, 0, sizeof c);
+    c.x = x;
+    c.k = x->plan.n_folds;
+    c.total = x->plan.n_cells * c.k;
+    c.done = calloc((size_t)c.total, 1);
+    c.wstate = calloc((size_t)x->size, sizeof *c.wstate);
+    c.msg = malloc(sizeof *c.msg);
+    c.own = malloc(sizeof *c.own);
+    c.folds = json_array();
+    c.last_write = rcn_clock();
+    if (!c.done || !c.wstate || !c.msg || !c.own || !c.folds) {
+        fprintf(stderr, "rcn search: out of memory\n");
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    if (!x->runner) { /* x->err says why */
+        c.failed = 1;
+        begin_stop(&c, RCN_SEARCH_FAILED);
+    } else if (load_journaled(&c) == 0 && build_queue(&c))
+        fail(&c, "out of memory for %d fold jobs", c.total);
+    c.n_done_start = c.n_done;
+
+    FILE *out = x->opts->progress;
+    if (out && !c.failed)
+        fprintf(out, "rcn search: %s: %d cells x %d folds = %d fold jobs, %d done before "
+                "(journal %s), %d ranks\n", x->job.name, x->plan.n_cells, c.k, c.total,
+                c.n_done, x->job.journal, x->size);
+    rcn_progress_start(&c.prog, out, c.total, c.n_done);
+
+    while (!c.stopping) {
+        if (service(&c))
+            break;
+        if (c.head < c.n_queue)
+            run_own(&c);
+        else if (!any_busy(&c))
+            break;
+        else
+            rcn_wire_idle();
+    }
+    begin_stop(&c, RCN_SEARCH_COMPLETE);
+    while (c.n_bye < x->size - 1) {
+        service(&c);
+        if (c.n_bye < x->size - 1)
+            rcn_wire_idle();
+    }
+    rcn_progress_end(&c.prog);
+
+    if (c.outcome == RCN_SEARCH_COMPLETE && c.n_done == c.total && x->plan.refit &&
+        x->plan.kind == RCN_VALID_KFOLD && refresh(&c, NULL, 0) == 0)
+        do_refit(&c);
+
+    const char *status = c.outcome == RCN_SEARCH_INTERRUPTED ? "interrupted"
+                         : c.n_done == c.total && !c.failed ? "complete"
+                                                           : "incomplete";
+    if (x->journal) /* no journal: validation failed, nothing may be written */
+        refresh(&c, status, 1);
+    if (out && c.outcome == RCN_SEARCH_INTERRUPTED)
+        fprintf(out, "rcn search: interrupted: %d/%d folds journaled; partial report %s; run "
+                "again to resume\n", c.n_done, c.total, x->job.output);
+
+    if (report)
+        *report = c.failed ? NULL : json_incref(c.report);
+    json_decref(c.report);
+    json_decref(c.refit);
+    json_decref(c.folds);
+    free(c.done);
+    free(c.wstate);
+    free(c.msg);
+    free(c.own);
+    free(c.queue);
+    return c.failed ? RCN_SEARCH_FAILED : c.outcome;
+}

@@ -1,0 +1,171 @@
+/* fold.c - runs one fold job (see include/rcn/fold.h): the deterministic
+ * subset and fold split, a cached net per batch size, and rcn_train. */
+#include "rcn/fold.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int batch;
+    rcn_net *net;
+} net_slot;
+
+struct rcn_fold_runner {
+    rcn_fold_spec spec;
+    const rcn_cell *cells;
+    const rcn_dataset *train, *test;
+    int32_t *base;      /* the training subset: dataset indices, ascending */
+    int64_t n_base;
+    int32_t *fold_of;   /* per position of base: its fold */
+    int64_t *fold_size; /* per fold: validation size */
+    int32_t *train_idx, *val_idx, *test_idx;
+    net_slot *nets;
+    int n_nets;
+    rcn_net *last;
+};
+
+void rcn_fold_spec_from_job(const rcn_job *job, rcn_fold_spec *spec)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->arch = job->arch;
+    spec->weight_decay = job->weight_decay;
+    spec->diverge_threshold = job->diverge_threshold;
+    spec->seed = job->seed;
+    spec->threads = job->threads;
+    spec->kind = job->valid_kind;
+    spec->folds = job->valid_kind == RCN_VALID_KFOLD ? job->folds : 1;
+    spec->n_cells = rcn_job_n_cells(job);
+    spec->train_limit = job->train_limit;
+}
+
+void rcn_fold_runner_destroy(rcn_fold_runner *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < r->n_nets; i++)
+        rcn_net_destroy(r->nets[i].net);
+    free(r->nets);
+    free(r->base);
+    free(r->fold_of);
+    free(r->fold_size);
+    free(r->train_idx);
+    free(r->val_idx);
+    free(r->test_idx);
+    free(r);
+}
+
+rcn_fold_runner *rcn_fold_runner_create(const rcn_fold_spec *spec, const rcn_cell *cells,
+                                        const rcn_dataset *train, const rcn_dataset *test,
+                                        rcn_error *err)
+{
+    int64_t n = spec->train_limit > 0 && spec->train_limit < train->n ? spec->train_limit
+                                                                      : train->n;
+    int k = spec->folds;
+    rcn_fold_runner *r = calloc(1, sizeof *r);
+    if (!r) {
+        rcn_errorf(err, "fold runner: out of memory");
+        return NULL;
+    }
+    r->spec = *spec;
+    r->cells = cells;
+    r->train = train;
+    r->test = test;
+    r->n_base = n;
+    r->base = malloc((size_t)n * sizeof *r->base);
+    r->fold_of = malloc((size_t)n * sizeof *r->fold_of);
+    r->fold_size = calloc((size_t)k + 1, sizeof *r->fold_size);
+    r->train_idx = malloc((size_t)n * sizeof *r->train_idx);
+    r->val_idx = malloc((size_t)n * sizeof *r->val_idx);
+    if (test && test->n > 0)
+        r->test_idx = malloc((size_t)test->n * sizeof *r->test_idx);
+    if (!r->base || !r->fold_of || !r->fold_size || !r->train_idx || !r->val_idx ||
+        (test && test->n > 0 && !r->test_idx)) {
+        rcn_fold_runner_destroy(r);
+        rcn_errorf(err, "fold runner: out of memory for index arrays of %lld images",
+                   (long long)n);
+        return NULL;
+    }
+    rcn_subset(train->n, n, spec->seed, r->base);
+    if (spec->kind == RCN_VALID_KFOLD) {
+        rcn_folds_assign(n, k, spec->seed, r->fold_of);
+        for (int64_t i = 0; i < n; i++)
+            r->fold_size[r->fold_of[i]]++;
+    }
+    for (int64_t i = 0; test && i < test->n; i++)
+        r->test_idx[i] = (int32_t)i;
+    return r;
+}
+
+int64_t rcn_fold_train_size(const rcn_fold_runner *r, int fold)
+{
+    if (r->spec.kind == RCN_VALID_KFOLD && fold < r->spec.folds)
+        return r->n_base - r->fold_size[fold];
+    return r->n_base;
+}
+
+static rcn_net *net_for(rcn_fold_runner *r, int batch, rcn_error *err)
+{
+    for (int i = 0; i < r->n_nets; i++)
+        if (r->nets[i].batch == batch)
+            return r->nets[i].net;
+    net_slot *grown = realloc(r->nets, (size_t)(r->n_nets + 1) * sizeof *grown);
+    if (!grown) {
+        rcn_errorf(err, "out of memory for a net of batch %d", batch);
+        return NULL;
+    }
+    r->nets = grown;
+    rcn_net *net = rcn_net_create(&r->spec.arch, batch, err);
+    if (!net)
+        return NULL;
+    r->nets[r->n_nets++] = (net_slot){batch, net};
+    return net;
+}
+
+int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, const rcn_train_hooks *hooks,
+                 rcn_train_result *res, rcn_error *err)
+{
+    int k = r->spec.folds;
+    int on_test = r->spec.kind == RCN_VALID_TEST || fold == k;
+    if (cell < 0 || cell >= r->spec.n_cells || fold < 0 || fold > k ||
+        (r->spec.kind == RCN_VALID_TEST && fold != 0))
+        return rcn_errorf(err, "fold job (cell %d, fold %d) outside the job (%d cells, %d folds)",
+                          cell, fold, r->spec.n_cells, k);
+    if (on_test && !r->test_idx)
+        return rcn_errorf(err, "fold job (cell %d, fold %d) needs the test set, which this rank "
+                          "does not hold", cell, fold);
+    const rcn_cell *c = &r->cells[cell];
+    rcn_net *net = net_for(r, c->batch_size, err);
+    if (!net)
+        return -1;
+    r->last = net;
+
+    rcn_split train = {r->train->images, r->train->labels, r->base, r->n_base};
+    rcn_split val;
+    if (on_test) {
+        val = (rcn_split){r->test->images, r->test->labels, r->test_idx, r->test->n};
+    } else {
+        rcn_folds_split(r->fold_of, r->base, r->n_base, fold, r->train_idx, &train.n, r->val_idx,
+                        &val.n);
+        train.idx = r->train_idx;
+        val = (rcn_split){r->train->images, r->train->labels, r->val_idx, val.n};
+    }
+    rcn_hparams hp = {
+        .batch_size = c->batch_size,
+        .epochs = c->epochs,
+        .lr = c->lr,
+        .momentum = c->momentum,
+        .weight_decay = r->spec.weight_decay,
+        .diverge_threshold = r->spec.diverge_threshold,
+        .seed = r->spec.seed,
+        .stream_a = (uint64_t)fold,
+    };
+    rcn_net_init(net, r->spec.seed, (uint64_t)fold);
+    if (rcn_train(net, &train, &val, &hp, hooks, res, err))
+        return rcn_error_prefix(err, "cell %d (%s), fold %d", cell, c->key, fold);
+    return 0;
+}
+
+rcn_net *rcn_fold_runner_last_net(rcn_fold_runner *r)
+{
+    return r->last;
+}

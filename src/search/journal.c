@@ -1,0 +1,365 @@
+/* journal.c - the append-only, fsync'ed journal of finished folds (see
+ * include/rcn/journal.h and the format in include/rcn/report.h). */
+#include "rcn/journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HEADER_PREFIX "{\"type\":\"header\""
+#define LINE_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
+
+struct rcn_journal {
+    int fd;
+    char path[4096];
+};
+
+static int read_all(const char *path, char **out, size_t *len, rcn_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rcn_errorf(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return rcn_errorf(err, "%s: not a regular file", path);
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return rcn_errorf(err, "%s: out of memory for %zu bytes", path, cap);
+    }
+    for (;;) {
+        if (n + 1 >= cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                close(fd);
+                return rcn_errorf(err, "%s: out of memory", path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return rcn_errorf(err, "%s: read failed: %s", path, strerror(e));
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int check_header(const json_t *h, const char *path, rcn_error *err)
+{
+    const char *type = json_string_value(json_object_get(h, "type"));
+    const char *format = json_string_value(json_object_get(h, "format"));
+    if (!json_is_object(h) || !type || strcmp(type, "header") || !format ||
+        strcmp(format, "rcn-journal"))
+        return rcn_errorf(err, "%s: line 1: not an rcn journal (expected a header "
+                          "{\"type\": \"header\", \"format\": \"rcn-journal\", ...})", path);
+    if (!json_is_string(json_object_get(h, "job_hash")))
+        return rcn_errorf(err, "%s: line 1: header: job_hash: expected a string", path);
+    if (!json_is_object(json_object_get(h, "job")))
+        return rcn_errorf(err, "%s: line 1: header: job: expected an object", path);
+    return 0;
+}
+
+/* Parses the journal text. *good_len: bytes up to the end of the last
+ * line kept (what survives a truncation). Returns 0 with *header NULL when
+ * the file holds no complete header (empty, or a torn first line). */
+static int scan(const char *path, const char *buf, size_t len, json_t **header, json_t **folds,
+                size_t *good_len, rcn_error *err)
+{
+    *header = NULL;
+    *folds = json_array();
+    *good_len = 0;
+    size_t pos = 0;
+    int line = 0;
+    while (pos < len) {
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        if (!nl) /* torn last line: no newline */
+            break;
+        size_t end = (size_t)(nl - buf);
+        line++;
+        json_error_t jerr;
+        json_t *obj = json_loadb(buf + pos, end - pos, 0, &jerr);
+        int last = end + 1 >= len;
+        if (!obj) {
+            if (last) /* an unparsable last line is a torn write */
+                break;
+            json_decref(*folds);
+            json_decref(*header);
+            if (line == 1)
+                return rcn_errorf(err, "%s: not an rcn journal (line 1: invalid JSON at column "
+                                  "%d: %s)", path, jerr.column, jerr.text);
+            return rcn_errorf(err, "%s: line %d: invalid JSON (column %d: %s): the journal is "
+                              "damaged in the middle", path, line, jerr.column, jerr.text);
+        }
+        if (line == 1) {
+            if (check_header(obj, path, err)) {
+                json_decref(obj);
+                json_decref(*folds);
+                return -1;
+            }
+            *header = obj;
+        } else {
+            const char *type = json_string_value(json_object_get(obj, "type"));
+            if (type && !strcmp(type, "fold")) {
+                if (!json_is_integer(json_object_get(obj, "cell")) ||
+                    !json_is_integer(json_object_get(obj, "fold"))) {
+                    json_decref(obj);
+                    json_decref(*folds);
+                    json_decref(*header);
+                    return rcn_errorf(err, "%s: line %d: fold line without integer "
+                                      "\"cell\" and \"fold\"", path, line);
+                }
+                json_object_del(obj, "type");
+                json_array_append(*folds, obj);
+            }
+            json_decref(obj);
+        }
+        pos = end + 1;
+        *good_len = pos;
+    }
+    return 0;
+}
+
+int rcn_journal_read(const char *path, json_t **header, json_t **folds, rcn_error *err)
+{
+    char *buf;
+    size_t len, good;
+    json_t *h, *f;
+    if (read_all(path, &buf, &len, err))
+        return -1;
+    int rc = scan(path, buf, len, &h, &f, &good, err);
+    free(buf);
+    if (rc)
+        return -1;
+    if (!h) {
+        json_decref(f);
+        return rcn_errorf(err, "%s: not an rcn journal (%s)", path,
+                          len ? "no complete header line" : "empty file");
+    }
+    if (header)
+        *header = h;
+    else
+        json_decref(h);
+    if (folds)
+        *folds = f;
+    else
+        json_decref(f);
+    return 0;
+}
+
+int rcn_journal_sniff(const char *path)
+{
+    char buf[sizeof HEADER_PREFIX];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    return n == sizeof buf - 1 && !memcmp(buf, HEADER_PREFIX, n);
+}
+
+static void fsync_dir_of(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    int fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* One write() of the whole line, then fsync; on a short write the file is
+ * cut back to where it was so no torn line is left behind. */
+static int write_line(int fd, const char *path, const json_t *obj, rcn_error *err)
+{
+    char *s = json_dumps(obj, LINE_FLAGS);
+    if (!s)
+        return rcn_errorf(err, "%s: cannot encode a journal line (non-finite number?)", path);
+    size_t len = strlen(s);
+    s[len] = '\n'; /* json_dumps' terminator becomes the newline */
+    off_t before = lseek(fd, 0, SEEK_END);
+    ssize_t w;
+    do
+        w = write(fd, s, len + 1);
+    while (w < 0 && errno == EINTR);
+    int e = errno;
+    free(s);
+    if (w != (ssize_t)(len + 1)) {
+        if (before >= 0 && ftruncate(fd, before) != 0) { /* best effort */ }
+        return rcn_errorf(err, "%s: cannot append a journal line: %s", path,
+                          w < 0 ? strerror(e) : "short write");
+    }
+    if (fsync(fd) != 0)
+        return rcn_errorf(err, "%s: cannot flush a journal line to disk: %s", path,
+                          strerror(errno));
+    return 0;
+}
+
+static void iso_now(char *buf, size_t cap)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static rcn_journal *create(const char *path, const char *job_hash, const json_t *job,
+                           int truncate, rcn_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : O_EXCL),
+                  0644);
+    if (fd < 0) {
+        rcn_errorf(err, "%s: cannot create the journal: %s", path, strerror(errno));
+        return NULL;
+    }
+    char created[32];
+    iso_now(created, sizeof created);
+    json_t *h = json_pack("{s:s, s:s, s:s, s:O, s:s}", "type", "header", "format", "rcn-journal",
+                          "job_hash", job_hash, "job", job, "created", created);
+    int rc = h ? write_line(fd, path, h, err) : rcn_errorf(err, "%s: out of memory", path);
+    json_decref(h);
+    if (rc) {
+        close(fd);
+        unlink(path);
+        return NULL;
+    }
+    fsync_dir_of(path);
+    rcn_journal *j = calloc(1, sizeof *j);
+    if (!j) {
+        close(fd);
+        rcn_errorf(err, "%s: out of memory", path);
+        return NULL;
+    }
+    j->fd = fd;
+    snprintf(j->path, sizeof j->path, "%s", path);
+    return j;
+}
+
+rcn_journal *rcn_journal_open(const char *path, const char *job_hash, const json_t *job,
+                              int must_exist, json_t **folds, rcn_error *err)
+{
+    if (folds)
+        *folds = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno != ENOENT) {
+            rcn_errorf(err, "%s: %s", path, strerror(errno));
+            return NULL;
+        }
+        if (must_exist) {
+            rcn_errorf(err, "%s: no journal to resume from (--resume needs one)", path);
+            return NULL;
+        }
+        rcn_journal *j = create(path, job_hash, job, 0, err);
+        if (j && folds)
+            *folds = json_array();
+        return j;
+    }
+
+    char *buf;
+    size_t len, good;
+    json_t *header, *done;
+    if (read_all(path, &buf, &len, err))
+        return NULL;
+    int torn_header = len == 0 || (!memchr(buf, '\n', len) &&
+                                   !strncmp(buf, HEADER_PREFIX, len < strlen(HEADER_PREFIX)
+                                                                    ? len : strlen(HEADER_PREFIX)));
+    int rc = scan(path, buf, len, &header, &done, &good, err);
+    free(buf);
+    if (rc)
+        return NULL;
+    if (!header) {
+        json_decref(done);
+        if (!torn_header) {
+            rcn_errorf(err, "%s: exists but is not an rcn journal; nothing was changed "
+                       "(remove it or choose another --out)", path);
+            return NULL;
+        }
+        /* crashed while writing the header: nothing was journaled yet */
+        rcn_journal *j = create(path, job_hash, job, 1, err);
+        if (j && folds)
+            *folds = json_array();
+        return j;
+    }
+    const char *theirs = json_string_value(json_object_get(header, "job_hash"));
+    if (strcmp(theirs, job_hash)) {
+        rcn_errorf(err, "%s: journal of another job (journal job_hash %s, this job %s); nothing "
+                   "was changed: remove the journal or choose another --out", path, theirs,
+                   job_hash);
+        json_decref(header);
+        json_decref(done);
+        return NULL;
+    }
+    json_decref(header);
+
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) {
+        rcn_errorf(err, "%s: cannot open the journal for appending: %s", path, strerror(errno));
+        json_decref(done);
+        return NULL;
+    }
+    if (good < len && (ftruncate(fd, (off_t)good) != 0 || fsync(fd) != 0)) {
+        rcn_errorf(err, "%s: cannot cut off the torn last line: %s", path, strerror(errno));
+        close(fd);
+        json_decref(done);
+        return NULL;
+    }
+    rcn_journal *j = calloc(1, sizeof *j);
+    if (!j) {
+        close(fd);
+        json_decref(done);
+        rcn_errorf(err, "%s: out of memory", path);
+        return NULL;
+    }
+    j->fd = fd;
+    snprintf(j->path, sizeof j->path, "%s", path);
+    if (folds)
+        *folds = done;
+    else
+        json_decref(done);
+    return j;
+}
+
+int rcn_journal_append(rcn_journal *j, const json_t *fold, rcn_error *err)
+{
+    json_t *line = json_object();
+    if (!line || json_object_set_new(line, "type", json_string("fold")) ||
+        json_object_update(line, (json_t *)fold)) {
+        json_decref(line);
+        return rcn_errorf(err, "%s: out of memory", j->path);
+    }
+    int rc = write_line(j->fd, j->path, line, err);
+    json_decref(line);
+    return rc;
+}
+
+void rcn_journal_close(rcn_journal *j)
+{
+    if (!j)
+        return;
+    close(j->fd);
+    free(j);
+}

@@ -1,0 +1,167 @@
+/* plan.c - a search's cells and folds from its normalised job JSON (see
+ * include/rcn/plan.h): what readers of journals and reports need to
+ * aggregate fold results without loading the job's data files. */
+#include "rcn/plan.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PLAN_MAX_CELLS 10000000
+
+static const char *const axis_names[RCN_NAXES] = {"batch_size", "lr", "momentum", "epochs"};
+
+const char *rcn_axis_name(int axis)
+{
+    return axis >= 0 && axis < RCN_NAXES ? axis_names[axis] : "?";
+}
+
+static int is_int_axis(int axis) { return axis == RCN_AXIS_BATCH || axis == RCN_AXIS_EPOCHS; }
+
+/* A JSON number as a double; integer axes must hold integral values. */
+static int get_number(const json_t *v, int integral, const char *where, const char *field,
+                      double *out, rcn_error *err)
+{
+    if (!json_is_number(v))
+        return rcn_errorf(err, "%s: %s: expected a number", where, field);
+    double d = json_number_value(v);
+    if (!isfinite(d) || (integral && (d != floor(d) || d < 1 || d > 1e9)))
+        return rcn_errorf(err, "%s: %s: expected %s (got %g)", where, field,
+                          integral ? "a positive integer" : "a finite number", d);
+    *out = d;
+    return 0;
+}
+
+/* As rcn_job_cell spells keys. */
+static void spell(const json_t *v, char *buf, size_t cap)
+{
+    rcn_num_text(json_number_value(v), buf, cap);
+}
+
+void rcn_plan_free(rcn_plan *p)
+{
+    if (!p)
+        return;
+    if (p->cells)
+        for (int i = 0; i < p->n_cells; i++)
+            json_decref(p->cells[i].params);
+    free(p->cells);
+    for (int a = 0; a < RCN_NAXES; a++)
+        json_decref(p->axis_values[a]);
+    memset(p, 0, sizeof *p);
+}
+
+static int parse_validation(const json_t *job, const char *where, rcn_plan *p, rcn_error *err)
+{
+    const json_t *v = json_object_get(job, "validation");
+    const char *kind = json_string_value(json_object_get(v, "kind"));
+    if (!json_is_object(v) || !kind)
+        return rcn_errorf(err, "%s: validation: expected {\"kind\": \"kfold\" | \"test\", ...}", where);
+    if (!strcmp(kind, "test")) {
+        p->kind = RCN_VALID_TEST;
+        p->n_folds = 1;
+    } else if (!strcmp(kind, "kfold")) {
+        const json_t *k = json_object_get(v, "folds");
+        if (!json_is_integer(k) || json_integer_value(k) < 2 || json_integer_value(k) > 1000)
+            return rcn_errorf(err, "%s: validation.folds: expected an integer 2..1000", where);
+        p->kind = RCN_VALID_KFOLD;
+        p->n_folds = (int)json_integer_value(k);
+    } else {
+        return rcn_errorf(err, "%s: validation.kind: unknown kind \"%s\"", where, kind);
+    }
+    p->refit = json_is_true(json_object_get(job, "refit"));
+    return 0;
+}
+
+int rcn_plan_from_json(const json_t *job, const char *where, rcn_plan *p, rcn_error *err)
+{
+    memset(p, 0, sizeof *p);
+    if (!json_is_object(job))
+        return rcn_errorf(err, "%s: expected the job object", where);
+    if (parse_validation(job, where, p, err))
+        return -1;
+
+    double defaults[RCN_NAXES];
+    for (int a = 0; a < RCN_NAXES; a++)
+        if (get_number(json_object_get(job, axis_names[a]), is_int_axis(a), where, axis_names[a],
+                       &defaults[a], err))
+            return -1;
+
+    const json_t *grid = json_object_get(job, "grid");
+    if (grid && !json_is_null(grid) && !json_is_object(grid))
+        return rcn_errorf(err, "%s: grid: expected an object", where);
+    long long n_cells = 1;
+    int n_axis[RCN_NAXES];
+    for (int a = 0; a < RCN_NAXES; a++) {
+        n_axis[a] = 1;
+        const json_t *ax = grid ? json_object_get(grid, axis_names[a]) : NULL;
+        if (!ax || json_is_null(ax))
+            continue;
+        const json_t *vals = json_is_object(ax) ? json_object_get(ax, "values") : ax;
+        if (!json_is_array(vals) || json_array_size(vals) == 0)
+            return rcn_errorf(err, "%s: grid.%s: expected a non-empty list of values "
+                              "(or a range with its \"values\")", where, axis_names[a]);
+        for (size_t i = 0; i < json_array_size(vals); i++) {
+            char field[64];
+            double d;
+            snprintf(field, sizeof field, "grid.%s[%zu]", axis_names[a], i);
+            if (get_number(json_array_get(vals, i), is_int_axis(a), where, field, &d, err)) {
+                rcn_plan_free(p);
+                return -1;
+            }
+        }
+        p->axis_values[a] = json_incref((json_t *)vals);
+        n_axis[a] = (int)json_array_size(vals);
+        n_cells *= n_axis[a];
+        if (n_cells > PLAN_MAX_CELLS) {
+            rcn_plan_free(p);
+            return rcn_errorf(err, "%s: grid: more than %d cells", where, PLAN_MAX_CELLS);
+        }
+    }
+
+    p->n_cells = (int)n_cells;
+    p->cells = calloc((size_t)n_cells, sizeof *p->cells);
+    if (!p->cells) {
+        rcn_plan_free(p);
+        return rcn_errorf(err, "%s: out of memory for %lld cells", where, n_cells);
+    }
+    for (int c = 0; c < p->n_cells; c++) {
+        rcn_plan_cell *cell = &p->cells[c];
+        double v[RCN_NAXES];
+        int rest = c;
+        for (int a = RCN_NAXES - 1; a >= 0; a--) {
+            cell->axis_index[a] = rest % n_axis[a];
+            rest /= n_axis[a];
+            v[a] = p->axis_values[a]
+                       ? json_number_value(json_array_get(p->axis_values[a], cell->axis_index[a]))
+                       : defaults[a];
+        }
+        cell->index = c;
+        cell->batch_size = (int)v[RCN_AXIS_BATCH];
+        cell->lr = v[RCN_AXIS_LR];
+        cell->momentum = v[RCN_AXIS_MOMENTUM];
+        cell->epochs = (int)v[RCN_AXIS_EPOCHS];
+        size_t len = 0;
+        cell->key[0] = 0;
+        for (int a = 0; a < RCN_NAXES; a++) {
+            if (!p->axis_values[a])
+                continue;
+            char text[40];
+            spell(json_array_get(p->axis_values[a], cell->axis_index[a]), text, sizeof text);
+            len += (size_t)snprintf(cell->key + len, sizeof cell->key - len, "%s%s=%s",
+                                    len ? "," : "", axis_names[a], text);
+            if (len >= sizeof cell->key)
+                len = sizeof cell->key - 1;
+        }
+        if (!len)
+            snprintf(cell->key, sizeof cell->key, "default");
+        cell->params = json_pack("{s:i, s:f, s:f, s:i}", "batch_size", cell->batch_size, "lr",
+                                 cell->lr, "momentum", cell->momentum, "epochs", cell->epochs);
+        if (!cell->params) {
+            rcn_plan_free(p);
+            return rcn_errorf(err, "%s: out of memory", where);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,404 @@
+/* report.c - fold results to JSON, and the aggregation of fold objects into
+ * the search report of include/rcn/report.h (cells in scikit-learn
+ * cv_results_ style, marginals per swept axis = the paper's Table 2, best
+ * cell), plus its text summary. A pure function of the folds: used by the
+ * running search, `rcn status` and `rcn report`. */
+#include "rcn/report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rcn/jsonutil.h"
+
+#ifndef RCN_VERSION
+#define RCN_VERSION "unknown"
+#endif
+#ifndef RCN_GIT_REV
+#define RCN_GIT_REV "unknown"
+#endif
+
+json_t *rcn_epochs_to_json(const rcn_train_result *res)
+{
+    json_t *a = json_array();
+    for (int e = 0; e < res->n_epochs; e++)
+        json_array_append_new(a, rcn_epoch_to_json(&res->epochs[e]));
+    return a;
+}
+
+json_t *rcn_fold_to_json(const rcn_plan_cell *cell, int fold, const rcn_train_result *res)
+{
+    const rcn_epoch_stats *last = res->n_epochs > 0 ? &res->epochs[res->n_epochs - 1] : NULL;
+    int diverged = res->diverged || !last || !isfinite(last->val_loss) ||
+                   !isfinite(last->train_loss);
+    json_t *div = json_null();
+    if (res->diverged)
+        div = json_pack("{s:i, s:i, s:o}", "epoch", res->diverged_epoch, "batch",
+                        res->diverged_batch, "loss", rcn_json_num(res->diverged_loss));
+    else if (diverged) /* finite batch losses, but the evaluation was not */
+        div = json_pack("{s:i, s:n, s:o}", "epoch", res->n_epochs, "batch", "loss",
+                        rcn_json_num(last ? last->val_loss : NAN));
+#define FINAL(field) (diverged ? json_null() : rcn_json_num(last->field))
+    return json_pack("{s:i, s:s, s:O, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "cell",
+                     cell->index, "key", cell->key, "params", cell->params, "fold", fold,
+                     "status", diverged ? "diverged" : "ok", "epochs", rcn_epochs_to_json(res),
+                     "train_loss", FINAL(train_loss), "train_accuracy", FINAL(train_accuracy),
+                     "val_loss", FINAL(val_loss), "val_accuracy", FINAL(val_accuracy), "diverged",
+                     div, "seconds", rcn_json_num(res->seconds));
+#undef FINAL
+}
+
+/* ---- aggregation ----------------------------------------------------- */
+
+enum { CELL_OK, CELL_DIVERGED, CELL_INCOMPLETE };
+static const char *const cell_status_name[] = {"ok", "diverged", "incomplete"};
+
+typedef struct {
+    int done, diverged, status;
+    int has_means; /* mean_* below are valid */
+    double mean_train, std_train, mean_val, std_val, mean_acc, mean_fit;
+} cell_stats;
+
+static int get_num(const json_t *o, const char *k, double *out)
+{
+    const json_t *v = json_object_get(o, k);
+    if (!json_is_number(v))
+        return 0;
+    *out = json_number_value(v);
+    return isfinite(*out);
+}
+
+/* A fold counts as diverged when it says so or has no usable final loss. */
+static int fold_diverged(const json_t *f)
+{
+    double d;
+    return strcmp(json_string_value(json_object_get(f, "status")), "ok") ||
+           !get_num(f, "val_loss", &d) || !get_num(f, "train_loss", &d);
+}
+
+static void mean_std(const double *x, int n, double *mean, double *std)
+{
+    double s = 0, q = 0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    *mean = s / n;
+    for (int i = 0; i < n; i++)
+        q += (x[i] - *mean) * (x[i] - *mean);
+    *std = sqrt(q / n); /* population std, as numpy / scikit-learn */
+}
+
+static void cell_compute(const json_t *const *slot, int k, cell_stats *cs, double *buf)
+{
+    memset(cs, 0, sizeof *cs);
+    double *tr = buf, *va = buf + k, *acc = buf + 2 * k, *fit = buf + 3 * k;
+    int n = 0;
+    for (int f = 0; f < k; f++) {
+        if (!slot[f])
+            continue;
+        cs->done++;
+        if (fold_diverged(slot[f])) {
+            cs->diverged++;
+            continue;
+        }
+        get_num(slot[f], "train_loss", &tr[n]);
+        get_num(slot[f], "val_loss", &va[n]);
+        if (!get_num(slot[f], "val_accuracy", &acc[n]))
+            acc[n] = NAN;
+        if (!get_num(slot[f], "seconds", &fit[n]))
+            fit[n] = NAN;
+        n++;
+    }
+    cs->status = cs->diverged ? CELL_DIVERGED : cs->done < k ? CELL_INCOMPLETE : CELL_OK;
+    if (cs->status == CELL_DIVERGED || n == 0)
+        return;
+    double unused;
+    cs->has_means = 1;
+    mean_std(tr, n, &cs->mean_train, &cs->std_train);
+    mean_std(va, n, &cs->mean_val, &cs->std_val);
+    mean_std(acc, n, &cs->mean_acc, &unused);
+    mean_std(fit, n, &cs->mean_fit, &unused);
+}
+
+static json_t *mean_or_null(const cell_stats *cs, double x)
+{
+    return cs->has_means ? rcn_json_num(x) : json_null();
+}
+
+static json_t *cell_json(const rcn_plan *p, int c, const cell_stats *cs, int rank,
+                         const json_t *const *slot)
+{
+    const rcn_plan_cell *cell = &p->cells[c];
+    json_t *o = json_pack(
+        "{s:i, s:s, s:O, s:s, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "index", c, "key",
+        cell->key, "params", cell->params, "status", cell_status_name[cs->status], "n_folds",
+        p->n_folds, "n_folds_done", cs->done, "n_diverged", cs->diverged, "mean_train_loss",
+        mean_or_null(cs, cs->mean_train), "std_train_loss", mean_or_null(cs, cs->std_train),
+        "mean_val_loss", mean_or_null(cs, cs->mean_val), "std_val_loss",
+        mean_or_null(cs, cs->std_val), "mean_val_accuracy", mean_or_null(cs, cs->mean_acc),
+        "mean_fit_time", mean_or_null(cs, cs->mean_fit));
+    json_object_set_new(o, "rank_val_loss", rank > 0 ? json_integer(rank) : json_null());
+    for (int f = 0; f < p->n_folds; f++) {
+        char k[40];
+        double v;
+        snprintf(k, sizeof k, "split%d_val_loss", f);
+        json_object_set_new(o, k,
+                            slot[f] && !fold_diverged(slot[f]) && get_num(slot[f], "val_loss", &v)
+                                ? json_real(v)
+                                : json_null());
+    }
+    return o;
+}
+
+static json_t *marginals_json(const rcn_plan *p, const cell_stats *cs)
+{
+    json_t *m = json_object();
+    for (int a = 0; a < RCN_NAXES; a++) {
+        if (!p->axis_values[a])
+            continue;
+        json_t *rows = json_array();
+        for (size_t v = 0; v < json_array_size(p->axis_values[a]); v++) {
+            int n_cells = 0, n_inc = 0, n_div = 0, n_incomplete = 0;
+            double st = 0, sv = 0;
+            for (int c = 0; c < p->n_cells; c++) {
+                if (p->cells[c].axis_index[a] != (int)v)
+                    continue;
+                n_cells++;
+                if (cs[c].status == CELL_DIVERGED)
+                    n_div++;
+                else if (cs[c].status == CELL_INCOMPLETE)
+                    n_incomplete++;
+                else {
+                    n_inc++;
+                    st += cs[c].mean_train;
+                    sv += cs[c].mean_val;
+                }
+            }
+            const char *status = 2 * n_div > n_cells ? "Divergence"
+                                 : n_incomplete      ? "incomplete"
+                                                     : "ok";
+            json_array_append_new(
+                rows, json_pack("{s:O, s:o, s:o, s:i, s:i, s:i, s:s}", "value",
+                                json_array_get(p->axis_values[a], v), "mean_train_loss",
+                                n_inc ? rcn_json_num(st / n_inc) : json_null(),
+                                "mean_val_loss", n_inc ? rcn_json_num(sv / n_inc) : json_null(),
+                                "n_cells", n_cells, "n_included", n_inc, "n_diverged", n_div,
+                                "status", status));
+        }
+        json_object_set_new(m, rcn_axis_name(a), rows);
+    }
+    return m;
+}
+
+static json_t *meta_json(const json_t *given, int done, int total)
+{
+    static const char *const passed[] = {"job_hash", "ranks", "hosts", "started", "finished",
+                                         "wall_seconds", "fold_jobs_per_second"};
+    json_t *m = json_pack("{s:s, s:i}", "format", "rcn-report", "format_version", 1);
+    const json_t *v = json_object_get(given, "rcn_version");
+    json_object_set_new(m, "rcn_version", v ? json_incref((json_t *)v) : json_string(RCN_VERSION));
+    v = json_object_get(given, "git_revision");
+    json_object_set_new(m, "git_revision", v ? json_incref((json_t *)v) : json_string(RCN_GIT_REV));
+    for (size_t i = 0; i < sizeof passed / sizeof *passed; i++) {
+        v = json_object_get(given, passed[i]);
+        json_object_set_new(m, passed[i], v ? json_incref((json_t *)v) : json_null());
+    }
+    v = json_object_get(given, "status");
+    json_object_set_new(m, "status", json_is_string(v) ? json_incref((json_t *)v)
+                                     : json_string(done == total ? "complete" : "incomplete"));
+    json_object_set_new(m, "folds_done", json_integer(done));
+    json_object_set_new(m, "folds_total", json_integer(total));
+    json_object_set_new(m, "loss_convention", json_string("mean per-sample cross-entropy"));
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)given, key, val) /* anything else the caller adds */
+        if (!json_object_get(m, key))
+            json_object_set(m, key, val);
+    return m;
+}
+
+/* Checks fold object i and returns its slot index cell*K+fold, or -1. */
+static int fold_slot(const rcn_plan *p, const json_t *f, size_t i, rcn_error *err)
+{
+    if (!json_is_object(f))
+        return rcn_errorf(err, "folds[%zu]: expected an object", i);
+    const json_t *c = json_object_get(f, "cell"), *k = json_object_get(f, "fold");
+    if (!json_is_integer(c) || json_integer_value(c) < 0 || json_integer_value(c) >= p->n_cells)
+        return rcn_errorf(err, "folds[%zu].cell: expected an integer 0..%d", i, p->n_cells - 1);
+    if (!json_is_integer(k) || json_integer_value(k) < 0 || json_integer_value(k) >= p->n_folds)
+        return rcn_errorf(err, "folds[%zu].fold: expected an integer 0..%d", i, p->n_folds - 1);
+    const char *st = json_string_value(json_object_get(f, "status"));
+    if (!st || (strcmp(st, "ok") && strcmp(st, "diverged")))
+        return rcn_errorf(err, "folds[%zu].status: expected \"ok\" or \"diverged\"", i);
+    return (int)(json_integer_value(c) * p->n_folds + json_integer_value(k));
+}
+
+json_t *rcn_report_from_folds(const json_t *job, const json_t *folds, const json_t *meta,
+                              rcn_error *err)
+{
+    rcn_plan p;
+    if (rcn_plan_from_json(job, "job", &p, err))
+        return NULL;
+    if (!json_is_array(folds)) {
+        rcn_plan_free(&p);
+        rcn_errorf(err, "folds: expected an array");
+        return NULL;
+    }
+    int k = p.n_folds, total = p.n_cells * k, done = 0;
+    const json_t **slot = calloc((size_t)total, sizeof *slot);
+    cell_stats *cs = calloc((size_t)p.n_cells, sizeof *cs);
+    double *buf = malloc(4 * (size_t)k * sizeof *buf);
+    json_t *report = NULL;
+    if (!slot || !cs || !buf) {
+        rcn_errorf(err, "out of memory aggregating %d folds", total);
+        goto out;
+    }
+    for (size_t i = 0; i < json_array_size(folds); i++) {
+        const json_t *f = json_array_get(folds, i);
+        int s = fold_slot(&p, f, i, err);
+        if (s < 0)
+            goto out;
+        if (!slot[s]) {
+            slot[s] = f;
+            done++;
+        }
+    }
+
+    json_t *sorted = json_array();
+    for (int s = 0; s < total; s++) {
+        if (!slot[s])
+            continue;
+        json_t *copy = json_copy((json_t *)slot[s]); /* shallow; drops a journal "type" */
+        json_object_del(copy, "type");
+        json_array_append_new(sorted, copy);
+    }
+    for (int c = 0; c < p.n_cells; c++)
+        cell_compute(slot + (size_t)c * k, k, &cs[c], buf);
+
+    json_t *cells = json_array();
+    int best = -1;
+    for (int c = 0; c < p.n_cells; c++) {
+        int rank = 0;
+        if (cs[c].status == CELL_OK) {
+            rank = 1;
+            for (int d = 0; d < p.n_cells; d++)
+                rank += cs[d].status == CELL_OK && cs[d].mean_val < cs[c].mean_val;
+            if (best < 0 || cs[c].mean_val < cs[best].mean_val)
+                best = c;
+        }
+        json_array_append_new(cells, cell_json(&p, c, &cs[c], rank, slot + (size_t)c * k));
+    }
+    json_t *best_json = json_null();
+    if (best >= 0)
+        best_json = json_pack("{s:i, s:s, s:O, s:o, s:o}", "cell", best, "key", p.cells[best].key,
+                              "params", p.cells[best].params, "mean_val_loss",
+                              rcn_json_num(cs[best].mean_val), "mean_val_accuracy",
+                              rcn_json_num(cs[best].mean_acc));
+
+    report = json_pack("{s:o, s:O, s:o, s:o, s:o, s:o, s:n}", "meta", meta_json(meta, done, total),
+                       "job", job, "folds", sorted, "cells", cells, "marginals",
+                       marginals_json(&p, cs), "best", best_json, "refit");
+    if (!report)
+        rcn_errorf(err, "out of memory building the report");
+out:
+    free(slot);
+    free(cs);
+    free(buf);
+    rcn_plan_free(&p);
+    return report;
+}
+
+/* ---- text summary ---------------------------------------------------- */
+
+static void spell_value(const json_t *v, char *buf, size_t cap)
+{
+    if (json_is_integer(v))
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+    else if (json_is_number(v))
+        snprintf(buf, cap, "%.15g", json_number_value(v));
+    else
+        snprintf(buf, cap, "-");
+}
+
+static void spell_loss(const json_t *v, char *buf, size_t cap)
+{
+    if (json_is_number(v))
+        snprintf(buf, cap, "%.6f", json_number_value(v));
+    else
+        snprintf(buf, cap, "-");
+}
+
+static void print_marginal(FILE *f, const char *axis, const json_t *rows, const json_t *job)
+{
+    static const struct { const char *axis, *label; } labels[] = {
+        {"batch_size", "batch size"}, {"lr", "learning rate"},
+        {"momentum", "momentum"}, {"epochs", "epochs"}};
+    const char *label = axis;
+    for (size_t i = 0; i < sizeof labels / sizeof *labels; i++)
+        if (!strcmp(axis, labels[i].axis))
+            label = labels[i].label;
+    const json_t *valid = json_object_get(job, "validation");
+    const char *kind = json_string_value(json_object_get(valid, "kind"));
+    char how[64] = "";
+    if (kind && !strcmp(kind, "kfold"))
+        snprintf(how, sizeof how, ", %lld-fold cross-validation",
+                 (long long)json_integer_value(json_object_get(valid, "folds")));
+    else if (kind)
+        snprintf(how, sizeof how, ", validated on the test set");
+    if (!strcmp(axis, "batch_size"))
+        fprintf(f, "Table 2: mean losses per batch size over the non-diverged cells%s\n", how);
+    else
+        fprintf(f, "Mean losses per %s over the non-diverged cells%s\n", label, how);
+
+    int w0 = (int)strlen(label);
+    fprintf(f, "%*s  %15s  %15s  %5s  %8s\n", w0, label, "mean train loss", "mean val loss",
+            "cells", "diverged");
+    size_t i;
+    const json_t *row;
+    json_array_foreach(rows, i, row) {
+        char v[40], tr[40], va[40];
+        const char *status = json_string_value(json_object_get(row, "status"));
+        spell_value(json_object_get(row, "value"), v, sizeof v);
+        if (status && !strcmp(status, "Divergence")) {
+            snprintf(tr, sizeof tr, "Divergence");
+            snprintf(va, sizeof va, "Divergence");
+        } else {
+            spell_loss(json_object_get(row, "mean_train_loss"), tr, sizeof tr);
+            spell_loss(json_object_get(row, "mean_val_loss"), va, sizeof va);
+        }
+        fprintf(f, "%*s  %15s  %15s  %5lld  %8lld%s\n", w0, v, tr, va,
+                (long long)json_integer_value(json_object_get(row, "n_cells")),
+                (long long)json_integer_value(json_object_get(row, "n_diverged")),
+                status && !strcmp(status, "incomplete") ? "  (incomplete)" : "");
+    }
+    fputc('\n', f);
+}
+
+void rcn_report_print_summary(FILE *f, const json_t *report)
+{
+    const char *axis;
+    const json_t *rows;
+    json_object_foreach((json_t *)json_object_get(report, "marginals"), axis, rows)
+        print_marginal(f, axis, rows, json_object_get(report, "job"));
+
+    const json_t *best = json_object_get(report, "best");
+    if (json_is_object(best)) {
+        fprintf(f, "best: %s (cell %lld): mean val loss %.6f, mean val accuracy %.2f%%\n",
+                json_string_value(json_object_get(best, "key")),
+                (long long)json_integer_value(json_object_get(best, "cell")),
+                json_number_value(json_object_get(best, "mean_val_loss")),
+                100 * json_number_value(json_object_get(best, "mean_val_accuracy")));
+    } else {
+        fprintf(f, "best: none (no cell finished all its folds without diverging)\n");
+    }
+    const json_t *refit = json_object_get(report, "refit");
+    if (json_is_object(refit)) {
+        const json_t *tl = json_object_get(refit, "test_loss");
+        if (json_is_number(tl))
+            fprintf(f, "refit on the whole training set: test loss %.6f, test accuracy %.2f%%, "
+                    "model %s\n", json_number_value(tl),
+                    100 * json_number_value(json_object_get(refit, "test_accuracy")),
+                    json_string_value(json_object_get(refit, "model")));
+        else
+            fprintf(f, "refit on the whole training set: diverged (no test numbers)\n");
+    }
+}

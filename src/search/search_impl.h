@@ -1,0 +1,85 @@
+/* search_impl.h - what the parts of the search runtime share (private to
+ * src/search): the per-rank context, the MPI wire protocol, progress. */
+#ifndef RCN_SEARCH_IMPL_H
+#define RCN_SEARCH_IMPL_H
+
+#include <jansson.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "rcn/data.h"
+#include "rcn/fold.h"
+#include "rcn/job.h"
+#include "rcn/journal.h"
+#include "rcn/plan.h"
+#include "rcn/search.h"
+#include "rcn/train.h"
+
+/* Set by rank 0's SIGTERM / SIGUSR1 / SIGINT handler. */
+extern volatile sig_atomic_t rcn_search_signal;
+
+typedef struct {
+    int rank, size;
+    const rcn_search_opts *opts;
+    rcn_fold_spec spec;
+    rcn_cell *cells;         /* spec.n_cells */
+    rcn_dataset train, test; /* test: n == 0 when not held */
+    rcn_fold_runner *runner; /* NULL if it could not be created (err says why) */
+    rcn_error err;
+    /* rank 0 only */
+    rcn_job job;
+    rcn_plan plan;
+    rcn_journal *journal;
+    json_t *journaled;       /* folds finished before this run (from the journal) */
+    json_t *hosts;           /* distinct processor names, in rank order */
+    char started[32];
+    double t0;               /* rcn_clock() at start */
+} rcn_search_ctx;
+
+int rcn_search_coordinate(rcn_search_ctx *x, json_t **report);
+int rcn_search_work(rcn_search_ctx *x);
+
+/* ---- wire protocol (wire.c) ------------------------------------------
+ * worker -> 0: REQUEST (first ask), RESULT (a finished fold; asks for the
+ * next), ERROR (message; asks for the reply STOP), BYE (after a STOP).
+ * 0 -> worker: JOB {cell, fold}, STOP {RCN_SEARCH_* outcome}; rank 0 sends
+ * exactly one STOP per worker and keeps receiving from it until its BYE,
+ * so no message is left unreceived. A worker polls for STOP between
+ * batches and abandons its fold when one arrives. */
+enum { RCN_TAG_REQUEST = 101, RCN_TAG_RESULT, RCN_TAG_ERROR, RCN_TAG_BYE, RCN_TAG_JOB,
+       RCN_TAG_STOP };
+
+typedef struct {
+    int cell, fold;
+    rcn_train_result res;
+} rcn_wire_result;
+
+/* Waits for a request, sleeping between tests (no core burnt spinning). */
+void rcn_wire_wait(MPI_Request *rq, MPI_Status *st);
+void rcn_wire_send(int dest, int tag, const void *buf, size_t len);
+void rcn_wire_recv(int src, int tag, void *buf, size_t cap, MPI_Status *st);
+/* Broadcast of len bytes from rank 0 (chunked below INT_MAX). */
+void rcn_wire_bcast(void *buf, size_t len);
+void rcn_wire_barrier(void);
+void rcn_wire_idle(void); /* a short sleep while waiting for messages */
+
+/* ---- clock and progress (progress.c) --------------------------------- */
+
+double rcn_clock(void);                    /* monotonic seconds */
+void rcn_iso_time(char *buf, size_t cap);  /* now, ISO-8601 UTC */
+
+typedef struct {
+    FILE *f;
+    int tty;
+    int total, done_at_start;
+    double t0;
+    int line_open; /* a "\r" line is on the terminal */
+} rcn_progress;
+
+void rcn_progress_start(rcn_progress *p, FILE *f, int total, int done);
+/* After a fold: done/total, rate, ETA, diverged, best so far (report's best). */
+void rcn_progress_update(rcn_progress *p, int done, int diverged, const json_t *best);
+void rcn_progress_end(rcn_progress *p);
+
+#endif

@@ -1,0 +1,44 @@
+/* worker.c - a search rank other than 0: asks rank 0 for fold jobs, trains
+ * them, sends the results back, until rank 0 says stop. Signals are
+ * ignored here (rank 0 decides); a STOP arriving mid-fold abandons it. */
+#include <string.h>
+
+#include "search_impl.h"
+
+static int stop_waiting(void *ud)
+{
+    (void)ud;
+    int flag = 0;
+    MPI_Iprobe(0, RCN_TAG_STOP, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+    return flag;
+}
+
+int rcn_search_work(rcn_search_ctx *x)
+{
+    static rcn_wire_result msg; /* one per process: too large for the stack */
+    int dummy = 0;
+    if (x->runner)
+        rcn_wire_send(0, RCN_TAG_REQUEST, &dummy, sizeof dummy);
+    else
+        rcn_wire_send(0, RCN_TAG_ERROR, x->err.msg, sizeof x->err.msg);
+    for (;;) {
+        int in[2];
+        MPI_Status st;
+        rcn_wire_recv(0, MPI_ANY_TAG, in, sizeof in, &st);
+        if (st.MPI_TAG == RCN_TAG_STOP) {
+            rcn_wire_send(0, RCN_TAG_BYE, &dummy, sizeof dummy);
+            return in[0];
+        }
+        rcn_train_hooks hooks = {NULL, stop_waiting, NULL};
+        rcn_error err;
+        if (rcn_fold_run(x->runner, in[0], in[1], &hooks, &msg.res, &err)) {
+            rcn_wire_send(0, RCN_TAG_ERROR, err.msg, sizeof err.msg);
+            continue;
+        }
+        if (msg.res.aborted) /* a STOP is waiting: the next receive takes it */
+            continue;
+        msg.cell = in[0];
+        msg.fold = in[1];
+        rcn_wire_send(0, RCN_TAG_RESULT, &msg, sizeof msg);
+    }
+}

@@ -1,0 +1,323 @@
+/* test_report.c - the report aggregation (rcn_report_from_folds): fold
+ * objects -> cells, marginals (the paper's Table 2), best, meta; checked
+ * against sums recomputed here from the per-fold numbers; plus the plan's
+ * cell numbering and keys, NaN handling and bad fold objects. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "rcn/plan.h"
+#include "rcn/report.h"
+
+#define K 3
+#define NB 2
+#define NL 3
+static const int batches[NB] = {32, 64};
+static const double lrs[NL] = {0.05, 0.1, 0.2};
+
+static json_t *make_job(void)
+{
+    json_error_t e;
+    json_t *j = json_loads("{\"name\": \"t\", \"batch_size\": 64, \"lr\": 0.01, \"momentum\": 0.5,"
+                           " \"epochs\": 2, \"grid\": {\"batch_size\": {\"values\": [32, 64]},"
+                           " \"lr\": {\"from\": 0.05, \"to\": 0.2, \"step\": 0.05,"
+                           " \"values\": [0.05, 0.1, 0.2]}},"
+                           " \"validation\": {\"kind\": \"kfold\", \"folds\": 3}}",
+                           0, &e);
+    if (!j)
+        fprintf(stderr, "bad test job: %s\n", e.text);
+    return j;
+}
+
+/* Deterministic per-fold numbers; cells 2 (32, 0.2) and 0 (32, 0.05) diverge
+ * in one fold each, cell 5 (64, 0.2) in fold 1: the batch-32 row has 2 of 3
+ * cells diverged ("Divergence"), the batch-64 row 1 of 3 ("ok"). */
+static int diverges(int cell, int fold)
+{
+    return (cell == 2 && fold == 0) || (cell == 0 && fold == 2) || (cell == 5 && fold == 1);
+}
+static double tr_loss(int cell, int fold) { return 0.1 + 0.01 * cell + 0.003 * fold; }
+static double va_loss(int cell, int fold) { return 0.5 - 0.04 * cell + 0.007 * fold * fold; }
+static double va_acc(int cell, int fold) { return 0.9 + 0.005 * cell - 0.002 * fold; }
+
+static void fill_result(int cell, int fold, rcn_train_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->n_epochs = 2;
+    for (int e = 0; e < 2; e++) {
+        r->epochs[e] = (rcn_epoch_stats){.epoch = e + 1,
+                                         .train_loss = tr_loss(cell, fold) * (2 - e),
+                                         .train_accuracy = 0.8,
+                                         .val_loss = va_loss(cell, fold) * (2 - e),
+                                         .val_accuracy = va_acc(cell, fold),
+                                         .seconds = 1.5,
+                                         .images_per_second = 1000};
+    }
+    r->seconds = 3.0 + cell;
+    if (diverges(cell, fold)) {
+        r->n_epochs = 1;
+        r->diverged = 1;
+        r->diverged_epoch = 2;
+        r->diverged_batch = 7;
+        r->diverged_loss = INFINITY;
+    }
+}
+
+static double mean(const double *x, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    return s / n;
+}
+
+static const json_t *cell_of(const json_t *rep, int c)
+{
+    return json_array_get(json_object_get(rep, "cells"), (size_t)c);
+}
+
+static double num(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static void test_plan(const json_t *job)
+{
+    rcn_plan p;
+    rcn_error err;
+    CHECK(rcn_plan_from_json(job, "job", &p, &err) == 0, "plan: %s", err.msg);
+    CHECK(p.n_cells == NB * NL && p.n_folds == K, "cells %d folds %d", p.n_cells, p.n_folds);
+    CHECK(!strcmp(p.cells[0].key, "batch_size=32,lr=0.05"), "key0 %s", p.cells[0].key);
+    CHECK(!strcmp(p.cells[4].key, "batch_size=64,lr=0.1"), "key4 %s", p.cells[4].key);
+    CHECK(p.cells[4].batch_size == 64 && p.cells[4].lr == 0.1 && p.cells[4].epochs == 2 &&
+              p.cells[4].momentum == 0.5, "cell 4 params");
+    rcn_plan_free(&p);
+
+    json_t *flat = json_pack("{s:i, s:f, s:f, s:i, s:{s:s}}", "batch_size", 16, "lr", 0.3,
+                             "momentum", 0.9, "epochs", 1, "validation", "kind", "test");
+    CHECK(rcn_plan_from_json(flat, "job", &p, &err) == 0, "flat plan: %s", err.msg);
+    CHECK(p.n_cells == 1 && p.n_folds == 1 && p.kind == RCN_VALID_TEST, "flat shape");
+    CHECK(!strcmp(p.cells[0].key, "default"), "flat key %s", p.cells[0].key);
+    rcn_plan_free(&p);
+    json_object_set_new(flat, "validation", json_pack("{s:s, s:i}", "kind", "kfold", "folds", 1));
+    CHECK(rcn_plan_from_json(flat, "j.json: job", &p, &err) != 0 &&
+              strstr(err.msg, "j.json: job: validation.folds"), "folds 1 refused: %s", err.msg);
+    json_decref(flat);
+}
+
+int main(void)
+{
+    json_t *job = make_job();
+    CHECK(job != NULL, "job");
+    test_plan(job);
+
+    rcn_plan p;
+    rcn_error err;
+    rcn_plan_from_json(job, "job", &p, &err);
+    static rcn_train_result res;
+    /* folds in a scrambled order, plus a duplicate that must be ignored */
+    json_t *folds = json_array();
+    for (int i = 0; i < NB * NL * K; i++) {
+        int s = (i * 7) % (NB * NL * K);
+        fill_result(s / K, s % K, &res);
+        json_array_append_new(folds, rcn_fold_to_json(&p.cells[s / K], s % K, &res));
+    }
+    fill_result(4, 1, &res);
+    res.epochs[1].val_loss = 99; /* a later duplicate: must not count */
+    json_array_append_new(folds, rcn_fold_to_json(&p.cells[4], 1, &res));
+
+    json_t *meta = json_pack("{s:s, s:i}", "job_hash", "0123456789abcdef", "ranks", 3);
+    json_t *rep = rcn_report_from_folds(job, folds, meta, &err);
+    CHECK(rep != NULL, "report: %s", err.msg);
+    if (!rep)
+        return check_exit("test_report");
+
+    /* key order of the contract */
+    static const char *const top[] = {"meta", "job", "folds", "cells", "marginals", "best", "refit"};
+    const char *key;
+    json_t *val;
+    size_t ki = 0;
+    json_object_foreach(rep, key, val) {
+        CHECK(ki < 7 && !strcmp(key, top[ki]), "top-level key %zu is %s", ki, key);
+        ki++;
+    }
+    const json_t *m = json_object_get(rep, "meta");
+    CHECK(!strcmp(json_string_value(json_object_get(m, "format")), "rcn-report"), "format");
+    CHECK(json_integer_value(json_object_get(m, "folds_done")) == NB * NL * K, "folds_done");
+    CHECK(json_integer_value(json_object_get(m, "folds_total")) == NB * NL * K, "folds_total");
+    CHECK(!strcmp(json_string_value(json_object_get(m, "status")), "complete"), "status");
+    CHECK(json_integer_value(json_object_get(m, "ranks")) == 3, "ranks passed through");
+    CHECK(!strcmp(json_string_value(json_object_get(m, "job_hash")), "0123456789abcdef"), "hash");
+
+    /* folds sorted by (cell, fold), no duplicate, no journal "type" */
+    const json_t *rf = json_object_get(rep, "folds");
+    CHECK(json_array_size(rf) == NB * NL * K, "fold count %zu", json_array_size(rf));
+    for (size_t i = 0; i < json_array_size(rf); i++) {
+        const json_t *f = json_array_get(rf, i);
+        CHECK(json_integer_value(json_object_get(f, "cell")) == (json_int_t)(i / K) &&
+                  json_integer_value(json_object_get(f, "fold")) == (json_int_t)(i % K),
+              "fold %zu out of order", i);
+        int dv = diverges((int)i / K, (int)i % K);
+        CHECK(!strcmp(json_string_value(json_object_get(f, "status")), dv ? "diverged" : "ok"),
+              "fold %zu status", i);
+        CHECK(dv ? json_is_null(json_object_get(f, "val_loss"))
+                 : num(f, "val_loss") == va_loss((int)i / K, (int)i % K),
+              "fold %zu final val_loss", i);
+        if (dv) {
+            const json_t *d = json_object_get(f, "diverged");
+            CHECK(json_integer_value(json_object_get(d, "epoch")) == 2 &&
+                      json_integer_value(json_object_get(d, "batch")) == 7 &&
+                      json_is_null(json_object_get(d, "loss")), "diverged record (inf -> null)");
+        }
+    }
+
+    /* cells, recomputed */
+    double cmt[NB * NL], cmv[NB * NL];
+    int cok[NB * NL];
+    for (int c = 0; c < NB * NL; c++) {
+        const json_t *cj = cell_of(rep, c);
+        double t[K], v[K], a[K], fit[K];
+        int n = 0, nd = 0;
+        for (int f = 0; f < K; f++) {
+            if (diverges(c, f)) {
+                nd++;
+                continue;
+            }
+            t[n] = tr_loss(c, f), v[n] = va_loss(c, f), a[n] = va_acc(c, f), fit[n] = 3.0 + c;
+            n++;
+        }
+        cok[c] = nd == 0;
+        CHECK(!strcmp(json_string_value(json_object_get(cj, "status")), nd ? "diverged" : "ok"),
+              "cell %d status", c);
+        CHECK(json_integer_value(json_object_get(cj, "n_diverged")) == nd, "cell %d n_div", c);
+        CHECK(json_integer_value(json_object_get(cj, "n_folds_done")) == K, "cell %d done", c);
+        if (!cok[c]) {
+            CHECK(json_is_null(json_object_get(cj, "mean_val_loss")) &&
+                      json_is_null(json_object_get(cj, "rank_val_loss")),
+                  "diverged cell %d has null means", c);
+            continue;
+        }
+        cmt[c] = mean(t, n);
+        cmv[c] = mean(v, n);
+        double sd = 0;
+        for (int i = 0; i < n; i++)
+            sd += (v[i] - cmv[c]) * (v[i] - cmv[c]);
+        sd = sqrt(sd / n);
+        CHECK_CLOSE(num(cj, "mean_train_loss"), cmt[c], 1e-12, "mean_train_loss");
+        CHECK_CLOSE(num(cj, "mean_val_loss"), cmv[c], 1e-12, "mean_val_loss");
+        CHECK_CLOSE(num(cj, "std_val_loss"), sd, 1e-12, "std_val_loss");
+        CHECK_CLOSE(num(cj, "mean_val_accuracy"), mean(a, n), 1e-12, "mean_val_accuracy");
+        CHECK_CLOSE(num(cj, "mean_fit_time"), mean(fit, n), 1e-12, "mean_fit_time");
+        CHECK_CLOSE(num(cj, "split2_val_loss"), va_loss(c, 2), 1e-12, "split2_val_loss");
+    }
+    /* ok cells: 1, 3, 4; val loss decreases with the cell index: 4 is best */
+    CHECK(json_integer_value(json_object_get(cell_of(rep, 4), "rank_val_loss")) == 1, "rank 4");
+    CHECK(json_integer_value(json_object_get(cell_of(rep, 3), "rank_val_loss")) == 2, "rank 3");
+    CHECK(json_integer_value(json_object_get(cell_of(rep, 1), "rank_val_loss")) == 3, "rank 1");
+    const json_t *best = json_object_get(rep, "best");
+    CHECK(json_integer_value(json_object_get(best, "cell")) == 4, "best cell");
+    CHECK(!strcmp(json_string_value(json_object_get(best, "key")), "batch_size=64,lr=0.1"),
+          "best key");
+    CHECK_CLOSE(num(best, "mean_val_loss"), cmv[4], 1e-12, "best mean_val_loss");
+
+    /* Table 2: marginals.batch_size, recomputed from the per-fold numbers */
+    const json_t *mb = json_object_get(json_object_get(rep, "marginals"), "batch_size");
+    CHECK(json_array_size(mb) == NB, "batch rows");
+    for (int b = 0; b < NB; b++) {
+        const json_t *row = json_array_get(mb, (size_t)b);
+        double st = 0, sv = 0;
+        int inc = 0, div = 0;
+        for (int l = 0; l < NL; l++) {
+            int c = b * NL + l;
+            if (!cok[c]) {
+                div++;
+                continue;
+            }
+            st += cmt[c], sv += cmv[c], inc++;
+        }
+        CHECK(json_integer_value(json_object_get(row, "value")) == batches[b], "row value");
+        CHECK(json_integer_value(json_object_get(row, "n_cells")) == NL, "row n_cells");
+        CHECK(json_integer_value(json_object_get(row, "n_included")) == inc, "row n_included");
+        CHECK(json_integer_value(json_object_get(row, "n_diverged")) == div, "row n_diverged");
+        CHECK(!strcmp(json_string_value(json_object_get(row, "status")),
+                      2 * div > NL ? "Divergence" : "ok"), "row %d status", b);
+        CHECK_CLOSE(num(row, "mean_train_loss"), st / inc, 1e-12, "row mean_train_loss");
+        CHECK_CLOSE(num(row, "mean_val_loss"), sv / inc, 1e-12, "row mean_val_loss");
+    }
+    CHECK(!strcmp(json_string_value(json_object_get(json_array_get(mb, 0), "status")),
+                  "Divergence"), "batch 32 is the Divergence row");
+    const json_t *ml = json_object_get(json_object_get(rep, "marginals"), "lr");
+    CHECK(json_array_size(ml) == NL, "lr rows");
+    CHECK(json_real_value(json_object_get(json_array_get(ml, 2), "value")) == lrs[2], "lr value");
+    CHECK(!json_object_get(json_object_get(rep, "marginals"), "momentum"), "unswept axis absent");
+
+    /* the text summary: Table 2 with its Divergence row and the best cell */
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *mf = open_memstream(&text, &tlen);
+    rcn_report_print_summary(mf, rep);
+    fclose(mf);
+    CHECK(strstr(text, "Table 2") && strstr(text, "Divergence") &&
+              strstr(text, "best: batch_size=64,lr=0.1"), "summary:\n%s", text);
+    free(text);
+    /* every number encodable (no NaN/Inf reached jansson) */
+    char *dump = json_dumps(rep, 0);
+    CHECK(dump != NULL, "report encodes");
+    free(dump);
+    json_decref(rep);
+
+    /* a partial report: the first 5 folds only */
+    json_t *part = json_array();
+    for (int s = 0; s < 5; s++) {
+        fill_result(s / K, s % K, &res);
+        json_array_append_new(part, rcn_fold_to_json(&p.cells[s / K], s % K, &res));
+    }
+    rep = rcn_report_from_folds(job, part, NULL, &err);
+    m = json_object_get(rep, "meta");
+    CHECK(!strcmp(json_string_value(json_object_get(m, "status")), "incomplete"), "partial status");
+    CHECK(json_integer_value(json_object_get(m, "folds_done")) == 5, "partial folds_done");
+    CHECK(json_is_null(json_object_get(m, "job_hash")), "missing meta is null");
+    CHECK(!strcmp(json_string_value(json_object_get(cell_of(rep, 1), "status")), "incomplete"),
+          "cell 1 incomplete (2 of 3 folds)");
+    CHECK(json_is_null(json_object_get(rep, "best")), "no best among incomplete cells");
+    CHECK(!strcmp(json_string_value(json_object_get(
+                      json_array_get(json_object_get(json_object_get(rep, "marginals"),
+                                                     "batch_size"), 1), "status")),
+                  "incomplete"), "batch 64 row incomplete");
+    json_decref(rep);
+    json_decref(part);
+
+    /* a training whose last evaluation is NaN without tripping divergence */
+    fill_result(1, 0, &res);
+    res.epochs[1].val_loss = NAN;
+    json_t *nanfold = rcn_fold_to_json(&p.cells[1], 0, &res);
+    CHECK(!strcmp(json_string_value(json_object_get(nanfold, "status")), "diverged") &&
+              json_is_null(json_object_get(nanfold, "val_loss")) &&
+              json_is_null(json_object_get(json_array_get(json_object_get(nanfold, "epochs"), 1),
+                                           "val_loss")),
+          "NaN evaluation -> diverged, nulls");
+    json_decref(nanfold);
+
+    /* bad fold objects name the culprit */
+    json_t *bad = json_pack("[{s:i, s:i, s:s}]", "cell", 6, "fold", 0, "status", "ok");
+    CHECK(!rcn_report_from_folds(job, bad, NULL, &err) && strstr(err.msg, "folds[0].cell"),
+          "cell out of range: %s", err.msg);
+    json_decref(bad);
+    bad = json_pack("[{s:i, s:i, s:s}]", "cell", 1, "fold", 3, "status", "ok");
+    CHECK(!rcn_report_from_folds(job, bad, NULL, &err) && strstr(err.msg, "folds[0].fold"),
+          "fold out of range: %s", err.msg);
+    json_decref(bad);
+    bad = json_pack("[{s:i, s:i, s:s}]", "cell", 1, "fold", 1, "status", "weird");
+    CHECK(!rcn_report_from_folds(job, bad, NULL, &err) && strstr(err.msg, "folds[0].status"),
+          "bad status: %s", err.msg);
+    json_decref(bad);
+
+    json_decref(meta);
+    json_decref(folds);
+    json_decref(job);
+    rcn_plan_free(&p);
+    return check_exit("test_report");
+}
