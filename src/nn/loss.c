@@ -16,9 +16,14 @@ double rcn_softmax_xent(int n, int k, const float *logits, const uint8_t *labels
             if (z[j] > mx)
                 mx = z[j], arg = j;
         double sum = 0.0;
-        for (int j = 0; j < k; j++)
+        int finite = 1;
+        for (int j = 0; j < k; j++) {
+            finite &= isfinite(z[j]) != 0;
             sum += exp((double)z[j] - (double)mx);
-        double lse = (double)mx + log(sum);
+        }
+        /* any non-finite logit (even a -inf one, which exp() would quietly
+         * drop) makes the sample's loss NaN: the training reports divergence */
+        double lse = finite ? (double)mx + log(sum) : NAN;
         total += lse - (double)z[labels[i]];
         if (correct && arg == labels[i])
             (*correct)++;
