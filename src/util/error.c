@@ -25,7 +25,19 @@ int rcn_error_prefix(rcn_error *err, const char *fmt, ...)
         vsnprintf(prefix, sizeof prefix, fmt, ap);
         va_end(ap);
         memcpy(old, err->msg, sizeof old);
-        snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+        /* "prefix: old", cut to the record's size (truncation is intended) */
+        size_t n = strnlen(prefix, sizeof err->msg - 1);
+        memcpy(err->msg, prefix, n);
+        size_t room = sizeof err->msg - 1 - n;
+        const char sep[] = ": ";
+        size_t k = room < 2 ? room : 2;
+        memcpy(err->msg + n, sep, k);
+        n += k, room -= k;
+        size_t m = strnlen(old, sizeof old - 1);
+        if (m > room)
+            m = room;
+        memcpy(err->msg + n, old, m);
+        err->msg[n + m] = 0;
     }
     return -1;
 }
