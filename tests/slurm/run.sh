@@ -8,11 +8,12 @@
 #
 # Each test runs from the repo root with REPO, RCN, SLT (shared scratch:
 # data/, jobs/, ref/), TEST_DIR (its own scratch) and SLURM_CONF exported;
-# exit 0 = pass, 77 = skipped (prints why). Scratch is kept on failure.
+# exit 0 = pass, 77 = skipped (prints why). Scratch is kept on failure (and
+# with RCN_SLURM_KEEP=1).
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$REPO" || exit 1
-export REPO RCN="$REPO/bin/rcn"
+export REPO RCN="${RCN:-$REPO/bin/rcn}"
 suite_start=$SECONDS
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -38,7 +39,7 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     slurm_stop
-    if [ "$failed" -eq 0 ] && [ "$rc" -eq 0 ]; then
+    if [ "$failed" -eq 0 ] && [ "$rc" -eq 0 ] && [ -z "${RCN_SLURM_KEEP:-}" ]; then
         rm -rf "$SLT"
     else
         echo "test-slurm: scratch, Slurm logs and job outputs kept in $SLT"
