@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rcn/cli.h"
+#include "rcn/job.h"
 #include "rcn/report.h"
 #include "rcn/search.h"
 
@@ -101,7 +102,7 @@ int rcn_cmd_search(int argc, char **argv)
             break;
         case 'h':
             if (talk)
-                fputs(usage_text, stdout);
+                printf("%s\n%s", usage_text, rcn_job_help());
             return RCN_EXIT_OK;
         case ':':
             if (talk)

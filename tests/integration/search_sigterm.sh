@@ -42,10 +42,14 @@ check_interrupted "SIGTERM to the ranks" $?
 n1=$(journal_folds "$journal")
 "$RCN" status "$journal" | grep -q "folds: *$n1/$total done" || bad "rcn status of the journal"
 
-# 2: resume, then SIGUSR1 to mpirun 2 folds later
-"${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$out" 2>"$T/run.stderr" >/dev/null &
+# 2: resume with the partial report rewritten after every fold, then
+# SIGUSR1 to mpirun 2 folds later
+"${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$out" --report-every 0 \
+    2>"$T/run.stderr" >/dev/null &
 pid=$!
 if wait_folds "$journal" $((n1 + 2)) $pid; then
+    [ "$(jq -r .meta.status "$out")" = incomplete ] && [ "$(jq .meta.folds_done "$out")" -gt "$n1" ] ||
+        bad "no fresh partial report while running: $(jq -c '.meta | [.status, .folds_done]' "$out")"
     kill -USR1 $pid
 else
     bad "round 2: no 2 more folds"
