@@ -127,6 +127,7 @@ static void gp_end(FILE *g)
 /* Loss axis: log scale when the values span a decade or more. */
 static void loss_axis(FILE *g, double lo, double hi)
 {
+    fprintf(g, "  set autoscale yfix\n");
     if (lo > 0 && isfinite(lo) && hi / lo >= 10)
         fprintf(g, "  set logscale y\n  set format y \"%%g\"\n");
     else
@@ -359,45 +360,55 @@ static int plot_cell(pctx *c, const rcn_view_cell *cell)
     fprintf(g, " font \"DejaVu Sans,12\"\n");
     fprintf(g, "  set grid lc rgb \"#cccccc\"\n  set lmargin 12\n  set rmargin 4\n");
     epoch_axis(g, cv.n_epochs);
-    /* divergence markers: a dashed red line at the epoch it happened in */
+    /* divergence markers: a dashed red line at the epoch it happened in,
+     * explained in the loss panel's title (labels would hide the curves) */
     int n_arrows = 0;
-    for (int i = 0; i < cell->n_fold_recs; i++) {
-        if (!fo[i].diverged)
-            continue;
-        int dup = 0;
-        for (int j = 0; j < i; j++)
-            dup |= fo[j].diverged && fo[j].div_epoch == fo[i].div_epoch;
-        if (dup)
-            continue;
+    char divtxt[400] = "";
+    size_t dl = 0;
+    int first_batch = 0;
+    for (int e = 1; e <= cv.n_epochs; e++) { /* in epoch order */
         char folds[200] = "";
         size_t fl = 0;
         int nf = 0;
-        for (int j = i; j < cell->n_fold_recs; j++)
-            if (fo[j].diverged && fo[j].div_epoch == fo[i].div_epoch && fl < sizeof folds) {
-                fl += (size_t)snprintf(folds + fl, sizeof folds - fl, "%s%d", nf ? ", " : "",
-                                       fo[j].fold);
+        for (int j = 0; j < cell->n_fold_recs; j++)
+            if (fo[j].diverged && fo[j].div_epoch == e) {
+                if (fl < sizeof folds)
+                    fl += (size_t)snprintf(folds + fl, sizeof folds - fl, "%s%d", nf ? ", " : "",
+                                           fo[j].fold);
+                if (!nf)
+                    first_batch = fo[j].div_batch;
                 nf++;
             }
-        char txt[300];
-        if (r->kind_test)
-            snprintf(txt, sizeof txt, "diverged in epoch %d\n(batch %d)", fo[i].div_epoch,
-                     fo[i].div_batch);
-        else
-            snprintf(txt, sizeof txt, "fold%s %s diverged\nin epoch %d", nf > 1 ? "s" : "", folds,
-                     fo[i].div_epoch);
+        if (!nf)
+            continue;
+        if (dl < 60) {
+            if (r->kind_test)
+                dl += (size_t)snprintf(divtxt + dl, sizeof divtxt - dl, "in epoch %d, batch %d", e,
+                                       first_batch);
+            else
+                dl += (size_t)snprintf(divtxt + dl, sizeof divtxt - dl, "%sfold%s %s in epoch %d",
+                                       dl ? "; " : "", nf > 1 ? "s" : "", folds, e);
+        } else if (!strstr(divtxt, "...")) {
+            dl += (size_t)snprintf(divtxt + dl, sizeof divtxt - dl, "; ...");
+        }
         n_arrows++;
         fprintf(g, "  set arrow %d from %d, graph 0 to %d, graph 1 nohead dt 2 lw 2 lc rgb \"" C_DIV
-                   "\" front\n",
-                n_arrows, fo[i].div_epoch, fo[i].div_epoch);
-        fprintf(g, "  set label %d ", 10 + n_arrows);
-        gp_quote(g, txt);
-        fprintf(g, " at %d, graph %.2f %s offset %s,0 tc rgb \"" C_DIV "\" front\n",
-                fo[i].div_epoch, 0.93 - 0.16 * ((n_arrows - 1) % 5),
-                fo[i].div_epoch > 1 ? "right" : "left", fo[i].div_epoch > 1 ? "-0.7" : "0.7");
+                   "\" back\n",
+                n_arrows, e, e);
     }
     /* top panel: loss */
-    fprintf(g, "  set title \"loss per epoch\"\n  set ylabel \"" LOSS_LABEL "\"\n"
-               "  set key inside right top vertical box opaque samplen 3\n");
+    if (n_arrows) {
+        char t[600];
+        snprintf(t, sizeof t, "loss per epoch; red dashed line%s: diverged %s",
+                 n_arrows > 1 ? "s" : "", divtxt);
+        fprintf(g, "  set title ");
+        gp_quote(g, t);
+        fprintf(g, "\n  set ylabel \"" LOSS_LABEL "\"\n"
+                   "  set key inside right top vertical box opaque samplen 3\n");
+    } else {
+        fprintf(g, "  set title \"loss per epoch\"\n  set ylabel \"" LOSS_LABEL "\"\n"
+                   "  set key inside right top vertical box opaque samplen 3\n");
+    }
     loss_axis(g, cv.lo, cv.hi);
     if (!cv.any_loss) {
         empty_panel(g, "no finished epoch to plot", 1);
@@ -426,8 +437,6 @@ static int plot_cell(pctx *c, const rcn_view_cell *cell)
                 dat, mv);
     }
     /* bottom panel: accuracy */
-    for (int i = 1; i <= n_arrows; i++)
-        fprintf(g, "  unset label %d\n", 10 + i);
     fprintf(g, "  set title \"accuracy per epoch\"\n  set ylabel \"accuracy (%%)\"\n"
                "  unset logscale y\n  set yrange [*:100]\n  set offsets 0, 0, 0, graph 0.06\n"
                "  set key inside right bottom vertical box opaque samplen 3\n");
@@ -502,20 +511,52 @@ static int plot_sweep(pctx *c, int axis)
     if (!g)
         return rcn_errorf(c->err, "out of memory");
     gp_begin(g, c, name, what, data, 1000, 820);
+    /* few values: a legend; many: colour by value with a colour bar */
+    int many = n > 10;
+    double vmin = INFINITY, vmax = -INFINITY;
+    char divlist[300] = "";
+    size_t dl = 0;
+    for (int i = 0; i < r->n_cells; i++) {
+        const rcn_view_cell *cell = &r->cells[i];
+        if (cell->n_fold_recs == 0)
+            continue;
+        vmin = fmin(vmin, cell->params.v[axis]);
+        vmax = fmax(vmax, cell->params.v[axis]);
+        if (cell->status == RCN_VIEW_DIVERGED && dl < 90) {
+            char v[40];
+            rcn_view_fmt_value(cell->params.v[axis], v, sizeof v);
+            dl += (size_t)snprintf(divlist + dl, sizeof divlist - dl, "%s%s", dl ? ", " : "", v);
+        } else if (cell->status == RCN_VIEW_DIVERGED && !strstr(divlist, "...")) {
+            dl += (size_t)snprintf(divlist + dl, sizeof divlist - dl, ", ...");
+        }
+    }
     fprintf(g, "  set palette defined (0 \"#440154\", 0.25 \"#3b528b\", 0.5 \"#21918c\", "
-               "0.75 \"#5ec962\", 1 \"#e3cc1a\")\n  unset colorbox\n");
+               "0.75 \"#5ec962\", 1 \"#e3cc1a\")\n");
+    if (many) {
+        fprintf(g, "  set colorbox\n  set cbrange [%.9g:%.9g]\n  set cblabel \"%s\"\n"
+                   "  unset key\n",
+                vmin, vmax > vmin ? vmax : vmin + 1, rcn_view_axis_label[axis]);
+    } else {
+        fprintf(g, "  unset colorbox\n");
+    }
     fprintf(g, "  set multiplot layout 2,1 title ");
     gp_quote(g, title);
     fprintf(g, " font \"DejaVu Sans,12\"\n");
     fprintf(g, "  set grid lc rgb \"#cccccc\"\n  set lmargin 12\n");
-    if (n > 6)
+    if (n > 6 && !many)
         fprintf(g, "  set key outside right top vertical\n");
     epoch_axis(g, max_ep);
     for (int panel = 0; panel < 2; panel++) {
+        char pt[500];
         if (panel == 0) {
-            fprintf(g, "  set title \"loss per epoch: solid = %s, dashed = train\"\n"
-                       "  set ylabel \"" LOSS_LABEL "\"\n",
-                    valname);
+            if (many)
+                snprintf(pt, sizeof pt, "%s loss per epoch; colour: %s%s%s", valname,
+                         rcn_view_axis_label[axis], dl ? "; diverged: " : "", divlist);
+            else
+                snprintf(pt, sizeof pt, "loss per epoch: solid = %s, dashed = train", valname);
+            fprintf(g, "  set title ");
+            gp_quote(g, pt);
+            fprintf(g, "\n  set ylabel \"" LOSS_LABEL "\"\n");
             loss_axis(g, lo, hi);
             if (n <= 6)
                 fprintf(g, "  set key inside right top vertical box opaque samplen 3\n");
@@ -534,7 +575,10 @@ static int plot_sweep(pctx *c, int axis)
                 continue;
             char cn[64], col[64], v[40], t[160];
             cell_fig_name(c, cell, cn, sizeof cn);
-            curve_color(k, n, col, sizeof col);
+            if (many)
+                snprintf(col, sizeof col, "palette cb %.9g", cell->params.v[axis]);
+            else
+                curve_color(k, n, col, sizeof col);
             rcn_view_fmt_value(cell->params.v[axis], v, sizeof v);
             if (cell->status == RCN_VIEW_DIVERGED) {
                 int ep = 0;
@@ -548,20 +592,18 @@ static int plot_sweep(pctx *c, int axis)
             } else {
                 snprintf(t, sizeof t, "%s = %s", rcn_view_axis_key[axis], v);
             }
-            if (panel == 0) {
-                fprintf(g, "%s\"%s.dat\" index 0 using 1:3 with linespoints lw 2 pt 7 ps 0.8 lc %s "
-                           "title ",
-                        k ? ", \\\n       " : "", cn, col);
+            fprintf(g, "%s\"%s.dat\" index 0 using 1:%d with linespoints lw 2 pt 7 ps %s lc %s ",
+                    k ? ", \\\n       " : "", cn, panel ? 5 : 3, many ? "0.5" : "0.8", col);
+            if (many) {
+                fprintf(g, "notitle");
+            } else {
+                fprintf(g, "title ");
                 gp_quote(g, t);
+            }
+            if (panel == 0 && !many)
                 fprintf(g, ", \\\n       \"%s.dat\" index 0 using 1:2 with lines lw 1.5 dt 2 lc %s "
                            "notitle",
                         cn, col);
-            } else {
-                fprintf(g, "%s\"%s.dat\" index 0 using 1:5 with linespoints lw 2 pt 7 ps 0.8 lc %s "
-                           "title ",
-                        k ? ", \\\n       " : "", cn, col);
-                gp_quote(g, t);
-            }
             k++;
         }
         fputc('\n', g);
@@ -784,6 +826,7 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     fprintf(f, "# losses: %s; NaN: no mean; status: 0 ok, 1 diverged, 2 incomplete\n",
             r->loss_convention);
     fprintf(f, "# x_index y_index lr batch_size mean_%s_loss status cell\n", val);
+    int best_x = -1, best_y = -1;
     for (int i = 0; i < r->n_cells; i++) {
         const rcn_view_cell *cell = &r->cells[i];
         group_of(r, cell, RCN_VIEW_LR, RCN_VIEW_BATCH, gb, sizeof gb);
@@ -793,6 +836,8 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
         int y = index_of(bss, n_bs, cell->params.v[RCN_VIEW_BATCH]);
         if (x < 0 || y < 0)
             continue;
+        if (r->best >= 0 && cell == &r->cells[r->best])
+            best_x = x, best_y = y;
         fprintf(f, "%d %d %.9g %.9g", x, y, lrs[x], bss[y]);
         dat_num(f, cell->mean_val_loss);
         fprintf(f, " %d %d\n", (int)cell->status, cell->index);
@@ -812,10 +857,11 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     if (group[0])
         snprintf(gtxt, sizeof gtxt, " (%s)", group);
     snprintf(title, sizeof title, "%s: mean %s loss per cell%s\n"
-                                  "batch size x learning rate; lower is better%s%s",
-             r->name, valname, gtxt, n_div ? "; red hatched: diverged (no mean)" : "",
+                                  "batch size x learning rate; lower is better%s%s%s",
+             r->name, valname, gtxt, best_x >= 0 ? "; black frame: best cell" : "",
+             n_div ? "; red hatched: diverged (no mean)" : "",
              n_inc ? "; grey: incomplete" : "");
-    int w = 260 + 56 * n_lr, h = 200 + 46 * n_bs;
+    int w = 260 + 44 * n_lr, h = 200 + 46 * n_bs;
     w = w < 760 ? 760 : w > 2400 ? 2400 : w;
     h = h < 460 ? 460 : h > 1600 ? 1600 : h;
     int labels = n_lr <= 14 && n_lr * n_bs <= 150;
@@ -849,6 +895,10 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     if (n_val && hi == lo)
         fprintf(g, "  set cbrange [%.9g:%.9g]\n", lo * 0.9, hi * 1.1);
     fprintf(g, "  unset key\n  set style textbox opaque noborder\n");
+    if (best_x >= 0)
+        fprintf(g, "  set object 1 rect from %g, %g to %g, %g front fillstyle empty border "
+                   "lc rgb \"black\" lw 4\n",
+                best_x - 0.5, best_y - 0.5, best_x + 0.5, best_y + 0.5);
     const char *sep = "  plot ";
     if (n_val) {
         fprintf(g, "%s\"%s\" using 1:2:(0.5):(0.5):5 with boxxyerror fs solid 1.0 noborder "
@@ -873,7 +923,7 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
         sep = ", \\\n       ";
     }
     if (labels) {
-        fprintf(g, "%s\"%s\" using 1:2:($6 == 0 ? sprintf(\"%%.3g\", $5) : $6 == 1 ? \"diverged\" : "
+        fprintf(g, "%s\"%s\" using 1:2:($6 == 0 ? sprintf(\"%%.4g\", $5) : $6 == 1 ? \"diverged\" : "
                    "\"incomplete\") with labels boxed font \",9\" notitle",
                 sep, dat);
         sep = ", \\\n       ";

@@ -57,7 +57,17 @@ static const char *type_name(const json_t *v)
 /* "parent.key" into buf. */
 static const char *sub(char *buf, size_t n, const char *parent, const char *key)
 {
-    snprintf(buf, n, "%s%s%s", parent, *parent ? "." : "", key);
+    size_t a = strlen(parent), b = strlen(key), used;
+    if (a > n - 1)
+        a = n - 1;
+    memcpy(buf, parent, a);
+    used = a;
+    if (a && used < n - 1)
+        buf[used++] = '.';
+    if (b > n - 1 - used)
+        b = n - 1 - used;
+    memcpy(buf + used, key, b);
+    buf[used + b] = 0;
     return buf;
 }
 
@@ -727,6 +737,10 @@ void rcn_view_fmt_value(double v, char *buf, size_t n)
 {
     if (isnan(v)) {
         snprintf(buf, n, "-");
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 1e15) { /* integral: never 1.6e+02 */
+        snprintf(buf, n, "%.0f", v);
         return;
     }
     for (int p = 1; p <= 17; p++) {
