@@ -11,6 +11,8 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "simd.h"
+
 /* Floats of one im2col tile; about 1 MiB, the size of a core's L2. */
 #define TILE_BUDGET (1 << 18)
 
@@ -39,9 +41,14 @@ static int tile_samples(const rcn_conv_shape *s, int n)
 
 size_t rcn_conv_scratch_floats(const rcn_conv_shape *s, int n)
 {
-    if (is_pointwise(s))
-        return 0;
-    return (size_t)s->cin * s->k * s->k * tile_samples(s, n) * s->ho * s->wo;
+    size_t need = 0;
+    if (!is_pointwise(s))
+        need = (size_t)s->cin * s->k * s->k * tile_samples(s, n) * s->ho * s->wo;
+    if (rcn_wino_applies(s)) {
+        size_t wn = rcn_wino_scratch_floats(s, n);
+        need = wn > need ? wn : need;
+    }
+    return need;
 }
 
 /* Output columns [lo, hi) whose input column ow*stride - pad + kw is in [0, w). */
@@ -137,6 +144,10 @@ void rcn_conv_forward(const rcn_conv_shape *s, int n, const float *x, const floa
 {
     const int K = s->cin * s->k * s->k;
     const int P = n * s->ho * s->wo;
+    if (rcn_simd_avx512() && rcn_wino_applies(s)) {
+        rcn_wino_forward(s, n, x, w, y, scratch);
+        return;
+    }
     if (is_pointwise(s)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, P, K, 1.0f, w, K, x,
                     P, 0.0f, y, P);
@@ -157,6 +168,10 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const flo
 {
     const int K = s->cin * s->k * s->k;
     const int P = n * s->ho * s->wo;
+    if (rcn_simd_avx512() && rcn_wino_applies(s)) {
+        rcn_wino_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
+        return;
+    }
     if (is_pointwise(s)) {
         /* dw (cout, cin) = dy (cout, P) * x^T (P, cin); dx (cin, P) = w^T * dy. */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->cout, K, P, 1.0f, dy, P, x, P,

@@ -1,0 +1,42 @@
+/* simd.h - internal interface of the AVX-512 kernels of src/nn (matrix
+ * products shaped for convolutions, Winograd F(2x2,3x3) convolutions) and
+ * the run-time switch between them and the portable code.
+ *
+ * The build targets x86-64-v3 (AVX2); the files that implement these
+ * functions compile for AVX-512 with a target pragma and are called only
+ * when rcn_simd_avx512() says the CPU has it. RCN_NO_AVX512=1 in the
+ * environment forces the portable path (tests cover both). */
+#ifndef RCN_NN_SIMD_H
+#define RCN_NN_SIMD_H
+
+#include <stddef.h>
+
+#include "rcn/nn.h"
+
+/* 1 when the AVX-512 kernels may be used (decided once per process). */
+int rcn_simd_avx512(void);
+/* Tests: force the portable path (on = 0) or the default choice (on = 1). */
+void rcn_simd_set_avx512(int on);
+
+/* C (m x n, ldc) = [C +] A (m x k, lda) * X (k x n, ldx): all row-major;
+ * the product is vectorised along n. accumulate: 0 overwrite, 1 add. */
+void rcn_gemm_nn_avx512(int m, int n, int k, const float *a, size_t lda, const float *x,
+                        size_t ldx, float *c, size_t ldc, int accumulate);
+
+/* C (m x k, ldc) = [C +] D (m x n, ldd) * X (k x n, ldx)^T: dot products
+ * over the long dimension n (weight gradients). */
+void rcn_gemm_nt_avx512(int m, int k, int n, const float *d, size_t ldd, const float *x,
+                        size_t ldx, float *c, size_t ldc, int accumulate);
+
+/* Winograd F(2x2,3x3) for k = 3, stride 1, pad 1 convolutions whose rows
+ * fit the transforms (w <= 30). Same contracts as rcn_conv_forward /
+ * rcn_conv_backward; scratch as rcn_wino_scratch_floats. */
+int rcn_wino_applies(const rcn_conv_shape *s);
+size_t rcn_wino_scratch_floats(const rcn_conv_shape *s, int n);
+void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
+                      float *scratch);
+void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                       const float *dy, float *dx, float *dw, float *scratch,
+                       int accumulate_dx);
+
+#endif

@@ -1,0 +1,415 @@
+/* winograd.c - 3x3 stride-1 pad-1 convolutions over CNHW activations by
+ * Winograd's minimal filtering F(2x2,3x3) (Lavin & Gray 2016), forward and
+ * both backward products, in AVX-512.
+ *
+ * Each 2x2 output tile is A^T [ U (.) V ] A with U = G g G^T (the 3x3
+ * kernel, 4x4 after transform) and V = B^T d B (the 4x4 input patch at
+ * stride 2). Over all (input channel, output channel) pairs the pointwise
+ * products become 16 independent matrix products, one per transformed
+ * position xi:  M[xi] (cout x T) = U[xi] (cout x cin) V[xi] (cin x T),
+ * T = tiles. That is 16 multiply-adds per 4 outputs instead of 36.
+ *
+ * The backward is the exact adjoint of the forward (the forward is linear
+ * in the input and in the weights): with dM = A dY A^T per tile,
+ *   dV[xi] = U[xi]^T dM[xi]      -> dx = sum over tiles of B dV B^T,
+ *   dU[xi] = dM[xi] V[xi]^T      -> dw = G^T dU G.
+ * so the gradients equal the direct convolution's up to float rounding.
+ *
+ * The batch is processed in chunks of whole samples sized so that V and M
+ * of a chunk stay in the L2 cache. Transforms run along a row of tiles:
+ * each input row is loaded once as a zero-padded 32-lane pair (columns -1
+ * .. 30), the four 4-column windows of every tile are picked with lane
+ * permutations, and the vertical combinations reuse the rows two tile rows
+ * share. Rows must fit that pair: w <= 30 (MNIST's 28, 14, 7, 4, 2, 1). */
+#pragma GCC target("avx512f")
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "prof.h"
+#include "simd.h"
+
+#define MAX_W 30
+/* Floats of V + M per chunk: 512 KiB, half the L2 of the cores this was
+ * tuned on. */
+#define CHUNK_BUDGET (1 << 17)
+
+typedef struct {
+    int h, w, th, tw, tps;
+    __mmask16 tmask;       /* tw lanes: one tile row */
+    __mmask16 pad0, pad1;  /* padded row pair: lanes whose column (lane - 1, lane + 15) is in [0, w) */
+    __mmask16 row0, row1;  /* plain row pair: columns lane, lane + 16 in [0, w) */
+} geo;
+
+/* Lane tables. WIN[l][t] = 2t + l: window column l of tile t in the padded
+ * pair (lane p = column p - 1). EVN/ODD: even/odd columns of a plain pair.
+ * ILV_LO/HI interleave two vectors a, b (a[0] b[0] a[1] b[1] ...) into lanes
+ * 0..15 / 16..31. */
+static const int WIN[4][16] __attribute__((aligned(64))) = {
+    {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30},
+    {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31},
+    {2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 0},
+    {3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 1}};
+static const int ILV_LO[16] __attribute__((aligned(64))) = {0, 16, 1, 17, 2, 18, 3, 19,
+                                                             4, 20, 5, 21, 6, 22, 7, 23};
+static const int ILV_HI[16] __attribute__((aligned(64))) = {8,  24, 9,  25, 10, 26, 11, 27,
+                                                             12, 28, 13, 29, 14, 30, 15, 31};
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static __mmask16 lanes(int n)
+{
+    return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+static void geo_init(geo *g, const rcn_conv_shape *s)
+{
+    g->h = s->h, g->w = s->w;
+    g->th = (s->h + 1) / 2, g->tw = (s->w + 1) / 2;
+    g->tps = g->th * g->tw;
+    g->tmask = lanes(g->tw);
+    g->pad0 = (__mmask16)(lanes(s->w < 15 ? s->w : 15) << 1);
+    g->pad1 = lanes(s->w - 15);
+    g->row0 = lanes(s->w);
+    g->row1 = lanes(s->w - 16);
+}
+
+int rcn_wino_applies(const rcn_conv_shape *s)
+{
+    return s->k == 3 && s->stride == 1 && s->pad == 1 && s->w <= MAX_W && s->w >= 1 &&
+           s->h >= 1 && s->ho == s->h && s->wo == s->w;
+}
+
+static int chunk_samples(const rcn_conv_shape *s, int n)
+{
+    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
+    long per = 16L * tps * (s->cin + s->cout);
+    int nb = (int)(CHUNK_BUDGET / (per ? per : 1));
+    if (nb < 1)
+        nb = 1;
+    return nb < n ? nb : n;
+}
+
+static size_t round16(size_t v)
+{
+    return (v + 15) & ~(size_t)15;
+}
+
+size_t rcn_wino_scratch_floats(const rcn_conv_shape *s, int n)
+{
+    if (n < 1)
+        n = 1;
+    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
+    size_t ld = round16((size_t)chunk_samples(s, n) * tps);
+    return 32 * (size_t)s->cin * s->cout + 16 * ld * (size_t)(s->cin + s->cout);
+}
+
+/* ---- weight transforms (scalar: cout*cin*9 values per call) ------------- */
+
+/* u[xi * xs] = (G g G^T)[xi] for one 3x3 kernel g. */
+static void kernel_transform(const float *g, float *u, size_t xs)
+{
+    float t[4][3];
+    for (int k = 0; k < 3; k++) {
+        float a = g[k], b = g[3 + k], c = g[6 + k];
+        t[0][k] = a;
+        t[1][k] = 0.5f * (a + b + c);
+        t[2][k] = 0.5f * (a - b + c);
+        t[3][k] = c;
+    }
+    for (int i = 0; i < 4; i++) {
+        float a = t[i][0], b = t[i][1], c = t[i][2];
+        u[(i * 4 + 0) * xs] = a;
+        u[(i * 4 + 1) * xs] = 0.5f * (a + b + c);
+        u[(i * 4 + 2) * xs] = 0.5f * (a - b + c);
+        u[(i * 4 + 3) * xs] = c;
+    }
+}
+
+/* dg = G^T du G, du[xi * xs]. */
+static void kernel_adjoint(const float *du, size_t xs, float *dg)
+{
+    float r[4][3];
+    for (int i = 0; i < 4; i++) {
+        float a = du[(i * 4 + 0) * xs], b = du[(i * 4 + 1) * xs];
+        float c = du[(i * 4 + 2) * xs], d = du[(i * 4 + 3) * xs];
+        r[i][0] = a + 0.5f * (b + c);
+        r[i][1] = 0.5f * (b - c);
+        r[i][2] = 0.5f * (b + c) + d;
+    }
+    for (int k = 0; k < 3; k++) {
+        float a = r[0][k], b = r[1][k], c = r[2][k], d = r[3][k];
+        dg[k] = a + 0.5f * (b + c);
+        dg[3 + k] = 0.5f * (b - c);
+        dg[6 + k] = 0.5f * (b + c) + d;
+    }
+}
+
+/* ---- data transforms (one sample plane of one channel) ------------------ */
+
+/* The 4 horizontal window combinations B^T (columns) of input row r, one
+ * lane per tile: zero outside the plane. */
+static ALWAYS_INLINE void row_h(const geo *g, const float *xp, int r, __m512 hr[4])
+{
+    if (r < 0 || r >= g->h) {
+        for (int j = 0; j < 4; j++)
+            hr[j] = _mm512_setzero_ps();
+        return;
+    }
+    const float *row = xp + (size_t)r * g->w;
+    __m512 a = _mm512_maskz_loadu_ps(g->pad0, row - 1);
+    __m512 b = _mm512_maskz_loadu_ps(g->pad1, row + 15);
+    __m512 p0 = _mm512_permutex2var_ps(a, _mm512_load_si512(WIN[0]), b);
+    __m512 p1 = _mm512_permutex2var_ps(a, _mm512_load_si512(WIN[1]), b);
+    __m512 p2 = _mm512_permutex2var_ps(a, _mm512_load_si512(WIN[2]), b);
+    __m512 p3 = _mm512_permutex2var_ps(a, _mm512_load_si512(WIN[3]), b);
+    hr[0] = _mm512_sub_ps(p0, p2);
+    hr[1] = _mm512_add_ps(p1, p2);
+    hr[2] = _mm512_sub_ps(p2, p1);
+    hr[3] = _mm512_sub_ps(p1, p3);
+}
+
+/* V[xi][t] for the tiles of one plane: v points at xi = 0, tile 0; xs is the
+ * distance between xi planes. */
+static void input_transform(const geo *g, const float *xp, float *v, size_t xs)
+{
+    __m512 h0[4], h1[4], h2[4], h3[4];
+    row_h(g, xp, -1, h0);
+    row_h(g, xp, 0, h1);
+    for (int th = 0; th < g->th; th++) {
+        row_h(g, xp, 2 * th + 1, h2);
+        row_h(g, xp, 2 * th + 2, h3);
+        float *vt = v + (size_t)th * g->tw;
+        for (int j = 0; j < 4; j++) {
+            _mm512_mask_storeu_ps(vt + (size_t)(0 + j) * xs, g->tmask, _mm512_sub_ps(h0[j], h2[j]));
+            _mm512_mask_storeu_ps(vt + (size_t)(4 + j) * xs, g->tmask, _mm512_add_ps(h1[j], h2[j]));
+            _mm512_mask_storeu_ps(vt + (size_t)(8 + j) * xs, g->tmask, _mm512_sub_ps(h2[j], h1[j]));
+            _mm512_mask_storeu_ps(vt + (size_t)(12 + j) * xs, g->tmask, _mm512_sub_ps(h1[j], h3[j]));
+        }
+        for (int j = 0; j < 4; j++)
+            h0[j] = h2[j], h1[j] = h3[j];
+    }
+}
+
+static ALWAYS_INLINE void store_row(const geo *g, float *row, __m512 a, __m512 b)
+{
+    _mm512_mask_storeu_ps(row, g->row0,
+                          _mm512_permutex2var_ps(a, _mm512_load_si512(ILV_LO), b));
+    if (g->row1)
+        _mm512_mask_storeu_ps(row + 16, g->row1,
+                              _mm512_permutex2var_ps(a, _mm512_load_si512(ILV_HI), b));
+}
+
+/* y plane = A^T M A per tile; m at xi = 0, tile 0. */
+static void output_transform(const geo *g, const float *m, size_t xs, float *yp)
+{
+    for (int th = 0; th < g->th; th++) {
+        const float *mt = m + (size_t)th * g->tw;
+        __m512 s0[4], s1[4];
+        for (int b = 0; b < 4; b++) {
+            __m512 v0 = _mm512_maskz_loadu_ps(g->tmask, mt + (size_t)(0 + b) * xs);
+            __m512 v1 = _mm512_maskz_loadu_ps(g->tmask, mt + (size_t)(4 + b) * xs);
+            __m512 v2 = _mm512_maskz_loadu_ps(g->tmask, mt + (size_t)(8 + b) * xs);
+            __m512 v3 = _mm512_maskz_loadu_ps(g->tmask, mt + (size_t)(12 + b) * xs);
+            s0[b] = _mm512_add_ps(_mm512_add_ps(v0, v1), v2);
+            s1[b] = _mm512_sub_ps(_mm512_sub_ps(v1, v2), v3);
+        }
+        __m512 y00 = _mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]);
+        __m512 y01 = _mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]);
+        store_row(g, yp + (size_t)(2 * th) * g->w, y00, y01);
+        if (2 * th + 1 < g->h) {
+            __m512 y10 = _mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]);
+            __m512 y11 = _mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]);
+            store_row(g, yp + (size_t)(2 * th + 1) * g->w, y10, y11);
+        }
+    }
+}
+
+/* dM = A dY A^T per tile (the adjoint of the output transform). */
+static void grad_output_transform(const geo *g, const float *dyp, float *dm, size_t xs)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    for (int th = 0; th < g->th; th++) {
+        __m512 hr[2][4];
+        for (int i = 0; i < 2; i++) {
+            int r = 2 * th + i;
+            __m512 e = zero, o = zero;
+            if (r < g->h) {
+                const float *row = dyp + (size_t)r * g->w;
+                __m512 a = _mm512_maskz_loadu_ps(g->row0, row);
+                __m512 b = _mm512_maskz_loadu_ps(g->row1, row + 16);
+                e = _mm512_permutex2var_ps(a, _mm512_load_si512(WIN[0]), b);
+                o = _mm512_permutex2var_ps(a, _mm512_load_si512(WIN[1]), b);
+            }
+            hr[i][0] = e;
+            hr[i][1] = _mm512_add_ps(e, o);
+            hr[i][2] = _mm512_sub_ps(e, o);
+            hr[i][3] = _mm512_sub_ps(zero, o);
+        }
+        float *mt = dm + (size_t)th * g->tw;
+        for (int b = 0; b < 4; b++) {
+            _mm512_mask_storeu_ps(mt + (size_t)(0 + b) * xs, g->tmask, hr[0][b]);
+            _mm512_mask_storeu_ps(mt + (size_t)(4 + b) * xs, g->tmask,
+                                  _mm512_add_ps(hr[0][b], hr[1][b]));
+            _mm512_mask_storeu_ps(mt + (size_t)(8 + b) * xs, g->tmask,
+                                  _mm512_sub_ps(hr[0][b], hr[1][b]));
+            _mm512_mask_storeu_ps(mt + (size_t)(12 + b) * xs, g->tmask,
+                                  _mm512_sub_ps(zero, hr[1][b]));
+        }
+    }
+}
+
+/* Lane t <- lane t-1, lane 0 <- 0. */
+static ALWAYS_INLINE __m512 shift_up(__m512 v)
+{
+    return _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(v), _mm512_setzero_si512(), 15));
+}
+
+/* Writes (or adds) padded row pair (a: columns -1..14, b: 15..30) into row r. */
+static ALWAYS_INLINE void put_padded_row(const geo *g, float *dxp, int r, __m512 a, __m512 b,
+                                         int acc)
+{
+    if (r < 0 || r >= g->h)
+        return;
+    float *row = dxp + (size_t)r * g->w;
+    if (acc) {
+        a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(g->pad0, row - 1));
+        b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(g->pad1, row + 15));
+    }
+    _mm512_mask_storeu_ps(row - 1, g->pad0, a);
+    if (g->pad1)
+        _mm512_mask_storeu_ps(row + 15, g->pad1, b);
+}
+
+/* dx plane = sum over tiles of B dV B^T (the adjoint of the input
+ * transform): overlapping tiles are added in registers, each row written
+ * once (overwritten, or added to when acc). */
+static void input_adjoint(const geo *g, const float *dv, size_t xs, float *dxp, int acc)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 c2a = zero, c2b = zero, c3a = zero, c3b = zero;
+    for (int th = 0; th < g->th; th++) {
+        const float *vt = dv + (size_t)th * g->tw;
+        __m512 d[4][4];
+        for (int j = 0; j < 4; j++) {
+            __m512 v0 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(0 + j) * xs);
+            __m512 v1 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(4 + j) * xs);
+            __m512 v2 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(8 + j) * xs);
+            __m512 v3 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(12 + j) * xs);
+            d[0][j] = v0;
+            d[1][j] = _mm512_add_ps(_mm512_sub_ps(v1, v2), v3);
+            d[2][j] = _mm512_sub_ps(_mm512_add_ps(v1, v2), v0);
+            d[3][j] = _mm512_sub_ps(zero, v3);
+        }
+        __m512 pa[4], pb[4];
+        for (int l = 0; l < 4; l++) {
+            __m512 u0 = d[l][0], u1 = d[l][1], u2 = d[l][2], u3 = d[l][3];
+            __m512 cm0 = u0;
+            __m512 cm1 = _mm512_add_ps(_mm512_sub_ps(u1, u2), u3);
+            __m512 cm2 = _mm512_sub_ps(_mm512_add_ps(u1, u2), u0);
+            __m512 cm3 = _mm512_sub_ps(zero, u3);
+            __m512 e = _mm512_add_ps(cm0, shift_up(cm2));
+            __m512 o = _mm512_add_ps(cm1, shift_up(cm3));
+            pa[l] = _mm512_permutex2var_ps(e, _mm512_load_si512(ILV_LO), o);
+            pb[l] = _mm512_permutex2var_ps(e, _mm512_load_si512(ILV_HI), o);
+        }
+        put_padded_row(g, dxp, 2 * th - 1, _mm512_add_ps(c2a, pa[0]), _mm512_add_ps(c2b, pb[0]),
+                       acc);
+        put_padded_row(g, dxp, 2 * th, _mm512_add_ps(c3a, pa[1]), _mm512_add_ps(c3b, pb[1]), acc);
+        c2a = pa[2], c2b = pb[2], c3a = pa[3], c3b = pb[3];
+    }
+    put_padded_row(g, dxp, 2 * g->th - 1, c2a, c2b, acc);
+    put_padded_row(g, dxp, 2 * g->th, c3a, c3b, acc);
+}
+
+/* ---- convolutions ---------------------------------------------------------- */
+
+void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
+                      float *scratch)
+{
+    geo g;
+    geo_init(&g, s);
+    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n);
+    const size_t hw = (size_t)s->h * s->w;
+    float *u = scratch;
+    float *v = u + 16 * (size_t)cout * cin;
+    float *m = v + 16 * round16((size_t)nb * g.tps) * cin;
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++)
+            kernel_transform(w + ((size_t)co * cin + ci) * 9, u + (size_t)co * cin + ci,
+                             (size_t)cout * cin);
+    for (int n0 = 0; n0 < n; n0 += nb) {
+        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
+        const size_t ld = round16((size_t)T);
+        RCN_PROF_BEGIN(t0);
+        for (int ci = 0; ci < cin; ci++)
+            for (int i = 0; i < cnt; i++)
+                input_transform(&g, x + ((size_t)ci * n + n0 + i) * hw,
+                                v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld);
+        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
+        RCN_PROF_BEGIN(t1);
+        for (int xi = 0; xi < 16; xi++)
+            rcn_gemm_nn_avx512(cout, T, cin, u + (size_t)xi * cout * cin, cin,
+                               v + (size_t)xi * cin * ld, ld, m + (size_t)xi * cout * ld, ld, 0);
+        RCN_PROF_END(t1, RCN_PROF_GEMM);
+        RCN_PROF_BEGIN(t2);
+        for (int co = 0; co < cout; co++)
+            for (int i = 0; i < cnt; i++)
+                output_transform(&g, m + (size_t)co * ld + (size_t)i * g.tps, (size_t)cout * ld,
+                                 y + ((size_t)co * n + n0 + i) * hw);
+        RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
+    }
+}
+
+void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                       const float *dy, float *dx, float *dw, float *scratch, int accumulate_dx)
+{
+    geo g;
+    geo_init(&g, s);
+    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n);
+    const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
+    float *ut = scratch;
+    float *du = ut + 16 * cc;
+    float *v = du + 16 * cc;
+    float *dm = v + 16 * round16((size_t)nb * g.tps) * cin;
+    if (dx)
+        for (int co = 0; co < cout; co++)
+            for (int ci = 0; ci < cin; ci++)
+                kernel_transform(w + ((size_t)co * cin + ci) * 9, ut + (size_t)ci * cout + co, cc);
+    for (int n0 = 0; n0 < n; n0 += nb) {
+        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
+        const size_t ld = round16((size_t)T);
+        RCN_PROF_BEGIN(t0);
+        for (int ci = 0; ci < cin; ci++)
+            for (int i = 0; i < cnt; i++)
+                input_transform(&g, x + ((size_t)ci * n + n0 + i) * hw,
+                                v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld);
+        for (int co = 0; co < cout; co++)
+            for (int i = 0; i < cnt; i++)
+                grad_output_transform(&g, dy + ((size_t)co * n + n0 + i) * hw,
+                                      dm + (size_t)co * ld + (size_t)i * g.tps, (size_t)cout * ld);
+        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
+        RCN_PROF_BEGIN(t1);
+        for (int xi = 0; xi < 16; xi++)
+            rcn_gemm_nt_avx512(cout, cin, T, dm + (size_t)xi * cout * ld, ld,
+                               v + (size_t)xi * cin * ld, ld, du + (size_t)xi * cc, cin, n0 > 0);
+        if (dx)
+            for (int xi = 0; xi < 16; xi++)
+                rcn_gemm_nn_avx512(cin, T, cout, ut + (size_t)xi * cc, cout,
+                                   dm + (size_t)xi * cout * ld, ld, v + (size_t)xi * cin * ld, ld,
+                                   0);
+        RCN_PROF_END(t1, RCN_PROF_GEMM);
+        if (dx) {
+            RCN_PROF_BEGIN(t2);
+            for (int ci = 0; ci < cin; ci++)
+                for (int i = 0; i < cnt; i++)
+                    input_adjoint(&g, v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld,
+                                  dx + ((size_t)ci * n + n0 + i) * hw, accumulate_dx);
+            RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
+        }
+    }
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++)
+            kernel_adjoint(du + (size_t)co * cin + ci, cc, dw + ((size_t)co * cin + ci) * 9);
+}

@@ -1,0 +1,248 @@
+/* test_conv_fast.c - the fast convolution paths (AVX-512 Winograd, direct
+ * and GEMM kernels) against a double-precision direct convolution and
+ * against the portable path, on the network's real shapes and on edge
+ * shapes (odd sizes, 1-wide planes, short batches): forward, data and
+ * weight gradients (exact adjoints: checked against the naive gradient
+ * formulas), accumulate semantics, no writes outside the outputs or past
+ * the declared scratch, and bit-identical results on repeated calls. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "rcn/nn.h"
+#include "rcn/rng.h"
+
+#include "../../src/nn/simd.h"
+
+#define CANARY 1234.5f
+#define NCAN 64
+
+static rcn_rng rng;
+
+static float *falloc(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static void fill(float *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = 2.0f * rcn_rng_uniform(&rng) - 1.0f;
+}
+
+/* Naive double-precision forward and gradients (CNHW, (cout,cin,k,k)). */
+static double xat(const rcn_conv_shape *s, int n, const float *x, int ci, int b, int ih, int iw)
+{
+    if (ih < 0 || ih >= s->h || iw < 0 || iw >= s->w)
+        return 0.0;
+    return x[(((size_t)ci * n + b) * s->h + ih) * s->w + iw];
+}
+
+static void naive_fwd(const rcn_conv_shape *s, int n, const float *x, const float *w, double *y)
+{
+    for (int co = 0; co < s->cout; co++)
+        for (int b = 0; b < n; b++)
+            for (int oh = 0; oh < s->ho; oh++)
+                for (int ow = 0; ow < s->wo; ow++) {
+                    double acc = 0;
+                    for (int ci = 0; ci < s->cin; ci++)
+                        for (int kh = 0; kh < s->k; kh++)
+                            for (int kw = 0; kw < s->k; kw++)
+                                acc += w[(((size_t)co * s->cin + ci) * s->k + kh) * s->k + kw] *
+                                       xat(s, n, x, ci, b, oh * s->stride - s->pad + kh,
+                                           ow * s->stride - s->pad + kw);
+                    y[(((size_t)co * n + b) * s->ho + oh) * s->wo + ow] = acc;
+                }
+}
+
+static void naive_bwd(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                      const float *dy, double *dx, double *dw)
+{
+    size_t xl = (size_t)s->cin * n * s->h * s->w, wl = (size_t)s->cout * s->cin * s->k * s->k;
+    memset(dx, 0, xl * sizeof(double));
+    memset(dw, 0, wl * sizeof(double));
+    for (int co = 0; co < s->cout; co++)
+        for (int b = 0; b < n; b++)
+            for (int oh = 0; oh < s->ho; oh++)
+                for (int ow = 0; ow < s->wo; ow++) {
+                    double g = dy[(((size_t)co * n + b) * s->ho + oh) * s->wo + ow];
+                    for (int ci = 0; ci < s->cin; ci++)
+                        for (int kh = 0; kh < s->k; kh++)
+                            for (int kw = 0; kw < s->k; kw++) {
+                                int ih = oh * s->stride - s->pad + kh;
+                                int iw = ow * s->stride - s->pad + kw;
+                                if (ih < 0 || ih >= s->h || iw < 0 || iw >= s->w)
+                                    continue;
+                                size_t xi = (((size_t)ci * n + b) * s->h + ih) * s->w + iw;
+                                size_t wi = (((size_t)co * s->cin + ci) * s->k + kh) * s->k + kw;
+                                dw[wi] += g * x[xi];
+                                dx[xi] += g * w[wi];
+                            }
+                }
+}
+
+/* max |a - ref| / (scale of ref), scale = max(1, rms(ref) * sqrt(terms)). */
+static double rel_err(const float *a, const double *ref, size_t n)
+{
+    double rms = 0, worst = 0;
+    for (size_t i = 0; i < n; i++)
+        rms += ref[i] * ref[i];
+    rms = sqrt(rms / (double)(n ? n : 1));
+    double scale = rms > 1e-30 ? rms : 1.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - ref[i]) / scale;
+        if (!(d <= worst))
+            worst = isnan(d) ? INFINITY : d;
+    }
+    return worst;
+}
+
+typedef struct {
+    int cin, cout, k, stride, pad, h, w, n, nmax;
+} shape;
+
+static void run_case(const shape *c)
+{
+    rcn_conv_shape s;
+    rcn_conv_shape_init(&s, c->cin, c->cout, c->k, c->stride, c->pad, c->h, c->w);
+    char what[160];
+    snprintf(what, sizeof what, "conv %d->%d k%d s%d p%d %dx%d n=%d/%d", c->cin, c->cout, c->k,
+             c->stride, c->pad, c->h, c->w, c->n, c->nmax);
+    const int n = c->n;
+    size_t xl = (size_t)s.cin * n * s.h * s.w, yl = (size_t)s.cout * n * s.ho * s.wo;
+    size_t wl = (size_t)s.cout * s.cin * s.k * s.k;
+    size_t scr = rcn_conv_scratch_floats(&s, c->nmax);
+    float *x = falloc(xl), *w = falloc(wl), *dy = falloc(yl);
+    float *y = falloc(yl + NCAN), *dx = falloc(xl + NCAN), *dw = falloc(wl + NCAN);
+    float *y2 = falloc(yl), *dx2 = falloc(xl), *dw2 = falloc(wl);
+    float *scratch = falloc(scr + NCAN);
+    double *yr = malloc(yl * sizeof(double)), *dxr = malloc(xl * sizeof(double)),
+           *dwr = malloc(wl * sizeof(double));
+    if (!yr || !dxr || !dwr) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    fill(x, xl);
+    fill(w, wl);
+    fill(dy, yl);
+    naive_fwd(&s, n, x, w, yr);
+    naive_bwd(&s, n, x, w, dy, dxr, dwr);
+
+    for (size_t i = 0; i < NCAN; i++)
+        y[yl + i] = dx[xl + i] = dw[wl + i] = scratch[scr + i] = CANARY;
+    rcn_conv_forward(&s, n, x, w, y, scratch);
+    double ef = rel_err(y, yr, yl);
+    CHECK(ef < 2e-6 * sqrt((double)(s.cin * s.k * s.k)) + 1e-6, "%s: forward error %.3g", what,
+          ef);
+    rcn_conv_backward(&s, n, x, w, dy, dx, dw, scratch, 0);
+    double ed = rel_err(dx, dxr, xl), ew = rel_err(dw, dwr, wl);
+    CHECK(ed < 2e-6 * sqrt((double)(s.cout * s.k * s.k)) + 1e-6, "%s: dx error %.3g", what, ed);
+    CHECK(ew < 2e-6 * sqrt((double)n * s.ho * s.wo) + 1e-6, "%s: dw error %.3g", what, ew);
+    int can = 0;
+    for (size_t i = 0; i < NCAN; i++)
+        can += (y[yl + i] != CANARY) + (dx[xl + i] != CANARY) + (dw[wl + i] != CANARY) +
+               (scratch[scr + i] != CANARY);
+    CHECK(can == 0, "%s: %d writes past an output or the declared scratch", what, can);
+
+    /* bit-identical on a second call (scratch left dirty by the first) */
+    rcn_conv_forward(&s, n, x, w, y2, scratch);
+    CHECK(!memcmp(y, y2, yl * sizeof(float)), "%s: forward not reproducible", what);
+    rcn_conv_backward(&s, n, x, w, dy, dx2, dw2, scratch, 0);
+    CHECK(!memcmp(dx, dx2, xl * sizeof(float)) && !memcmp(dw, dw2, wl * sizeof(float)),
+          "%s: backward not reproducible", what);
+
+    /* accumulate: dx2 = base + dx; dw overwritten; dx = NULL gives the same dw */
+    for (size_t i = 0; i < xl; i++)
+        dx2[i] = (float)(i % 5) - 2.0f;
+    fill(dw2, wl);
+    rcn_conv_backward(&s, n, x, w, dy, dx2, dw2, scratch, 1);
+    int bad = 0;
+    for (size_t i = 0; i < xl; i++)
+        bad += !(fabsf(dx2[i] - ((float)(i % 5) - 2.0f + dx[i])) <= 1e-5f * (1 + fabsf(dx[i])));
+    CHECK(bad == 0, "%s: accumulate_dx=1 wrong in %d entries", what, bad);
+    CHECK(!memcmp(dw, dw2, wl * sizeof(float)), "%s: dw differs with accumulate_dx=1", what);
+    fill(dw2, wl);
+    rcn_conv_backward(&s, n, x, w, dy, NULL, dw2, scratch, 0);
+    CHECK(!memcmp(dw, dw2, wl * sizeof(float)), "%s: dw differs with dx=NULL", what);
+
+    /* the portable path agrees to rounding */
+    if (rcn_simd_avx512()) {
+        rcn_simd_set_avx512(0);
+        rcn_conv_forward(&s, n, x, w, y2, scratch);
+        rcn_conv_backward(&s, n, x, w, dy, dx2, dw2, scratch, 0);
+        rcn_simd_set_avx512(1);
+        double a = 0, b = 0, d = 0;
+        for (size_t i = 0; i < yl; i++)
+            a = fmax(a, fabs((double)y[i] - y2[i]) / (1 + fabs(yr[i])));
+        for (size_t i = 0; i < xl; i++)
+            b = fmax(b, fabs((double)dx[i] - dx2[i]) / (1 + fabs(dxr[i])));
+        for (size_t i = 0; i < wl; i++)
+            d = fmax(d, fabs((double)dw[i] - dw2[i]) / (1 + fabs(dwr[i])));
+        CHECK(a < 1e-4 && b < 1e-4 && d < 1e-4,
+              "%s: AVX-512 and portable paths differ: y %.3g dx %.3g dw %.3g", what, a, b, d);
+    }
+
+    free(x), free(w), free(dy), free(y), free(dx), free(dw), free(y2), free(dx2), free(dw2);
+    free(scratch), free(yr), free(dxr), free(dwr);
+}
+
+/* The errors above must be able to fail: a kernel with a flipped tap. */
+static void self_test(void)
+{
+    rcn_conv_shape s;
+    rcn_conv_shape_init(&s, 3, 4, 3, 1, 1, 6, 6);
+    size_t xl = 3 * 2 * 36, wl = 4 * 3 * 9, yl = 4 * 2 * 36;
+    float *x = falloc(xl), *w = falloc(wl), *wf = falloc(wl), *y = falloc(yl);
+    float *scr = falloc(rcn_conv_scratch_floats(&s, 2));
+    double *yr = malloc(yl * sizeof(double));
+    fill(x, xl);
+    fill(w, wl);
+    for (size_t i = 0; i < wl; i++)
+        wf[i] = w[(i / 9) * 9 + 8 - i % 9]; /* rotated kernel */
+    naive_fwd(&s, 2, x, w, yr);
+    rcn_conv_forward(&s, 2, x, wf, y, scr);
+    CHECK(rel_err(y, yr, yl) > 1e-2, "self-test: a rotated kernel must be caught");
+    free(x), free(w), free(wf), free(y), free(scr), free(yr);
+}
+
+int main(void)
+{
+    rcn_rng_seed(&rng, 7, RCN_STREAM_TEST, 1, 0);
+    printf("AVX-512 kernels: %s\n", rcn_simd_avx512() ? "yes" : "no (portable path only)");
+    static const shape cases[] = {
+        /* cin cout k s p h w n nmax: the network's shapes */
+        {1, 16, 3, 1, 1, 28, 28, 3, 4},   /* stem */
+        {16, 16, 3, 1, 1, 28, 28, 3, 3},  /* stage 1 */
+        {16, 32, 3, 2, 1, 28, 28, 2, 3},  /* stage 2 entry */
+        {16, 32, 1, 2, 0, 28, 28, 3, 3},  /* projection shortcut */
+        {32, 32, 3, 1, 1, 14, 14, 5, 5},  /* stage 2 */
+        {32, 64, 3, 2, 1, 14, 14, 3, 4},  /* stage 3 entry */
+        {64, 64, 3, 1, 1, 7, 7, 9, 9},    /* stage 3: chunks of several samples */
+        {64, 128, 3, 2, 1, 7, 7, 2, 2},   /* resnet18 */
+        {128, 128, 3, 1, 1, 4, 4, 3, 3},
+        {256, 256, 3, 1, 1, 2, 2, 2, 2},
+        {64, 64, 3, 1, 1, 1, 1, 5, 5},
+        {1, 64, 7, 2, 3, 28, 28, 2, 2},
+        /* edge shapes */
+        {3, 5, 3, 1, 1, 30, 30, 2, 2},    /* widest Winograd row */
+        {3, 5, 3, 1, 1, 31, 29, 2, 2},
+        {2, 3, 3, 1, 1, 1, 9, 3, 3},
+        {2, 3, 3, 1, 1, 9, 1, 2, 3},
+        {5, 7, 3, 1, 1, 5, 17, 3, 4},
+        {9, 11, 3, 1, 1, 16, 15, 2, 2},
+        {17, 9, 3, 1, 1, 13, 13, 40, 40}, /* many chunks, odd channel blocks */
+        {3, 4, 3, 2, 1, 9, 7, 2, 2},
+        {5, 3, 1, 1, 0, 6, 6, 2, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(&cases[i]);
+    self_test();
+    return check_exit("test_conv_fast");
+}
