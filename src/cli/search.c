@@ -124,6 +124,7 @@ int rcn_cmd_search(int argc, char **argv)
     o.job_path = argv[optind];
 
     int provided, rank;
+    rcn_search_install_signals(launcher_rank()); /* no window before MPI_Init */
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "rcn search: MPI_Init failed\n");
         return RCN_EXIT_ERROR;

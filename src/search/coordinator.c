@@ -397,8 +397,8 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
     FILE *out = x->opts->progress;
     if (out && !c.failed)
         fprintf(out, "rcn search: %s: %d cells x %d folds = %d fold jobs, %d done before "
-                "(journal %s), %d ranks\n", x->job.name, x->plan.n_cells, c.k, c.total,
-                c.n_done, x->job.journal, x->size);
+                "(journal %s), %d rank%s\n", x->job.name, x->plan.n_cells, c.k, c.total,
+                c.n_done, x->job.journal, x->size, x->size == 1 ? "" : "s");
     rcn_progress_start(&c.prog, out, c.total, c.n_done);
 
     while (!c.stopping) {

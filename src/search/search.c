@@ -113,10 +113,6 @@ static int setup_root(rcn_search_ctx *x, rcn_error *err)
     if ((x->job.valid_kind == RCN_VALID_TEST || x->job.refit) &&
         rcn_dataset_load(x->job.test_images, x->job.test_labels, &x->test, err))
         return -1;
-    if (x->job.train_limit > x->train.n)
-        return rcn_errorf(err, "%s: train_limit: %lld is more than the %lld images of %s",
-                          x->job.path, (long long)x->job.train_limit, (long long)x->train.n,
-                          x->job.train_images);
     if (rcn_job_check_sizes(&x->job, x->train.n, err))
         return -1;
 
