@@ -2,12 +2,14 @@
  * objects -> cells, marginals (the paper's Table 2), best, meta; checked
  * against sums recomputed here from the per-fold numbers; plus the plan's
  * cell numbering and keys, NaN handling and bad fold objects. */
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "rcn/job.h"
 #include "rcn/plan.h"
 #include "rcn/report.h"
 
@@ -108,8 +110,56 @@ static void test_plan(const json_t *job)
     json_decref(flat);
 }
 
+/* Every shipped job: the plan read back from the normalised job JSON (what
+ * journals and reports hold) numbers, spells and parameterises the cells
+ * exactly as rcn_job_cell does (e.g. the 39 decimal learning rates of
+ * table2.json). Runs from the repository root; data from the bad-job
+ * fixtures (loading checks only that the files exist). */
+static void test_shipped_jobs(void)
+{
+    glob_t g;
+    if (glob("jobs/*.json", 0, NULL, &g) != 0) {
+        fprintf(stderr, "test_report: no jobs/*.json here: shipped-job check skipped\n");
+        return;
+    }
+    setenv("RCN_DATA_DIR", "tests/bad/jobs/data", 1);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        rcn_job job;
+        rcn_plan p;
+        rcn_error err;
+        if (rcn_job_load(g.gl_pathv[i], &job, &err) != 0) {
+            CHECK(0, "%s: %s", g.gl_pathv[i], err.msg);
+            continue;
+        }
+        CHECK(rcn_plan_from_json(job.json, g.gl_pathv[i], &p, &err) == 0, "%s", err.msg);
+        CHECK(p.n_cells == rcn_job_n_cells(&job), "%s: cells", g.gl_pathv[i]);
+        CHECK(p.n_folds == job.folds && (int)p.kind == (int)job.valid_kind && p.refit == job.refit,
+              "%s: validation", g.gl_pathv[i]);
+        for (int c = 0; c < p.n_cells && c < rcn_job_n_cells(&job); c++) {
+            rcn_cell cell;
+            rcn_job_cell(&job, c, &cell);
+            json_t *params = rcn_job_cell_params(&job, &cell);
+            int same = !strcmp(cell.key, p.cells[c].key) && cell.lr == p.cells[c].lr &&
+                       cell.momentum == p.cells[c].momentum &&
+                       cell.batch_size == p.cells[c].batch_size &&
+                       cell.epochs == p.cells[c].epochs && json_equal(params, p.cells[c].params);
+            json_decref(params);
+            if (!same) {
+                CHECK(0, "%s: cell %d: job \"%s\", plan \"%s\"", g.gl_pathv[i], c, cell.key,
+                      p.cells[c].key);
+                break;
+            }
+        }
+        rcn_plan_free(&p);
+        rcn_job_free(&job);
+    }
+    unsetenv("RCN_DATA_DIR");
+    globfree(&g);
+}
+
 int main(void)
 {
+    test_shipped_jobs();
     json_t *job = make_job();
     CHECK(job != NULL, "job");
     test_plan(job);
