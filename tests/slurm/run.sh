@@ -35,9 +35,17 @@ chmod 0755 "$SLT"
 export SLT
 mkdir -p "$SLT/data" "$SLT/jobs" "$SLT/ref"
 failed=0
+test_pid=""
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if [ -n "$test_pid" ]; then
+        echo "test-slurm: interrupted during $name; stopping it and the cluster"
+        kill -TERM -- "-$test_pid" 2>/dev/null
+        sleep 1
+        kill -KILL -- "-$test_pid" 2>/dev/null
+        failed=1
+    fi
     slurm_stop
     if [ "$failed" -eq 0 ] && [ "$rc" -eq 0 ] && [ -z "${RCN_SLURM_KEEP:-}" ]; then
         rm -rf "$SLT"
@@ -75,8 +83,13 @@ for t in "${tests[@]}"; do
     export TEST_DIR="$SLT/$name"
     mkdir -p "$TEST_DIR"
     start=$SECONDS
-    bash "$t" >"$TEST_DIR/log" 2>&1
+    # In its own process group (killed as a whole on Ctrl-C), in the
+    # background so that our traps run at once.
+    setsid bash "$t" >"$TEST_DIR/log" 2>&1 &
+    test_pid=$!
+    wait "$test_pid"
     rc=$?
+    test_pid=""
     if [ $rc -eq 0 ]; then
         echo "PASS $name ($((SECONDS - start))s)"
         grep -E '^\[..:..:..\] (reports equal|measured|journal)' "$TEST_DIR/log" | sed 's/^/    /'
