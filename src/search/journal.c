@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "rcn/search.h"
 
 #define HEADER_PREFIX "{\"type\":\"header\""
 #define LINE_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
@@ -218,14 +219,6 @@ static int write_line(int fd, const char *path, const json_t *obj, rcn_error *er
     return 0;
 }
 
-static void iso_now(char *buf, size_t cap)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static rcn_journal *create(const char *path, const char *job_hash, const json_t *job,
                            int truncate, rcn_error *err)
 {
@@ -236,7 +229,7 @@ static rcn_journal *create(const char *path, const char *job_hash, const json_t 
         return NULL;
     }
     char created[32];
-    iso_now(created, sizeof created);
+    rcn_iso_time(created, sizeof created);
     json_t *h = json_pack("{s:s, s:s, s:s, s:O, s:s}", "type", "header", "format", "rcn-journal",
                           "job_hash", job_hash, "job", job, "created", created);
     int rc = h ? write_line(fd, path, h, err) : rcn_errorf(err, "%s: out of memory", path);

@@ -67,7 +67,6 @@ void rcn_wire_idle(void); /* a short sleep while waiting for messages */
 /* ---- clock and progress (progress.c) --------------------------------- */
 
 double rcn_clock(void);                    /* monotonic seconds */
-void rcn_iso_time(char *buf, size_t cap);  /* now, ISO-8601 UTC */
 
 typedef struct {
     FILE *f;

@@ -7,6 +7,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 MPIRUN=(mpirun --oversubscribe --mca btl self,vader)
 T=$TMPDIR_TEST
+# a private copy: every run of a test uses the same binary even if bin/rcn
+# is rebuilt meanwhile (mixing binaries would mix results)
+cp "$RCN" "$T/rcn" && RCN=$T/rcn || { echo "FAIL: cannot copy $RCN"; exit 1; }
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 finish() { [ "$fail" = 0 ] && echo "all checks passed"; exit "$fail"; }

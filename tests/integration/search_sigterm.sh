@@ -6,8 +6,8 @@
 # results equal to an uninterrupted run.
 . "$(dirname "$0")/search_common.bash"
 make_data
-write_job "$T/job.json" '{"batch_size": [16, 32], "lr": [0.05, 0.1]}' 4
-total=16
+write_job "$T/job.json" '{"batch_size": [16, 32], "lr": [0.02, 0.05, 0.1]}' 4
+total=24
 
 "${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$T/base.json" --quiet >/dev/null ||
     bad "uninterrupted run failed"
