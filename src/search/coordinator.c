@@ -103,7 +103,7 @@ static json_t *make_meta(coord *c, const char *status, int finished)
     return m;
 }
 
-/* Re-aggregates the report; writes it when `write` or when report_every
+/* Re-aggregates the report; writes it when `final` or when report_every
  * seconds have passed since the last write. */
 static int refresh(coord *c, const char *status, int final)
 {
