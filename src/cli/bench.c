@@ -47,6 +47,7 @@ static const char usage_text[] =
     "  --no-eval           skip the inference measurement\n"
     "  --no-layers         skip the per-layer breakdown\n"
     "  --no-peak           skip the SGEMM / FMA peak measurement\n"
+    "  --verbose           text output lists every convolution of the breakdown\n"
     "  --json              print one JSON object instead of text\n"
     "  --out FILE          also write the JSON object to FILE (atomically)\n"
     "  --help              this text\n"
@@ -57,7 +58,7 @@ typedef struct {
     rcn_arch arch;
     int batch, threads, steps, warmup;
     double min_seconds;
-    int train, eval, layers, peak, json;
+    int train, eval, layers, peak, json, verbose;
     const char *out;
 } bench_opts;
 
@@ -351,10 +352,17 @@ static void fill(float *p, size_t n, uint64_t seed)
 }
 
 typedef struct {
+    double fwd, bwd_data, bwd_weights, transforms; /* CPU seconds per call at the batch */
+    double flops;                                  /* forward FLOPs at the batch */
+} conv_time;
+
+typedef struct {
     double seconds[K_NKINDS]; /* per training step of the batch */
     double flops[K_NKINDS];   /* per training step */
     double transform_seconds; /* im2col / Winograd transforms inside the convs */
-    double eval_conv_seconds;
+    int nconv;
+    rcn_conv_shape shape[MAX_ITEMS];
+    conv_time conv[MAX_ITEMS];
 } layer_times;
 
 /* Times every convolution (forward, backward weights, backward data) and
@@ -404,8 +412,6 @@ static int time_layers(const rcn_arch *a, int n, int steps, double min_seconds,
         const rcn_conv_shape *s = &ci->s;
         double fl = 2.0 * s->cin * s->cout * s->k * s->k * s->ho * s->wo * n;
         conv_ctx c = {s, n, 0, x, w, y, dx, dw, scr};
-        double pt0[RCN_PROF_NKINDS], pt1[RCN_PROF_NKINDS];
-        rcn_prof_read(pt0);
         double tf = time_median(conv_step, &c, 1, steps, min_seconds).cpu;
         c.mode = 1;
         double tw = time_median(conv_step, &c, 1, steps, min_seconds).cpu;
@@ -416,15 +422,36 @@ static int time_layers(const rcn_arch *a, int n, int steps, double min_seconds,
             if (td < 0.0)
                 td = 0.0;
         }
+        /* The transforms' share of a few profiled forward + backward calls
+         * (time stamps: a time-shared core stretches both parts alike),
+         * applied to their CPU time. */
+        double pt0[RCN_PROF_NKINDS], pt1[RCN_PROF_NKINDS];
+        rcn_prof_on = 1;
+        rcn_prof_read(pt0);
+        double s0 = rcn_prof_now();
+        for (int r = 0; r < 5; r++) {
+            c.mode = 0;
+            conv_step(&c);
+            c.mode = ci->needs_dx ? 2 : 1;
+            conv_step(&c);
+        }
+        double ticks = rcn_prof_now() - s0;
         rcn_prof_read(pt1);
-        (void)pt0, (void)pt1;
+        rcn_prof_on = 0;
+        double share = (pt1[RCN_PROF_TRANSFORM] - pt0[RCN_PROF_TRANSFORM]) /
+                       (ticks * rcn_prof_tick_seconds());
+        double tt = share * (tf + tw + td);
+        lt->transform_seconds += tt;
+        if (lt->nconv < MAX_ITEMS) {
+            lt->shape[lt->nconv] = *s;
+            lt->conv[lt->nconv++] = (conv_time){tf, td, tw, tt, fl};
+        }
         lt->seconds[K_CONV_FWD] += tf;
         lt->seconds[K_CONV_BWD_WEIGHTS] += tw;
         lt->seconds[K_CONV_BWD_DATA] += td;
         lt->flops[K_CONV_FWD] += fl;
         lt->flops[K_CONV_BWD_WEIGHTS] += fl;
         lt->flops[K_CONV_BWD_DATA] += ci->needs_dx ? fl : 0.0;
-        lt->eval_conv_seconds += tf;
     }
     for (int i = 0; i < l->nbn; i++) {
         const bn_item *bi = &l->bn[i];
@@ -521,6 +548,19 @@ static json_t *result_json(const bench_opts *o, const bench_result *r)
         }
         json_object_set_new(L, "conv_transforms_cpu_seconds_per_step",
                             num(r->lt.transform_seconds));
+        json_t *cv = json_array();
+        for (int i = 0; i < r->lt.nconv; i++) {
+            const rcn_conv_shape *s = &r->lt.shape[i];
+            const conv_time *t = &r->lt.conv[i];
+            json_array_append_new(
+                cv, json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o}", "cin", s->cin,
+                              "cout", s->cout, "k", s->k, "stride", s->stride, "h", s->h,
+                              "forward_flops", num(t->flops), "forward_seconds", num(t->fwd),
+                              "backward_data_seconds", num(t->bwd_data),
+                              "backward_weights_seconds", num(t->bwd_weights),
+                              "transform_seconds", num(t->transforms)));
+        }
+        json_object_set_new(L, "convolutions", cv);
         json_object_set_new(j, "layers", L);
     }
     return j;
@@ -561,13 +601,27 @@ static void print_text(const bench_opts *o, const bench_result *r)
         }
         printf("    (of the convolutions: transforms / im2col %.2f ms)\n",
                r->lt.transform_seconds * 1e3);
+        if (o->verbose) {
+            printf("  convolutions (CPU ms per call; GFLOP/s): forward, backward data, "
+                   "backward weights; transforms\n");
+            for (int i = 0; i < r->lt.nconv; i++) {
+                const rcn_conv_shape *s = &r->lt.shape[i];
+                const conv_time *t = &r->lt.conv[i];
+                printf("    %3d->%-3d k%d s%d %2dx%-2d  %7.3f %6.1f  %7.3f %6.1f  %7.3f %6.1f  %7.3f\n",
+                       s->cin, s->cout, s->k, s->stride, s->h, s->w, t->fwd * 1e3,
+                       t->flops / t->fwd * 1e-9, t->bwd_data * 1e3,
+                       t->bwd_data > 0 ? t->flops / t->bwd_data * 1e-9 : 0.0,
+                       t->bwd_weights * 1e3, t->flops / t->bwd_weights * 1e-9,
+                       t->transforms * 1e3);
+            }
+        }
     }
 }
 
 /* ---- command line ------------------------------------------------------- */
 
 enum { O_PRESET = 256, O_SPEC, O_BATCH, O_THREADS, O_STEPS, O_MINSEC, O_WARMUP, O_NOTRAIN,
-       O_NOEVAL, O_NOLAYERS, O_NOPEAK, O_JSON, O_OUT, O_HELP };
+       O_NOEVAL, O_NOLAYERS, O_NOPEAK, O_JSON, O_OUT, O_VERBOSE, O_HELP };
 
 static const struct option long_opts[] = {
     {"preset", required_argument, 0, O_PRESET},   {"spec", required_argument, 0, O_SPEC},
@@ -577,6 +631,7 @@ static const struct option long_opts[] = {
     {"no-eval", no_argument, 0, O_NOEVAL},        {"no-layers", no_argument, 0, O_NOLAYERS},
     {"no-peak", no_argument, 0, O_NOPEAK},        {"json", no_argument, 0, O_JSON},
     {"out", required_argument, 0, O_OUT},         {"help", no_argument, 0, O_HELP},
+    {"verbose", no_argument, 0, O_VERBOSE},
     {0, 0, 0, 0}};
 
 static int parse(int argc, char **argv, bench_opts *o, rcn_error *err, int *help)
@@ -634,6 +689,7 @@ static int parse(int argc, char **argv, bench_opts *o, rcn_error *err, int *help
         case O_NOPEAK: o->peak = 0; break;
         case O_JSON: o->json = 1; break;
         case O_OUT: o->out = optarg; break;
+        case O_VERBOSE: o->verbose = 1; break;
         case O_HELP: *help = 1; return 0;
         case ':': return rcn_errorf(err, "%s needs a value", argv[optind - 1]);
         default: return rcn_errorf(err, "unknown option '%s'", argv[optind - 1]);

@@ -48,6 +48,10 @@ size_t rcn_conv_scratch_floats(const rcn_conv_shape *s, int n)
         size_t wn = rcn_wino_scratch_floats(s, n);
         need = wn > need ? wn : need;
     }
+    if (rcn_cv_applies(s)) {
+        size_t cn = rcn_cv_scratch_floats(s, n);
+        need = cn > need ? cn : need;
+    }
     return need;
 }
 
@@ -148,6 +152,10 @@ void rcn_conv_forward(const rcn_conv_shape *s, int n, const float *x, const floa
         rcn_wino_forward(s, n, x, w, y, scratch);
         return;
     }
+    if (rcn_simd_avx512() && rcn_cv_applies(s)) {
+        rcn_cv_forward(s, n, x, w, y, scratch);
+        return;
+    }
     if (is_pointwise(s)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, P, K, 1.0f, w, K, x,
                     P, 0.0f, y, P);
@@ -170,6 +178,10 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const flo
     const int P = n * s->ho * s->wo;
     if (rcn_simd_avx512() && rcn_wino_applies(s)) {
         rcn_wino_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
+        return;
+    }
+    if (rcn_simd_avx512() && rcn_cv_applies(s)) {
+        rcn_cv_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
         return;
     }
     if (is_pointwise(s)) {

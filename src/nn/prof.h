@@ -10,7 +10,10 @@ enum { RCN_PROF_TRANSFORM, RCN_PROF_GEMM, RCN_PROF_NKINDS };
 extern int rcn_prof_on;
 extern double rcn_prof_sec[RCN_PROF_NKINDS];
 
+/* A time stamp (TSC ticks; only differences are meaningful). */
 double rcn_prof_now(void);
+/* Seconds per time-stamp tick (calibrated on first use). */
+double rcn_prof_tick_seconds(void);
 /* Copies the accumulated seconds per part into out[RCN_PROF_NKINDS]. */
 void rcn_prof_read(double *out);
 

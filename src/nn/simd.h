@@ -39,4 +39,13 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
                        const float *dy, float *dx, float *dw, float *scratch,
                        int accumulate_dx);
 
+/* im2col + the kernels above, for shapes whose padded rows fit 32 lanes
+ * (rcn_cv_applies); 1x1 stride-1 without im2col. */
+int rcn_cv_applies(const rcn_conv_shape *s);
+size_t rcn_cv_scratch_floats(const rcn_conv_shape *s, int n);
+void rcn_cv_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
+                    float *scratch);
+void rcn_cv_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                     const float *dy, float *dx, float *dw, float *scratch, int accumulate_dx);
+
 #endif

@@ -1,0 +1,275 @@
+/* conv_avx512.c - convolutions that Winograd does not cover (strided, 1x1,
+ * other kernel sizes) as im2col + the AVX-512 matrix kernels, for planes
+ * whose zero-padded row fits one 32-lane register pair (w + 2*pad <= 32
+ * and the same for every output row read; all of MNIST's sizes).
+ *
+ * im2col: each input row is loaded once per use as a padded pair (column
+ * -pad .. 31-pad) and every tap's output row is one lane permutation
+ * (index stride*ow + kw): no scalar strided copies, no memset. col2im is
+ * the same in reverse: for each input row, the contributions of every
+ * (kh, kw, output row) are permuted into a padded pair in registers and the
+ * row is written once (overwritten, or added to when accumulating), so dx
+ * needs no zeroing pass.
+ *
+ * The batch is cut into chunks of whole samples whose im2col block stays in
+ * the L2 cache; 1x1 stride-1 convolutions use the activations directly. */
+#pragma GCC target("avx512f")
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "prof.h"
+#include "simd.h"
+
+/* Floats of one chunk's im2col block. */
+#define COL_BUDGET (1 << 17)
+/* Floats of one chunk of columns for the 1x1 stride-1 weight gradient. */
+#define PW_CHUNK 4096
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static size_t round16(size_t v)
+{
+    return (v + 15) & ~(size_t)15;
+}
+
+static int is_pointwise(const rcn_conv_shape *s)
+{
+    return s->k == 1 && s->stride == 1 && s->pad == 0;
+}
+
+int rcn_cv_applies(const rcn_conv_shape *s)
+{
+    if (s->k < 1 || s->k > 16 || s->stride < 1 || s->pad < 0 || s->ho < 1 || s->wo < 1)
+        return 0;
+    if (is_pointwise(s))
+        return 1;
+    /* the padded row pair holds every column read and written */
+    return s->wo <= 32 && s->w + 2 * s->pad <= 32 &&
+           s->stride * (s->wo - 1) + s->k - 1 <= 31;
+}
+
+static int chunk_samples(const rcn_conv_shape *s, int n)
+{
+    size_t per = (size_t)s->cin * s->k * s->k * s->ho * s->wo;
+    int nb = (int)(COL_BUDGET / (per ? per : 1));
+    if (nb < 1)
+        nb = 1;
+    return nb < n ? nb : n;
+}
+
+size_t rcn_cv_scratch_floats(const rcn_conv_shape *s, int n)
+{
+    size_t K = (size_t)s->cin * s->k * s->k, wt = K * s->cout;
+    if (n < 1)
+        n = 1;
+    if (is_pointwise(s))
+        return wt;
+    return wt + K * round16((size_t)chunk_samples(s, n) * s->ho * s->wo);
+}
+
+/* ---- lane tables for one shape ------------------------------------------- */
+
+typedef struct {
+    int segs;                 /* output-row segments of 16 lanes: 1 or 2 */
+    __mmask16 pad0, pad1;     /* padded pair lanes p whose column p - pad is in [0, w) */
+    __mmask16 seg_mask[2];    /* valid output lanes of each segment */
+    __m512i gather[2][16];    /* [seg][kw]: lane ow <- padded index stride*(16 seg + ow) + kw */
+    /* col2im: padded lane p (pair half hf) <- segment lane (p - kw)/stride - 16 seg */
+    __m512i scat_idx[2][16][2];
+    __mmask16 scat_mask[2][16][2];
+} lanes_t;
+
+static __mmask16 lanes_below(int n)
+{
+    return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+static void lanes_init(lanes_t *L, const rcn_conv_shape *s)
+{
+    memset(L, 0, sizeof *L);
+    L->segs = s->wo > 16 ? 2 : 1;
+    __mmask16 p0 = 0, p1 = 0;
+    for (int p = 0; p < 16; p++) {
+        if (p - s->pad >= 0 && p - s->pad < s->w)
+            p0 |= (__mmask16)(1u << p);
+        if (p + 16 - s->pad >= 0 && p + 16 - s->pad < s->w)
+            p1 |= (__mmask16)(1u << p);
+    }
+    L->pad0 = p0, L->pad1 = p1;
+    for (int sg = 0; sg < L->segs; sg++) {
+        L->seg_mask[sg] = lanes_below(s->wo - 16 * sg);
+        for (int kw = 0; kw < s->k; kw++) {
+            int idx[16];
+            for (int o = 0; o < 16; o++) {
+                int v = s->stride * (16 * sg + o) + kw;
+                idx[o] = v <= 31 ? v : 0;
+            }
+            L->gather[sg][kw] = _mm512_loadu_si512(idx);
+            for (int hf = 0; hf < 2; hf++) {
+                int si[16];
+                __mmask16 m = 0;
+                for (int q = 0; q < 16; q++) {
+                    int p = 16 * hf + q, d = p - kw;
+                    si[q] = 0;
+                    if (d < 0 || d % s->stride)
+                        continue;
+                    int ow = d / s->stride - 16 * sg;
+                    if (ow < 0 || ow >= 16 || 16 * sg + ow >= s->wo)
+                        continue;
+                    si[q] = ow;
+                    m |= (__mmask16)(1u << q);
+                }
+                L->scat_idx[sg][kw][hf] = _mm512_loadu_si512(si);
+                L->scat_mask[sg][kw][hf] = m;
+            }
+        }
+    }
+}
+
+/* ---- im2col / col2im --------------------------------------------------------- */
+
+/* col (K x ld) for samples n0 .. n0+cnt of x (cin, n, h, w). */
+static void im2col(const rcn_conv_shape *s, const lanes_t *L, int n, int n0, int cnt,
+                   const float *x, float *col, size_t ld)
+{
+    const int k = s->k, howo = s->ho * s->wo;
+    const size_t hw = (size_t)s->h * s->w;
+    for (int ci = 0; ci < s->cin; ci++) {
+        for (int i = 0; i < cnt; i++) {
+            const float *xp = x + ((size_t)ci * n + n0 + i) * hw;
+            float *cp = col + (size_t)ci * k * k * ld + (size_t)i * howo;
+            for (int oh = 0; oh < s->ho; oh++) {
+                for (int kh = 0; kh < k; kh++) {
+                    int r = oh * s->stride - s->pad + kh;
+                    __m512 a = _mm512_setzero_ps(), b = a;
+                    if (r >= 0 && r < s->h) {
+                        const float *row = xp + (size_t)r * s->w - s->pad;
+                        a = _mm512_maskz_loadu_ps(L->pad0, row);
+                        b = _mm512_maskz_loadu_ps(L->pad1, row + 16);
+                    }
+                    float *dst = cp + (size_t)kh * k * ld + (size_t)oh * s->wo;
+                    for (int kw = 0; kw < k; kw++)
+                        for (int sg = 0; sg < L->segs; sg++)
+                            _mm512_mask_storeu_ps(dst + (size_t)kw * ld + 16 * sg, L->seg_mask[sg],
+                                                  _mm512_permutex2var_ps(a, L->gather[sg][kw], b));
+                }
+            }
+        }
+    }
+}
+
+/* dx (samples n0 .. n0+cnt) = [dx +] col2im(col). */
+static void col2im(const rcn_conv_shape *s, const lanes_t *L, int n, int n0, int cnt,
+                   const float *col, size_t ld, float *dx, int acc)
+{
+    const int k = s->k, howo = s->ho * s->wo, st = s->stride;
+    const size_t hw = (size_t)s->h * s->w;
+    for (int ci = 0; ci < s->cin; ci++) {
+        for (int i = 0; i < cnt; i++) {
+            float *dp = dx + ((size_t)ci * n + n0 + i) * hw;
+            const float *cp = col + (size_t)ci * k * k * ld + (size_t)i * howo;
+            for (int r = 0; r < s->h; r++) {
+                __m512 a = _mm512_setzero_ps(), b = a;
+                for (int kh = 0; kh < k; kh++) {
+                    int t = r + s->pad - kh;
+                    if (t < 0 || t % st)
+                        continue;
+                    int oh = t / st;
+                    if (oh >= s->ho)
+                        continue;
+                    const float *src = cp + (size_t)kh * k * ld + (size_t)oh * s->wo;
+                    for (int kw = 0; kw < k; kw++)
+                        for (int sg = 0; sg < L->segs; sg++) {
+                            __m512 v = _mm512_maskz_loadu_ps(L->seg_mask[sg],
+                                                             src + (size_t)kw * ld + 16 * sg);
+                            a = _mm512_add_ps(a, _mm512_maskz_permutexvar_ps(
+                                                     L->scat_mask[sg][kw][0],
+                                                     L->scat_idx[sg][kw][0], v));
+                            b = _mm512_add_ps(b, _mm512_maskz_permutexvar_ps(
+                                                     L->scat_mask[sg][kw][1],
+                                                     L->scat_idx[sg][kw][1], v));
+                        }
+                }
+                float *row = dp + (size_t)r * s->w - s->pad;
+                if (acc) {
+                    a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(L->pad0, row));
+                    b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(L->pad1, row + 16));
+                }
+                _mm512_mask_storeu_ps(row, L->pad0, a);
+                if (L->pad1)
+                    _mm512_mask_storeu_ps(row + 16, L->pad1, b);
+            }
+        }
+    }
+}
+
+static void transpose(const float *w, int rows, int cols, float *wt)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            wt[(size_t)c * rows + r] = w[(size_t)r * cols + c];
+}
+
+/* ---- convolutions --------------------------------------------------------------- */
+
+void rcn_cv_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
+                    float *scratch)
+{
+    const int K = s->cin * s->k * s->k, howo = s->ho * s->wo;
+    const size_t P = (size_t)n * howo;
+    if (is_pointwise(s)) {
+        rcn_gemm_nn_avx512(s->cout, (int)P, K, w, K, x, P, y, P, 0);
+        return;
+    }
+    lanes_t L;
+    lanes_init(&L, s);
+    const int nb = chunk_samples(s, n);
+    float *col = scratch + (size_t)K * s->cout;
+    for (int n0 = 0; n0 < n; n0 += nb) {
+        const int cnt = n - n0 < nb ? n - n0 : nb, N = cnt * howo;
+        const size_t ld = round16((size_t)N);
+        RCN_PROF_BEGIN(t0);
+        im2col(s, &L, n, n0, cnt, x, col, ld);
+        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
+        rcn_gemm_nn_avx512(s->cout, N, K, w, K, col, ld, y + (size_t)n0 * howo, P, 0);
+    }
+}
+
+void rcn_cv_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                     const float *dy, float *dx, float *dw, float *scratch, int accumulate_dx)
+{
+    const int K = s->cin * s->k * s->k, howo = s->ho * s->wo;
+    const size_t P = (size_t)n * howo;
+    float *wt = scratch;
+    if (dx)
+        transpose(w, s->cout, K, wt);
+    if (is_pointwise(s)) {
+        for (size_t p0 = 0; p0 < P; p0 += PW_CHUNK) {
+            int N = P - p0 < PW_CHUNK ? (int)(P - p0) : PW_CHUNK;
+            rcn_gemm_nt_avx512(s->cout, K, N, dy + p0, P, x + p0, P, dw, K, p0 > 0);
+        }
+        if (dx)
+            rcn_gemm_nn_avx512(K, (int)P, s->cout, wt, s->cout, dy, P, dx, P, accumulate_dx);
+        return;
+    }
+    lanes_t L;
+    lanes_init(&L, s);
+    const int nb = chunk_samples(s, n);
+    float *col = scratch + (size_t)K * s->cout;
+    for (int n0 = 0; n0 < n; n0 += nb) {
+        const int cnt = n - n0 < nb ? n - n0 : nb, N = cnt * howo;
+        const size_t ld = round16((size_t)N);
+        const float *dyc = dy + (size_t)n0 * howo;
+        RCN_PROF_BEGIN(t0);
+        im2col(s, &L, n, n0, cnt, x, col, ld);
+        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
+        rcn_gemm_nt_avx512(s->cout, K, N, dyc, P, col, ld, dw, K, n0 > 0);
+        if (dx) {
+            rcn_gemm_nn_avx512(K, N, s->cout, wt, s->cout, dyc, P, col, ld, 0);
+            RCN_PROF_BEGIN(t1);
+            col2im(s, &L, n, n0, cnt, col, ld, dx, accumulate_dx);
+            RCN_PROF_END(t1, RCN_PROF_TRANSFORM);
+        }
+    }
+}
