@@ -6,8 +6,9 @@
 #
 #   tests/slurm/run.sh [NAME...]    e.g. tests/slurm/run.sh preempt
 #
-# Each test runs from the repo root with REPO, RCN, SLT (shared scratch:
-# data/, jobs/, ref/), TEST_DIR (its own scratch) and SLURM_CONF exported;
+# Each test runs from the repo root with REPO, RCN (a copy of bin/rcn made
+# at the start), SLT (shared scratch: data/, jobs/, ref/), TEST_DIR (its own
+# scratch) and SLURM_CONF exported;
 # exit 0 = pass, 77 = skipped (prints why). Scratch is kept on failure (and
 # with RCN_SLURM_KEEP=1).
 set -u
@@ -64,6 +65,9 @@ note "slurm started ($((SECONDS - t0))s)"
 
 missing=$(rcn_missing)
 if [ -z "$missing" ]; then
+    # One binary for the whole suite, even if bin/rcn is rebuilt meanwhile:
+    # reports are compared across runs made minutes apart.
+    cp "$RCN" "$SLT/rcn" && RCN="$SLT/rcn" || { failed=1; echo "FAIL test-slurm: cannot copy $RCN"; exit 1; }
     "$RCN" synth --out "$SLT/data" --train 600 --test 200 --seed 1 >"$SLT/data/synth.log" 2>&1 ||
         { cat "$SLT/data/synth.log"; failed=1; echo "FAIL test-slurm: rcn synth failed"; exit 1; }
     export RCN_DATA_DIR="$SLT/data"
