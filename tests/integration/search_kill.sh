@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # search_kill.sh - SIGKILL at any moment loses only the folds in flight:
-# kill -9 of rank 0 after some folds are journaled, resume, kill -9 of
-# mpirun, resume to the end: the per-fold results equal an uninterrupted run
-# and no fold is journaled twice.
+# kill -9 of mpirun with its ranks after some folds are journaled, resume,
+# kill -9 of rank 0, resume, kill -9 of a worker, resume to the end: the
+# per-fold results equal an uninterrupted run and no fold is journaled twice.
 . "$(dirname "$0")/search_common.bash"
 make_data
-write_job "$T/job.json" '{"batch_size": [16, 32], "lr": [0.02, 0.05, 0.1]}' 4
-total=24
+EPOCHS=2 write_job "$T/job.json" '{"batch_size": [16, 32], "lr": [0.02, 0.05, 0.1, 0.2]}' 4
+total=32
 
 "${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$T/base.json" --quiet >/dev/null ||
     bad "uninterrupted run failed"
@@ -15,37 +15,50 @@ folds "$T/base.json" >"$T/base.folds"
 
 out=$T/run.json
 journal=$T/run.journal.jsonl
-run_bg() { "${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$out" --quiet \
+run_bg() { "${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$out" \
                >>"$T/run.stdout" 2>>"$T/run.stderr" & pid=$!; }
 
-# 1: kill -9 rank 0 once 3 folds are journaled
-run_bg
-if wait_folds "$journal" 3 $pid && r0=$(rank_pid $pid 0); then
-    kill -9 "$r0"
-else
-    bad "run 1: no 3 folds journaled, or no rank 0 found"
-fi
-wait $pid
-rc=$?
-[ $rc != 0 ] || bad "run 1 ended with status 0 although rank 0 was killed"
-n1=$(journal_folds "$journal")
-[ "$n1" -ge 3 ] && [ "$n1" -lt $total ] || bad "after kill 1: $n1 folds journaled"
-echo "kill -9 rank 0: $n1 of $total folds journaled"
+# kill_rank N FOLDS: starts a run, kill -9 of rank N once FOLDS folds are journaled
+kill_rank() {
+    run_bg
+    local r
+    if wait_folds "$journal" "$2" $pid && r=$(rank_pid $pid "$1"); then
+        kill -9 "$r"
+    else
+        bad "kill of rank $1: no $2 folds journaled, or no such rank"
+    fi
+    wait $pid
+    [ $? != 0 ] || bad "run ended with status 0 although rank $1 was killed"
+}
 
-# 2: resume, kill -9 mpirun and its ranks at once (a node lost) a few folds
-# later (orphaned ranks would otherwise go on journaling)
+# 1: kill -9 of mpirun and its ranks at once (a node lost) once 3 folds are
+# journaled (killing mpirun alone leaves orphaned ranks that go on working)
 run_bg
-if wait_folds "$journal" $((n1 + 3)) $pid; then
+if wait_folds "$journal" 3 $pid; then
     kill -9 $pid $(pgrep -P $pid)
 else
-    bad "run 2: did not get 3 more folds"
+    bad "run 1: no 3 folds journaled"
 fi
 wait $pid 2>/dev/null
-n2=$(journal_folds "$journal")
-[ "$n2" -ge $((n1 + 3)) ] && [ "$n2" -lt $total ] || bad "after kill 2: $n2 folds journaled"
-echo "kill -9 mpirun: $n2 of $total folds journaled"
+n0=$(journal_folds "$journal")
+[ "$n0" -ge 3 ] && [ "$n0" -lt $total ] || bad "after killing everything: $n0 folds journaled"
+echo "kill -9 of mpirun and the ranks: $n0 of $total folds journaled"
 
-# 3: resume to the end
+# 2: resume, kill -9 rank 0 (the only rank that journals) two folds later
+kill_rank 0 $((n0 + 2))
+n1=$(journal_folds "$journal")
+[ "$n1" -ge $((n0 + 2)) ] && [ "$n1" -lt $total ] || bad "after killing rank 0: $n1 folds journaled"
+grep -q "$n0 done before" "$T/run.stderr" || bad "run 2 did not resume $n0 folds"
+echo "kill -9 rank 0: $n1 of $total folds journaled"
+
+# 3: resume, kill -9 a worker two folds later: mpirun ends the job (rank 0
+# may finish a few more folds before it does)
+kill_rank 1 $((n1 + 2))
+n2=$(journal_folds "$journal")
+[ "$n2" -ge $((n1 + 2)) ] || bad "after killing rank 1: $n2 folds journaled"
+echo "kill -9 rank 1: $n2 of $total folds journaled"
+
+# 4: resume to the end
 "${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$out" >"$T/run3.stdout" 2>"$T/run3.stderr" ||
     bad "final resume failed: $(tail -3 "$T/run3.stderr")"
 grep -q "$n2 done before" "$T/run3.stderr" || bad "final run did not resume $n2 folds"
