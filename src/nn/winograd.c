@@ -30,9 +30,13 @@
 #include "simd.h"
 
 #define MAX_W 30
-/* Floats of V + M per chunk: 512 KiB, half the L2 of the cores this was
- * tuned on. */
+/* Floats of V + M per chunk in the forward: 512 KiB, half the L2 of the
+ * cores this was tuned on. The backward's weight product reduces over the
+ * tiles of a chunk and pays a horizontal sum per chunk, so it takes chunks
+ * of at least BWD_MIN_TILES tiles when they fit BWD_BUDGET. */
 #define CHUNK_BUDGET (1 << 17)
+#define BWD_BUDGET (1 << 19)
+#define BWD_MIN_TILES 512
 
 typedef struct {
     int h, w, th, tw, tps;
@@ -80,11 +84,15 @@ int rcn_wino_applies(const rcn_conv_shape *s)
            s->h >= 1 && s->ho == s->h && s->wo == s->w;
 }
 
-static int chunk_samples(const rcn_conv_shape *s, int n)
+static int chunk_samples(const rcn_conv_shape *s, int n, int backward)
 {
     int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
     long per = 16L * tps * (s->cin + s->cout);
     int nb = (int)(CHUNK_BUDGET / (per ? per : 1));
+    if (backward && (long)nb * tps < BWD_MIN_TILES) {
+        int want = (BWD_MIN_TILES + tps - 1) / tps, fit = (int)(BWD_BUDGET / (per ? per : 1));
+        nb = want < fit ? want : fit > nb ? fit : nb;
+    }
     if (nb < 1)
         nb = 1;
     return nb < n ? nb : n;
@@ -100,8 +108,24 @@ size_t rcn_wino_scratch_floats(const rcn_conv_shape *s, int n)
     if (n < 1)
         n = 1;
     int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
-    size_t ld = round16((size_t)chunk_samples(s, n) * tps);
+    int nb = chunk_samples(s, n, 0), nbb = chunk_samples(s, n, 1);
+    size_t ld = round16((size_t)(nb > nbb ? nb : nbb) * tps);
     return 32 * (size_t)s->cin * s->cout + 16 * ld * (size_t)(s->cin + s->cout);
+}
+
+/* Asks for the plane to be worked on next (hw floats at p) to be brought
+ * into the cache while this one is transformed: planes of one channel are
+ * n*h*w floats apart, too far for the hardware prefetcher to follow. */
+static ALWAYS_INLINE void prefetch_plane(const float *p, size_t hw, int write)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < hw; i += 16) {
+        if (write)
+            _mm_prefetch((const char *)(p + i), _MM_HINT_ET0);
+        else
+            _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
+    }
 }
 
 /* ---- weight transforms (scalar: cout*cin*9 values per call) ------------- */
@@ -323,6 +347,19 @@ static void input_adjoint(const geo *g, const float *dv, size_t xs, float *dxp, 
     put_padded_row(g, dxp, 2 * g->th, c3a, c3b, acc);
 }
 
+/* The plane after (c, n0 + i) in a chunk loop over channels c < channels
+ * and samples n0 .. n0+cnt: the next sample, else the next channel's first,
+ * else NULL. */
+static const float *next_plane(const float *base, int n, int n0, int cnt, int c, int i,
+                               int channels, size_t hw)
+{
+    if (i + 1 < cnt)
+        return base + ((size_t)c * n + n0 + i + 1) * hw;
+    if (c + 1 < channels)
+        return base + ((size_t)(c + 1) * n + n0) * hw;
+    return NULL;
+}
+
 /* ---- convolutions ---------------------------------------------------------- */
 
 void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
@@ -330,7 +367,7 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
 {
     geo g;
     geo_init(&g, s);
-    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n);
+    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 0);
     const size_t hw = (size_t)s->h * s->w;
     float *u = scratch;
     float *v = u + 16 * (size_t)cout * cin;
@@ -344,9 +381,11 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
         const size_t ld = round16((size_t)T);
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
-            for (int i = 0; i < cnt; i++)
+            for (int i = 0; i < cnt; i++) {
+                prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
                 input_transform(&g, x + ((size_t)ci * n + n0 + i) * hw,
                                 v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld);
+            }
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
         RCN_PROF_BEGIN(t1);
         for (int xi = 0; xi < 16; xi++)
@@ -355,9 +394,11 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
         RCN_PROF_END(t1, RCN_PROF_GEMM);
         RCN_PROF_BEGIN(t2);
         for (int co = 0; co < cout; co++)
-            for (int i = 0; i < cnt; i++)
+            for (int i = 0; i < cnt; i++) {
+                prefetch_plane(next_plane(y, n, n0, cnt, co, i, cout, hw), hw, 1);
                 output_transform(&g, m + (size_t)co * ld + (size_t)i * g.tps, (size_t)cout * ld,
                                  y + ((size_t)co * n + n0 + i) * hw);
+            }
         RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
     }
 }
@@ -367,7 +408,7 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
 {
     geo g;
     geo_init(&g, s);
-    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n);
+    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 1);
     const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
     float *ut = scratch;
     float *du = ut + 16 * cc;
@@ -382,13 +423,17 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
         const size_t ld = round16((size_t)T);
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
-            for (int i = 0; i < cnt; i++)
+            for (int i = 0; i < cnt; i++) {
+                prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
                 input_transform(&g, x + ((size_t)ci * n + n0 + i) * hw,
                                 v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld);
+            }
         for (int co = 0; co < cout; co++)
-            for (int i = 0; i < cnt; i++)
+            for (int i = 0; i < cnt; i++) {
+                prefetch_plane(next_plane(dy, n, n0, cnt, co, i, cout, hw), hw, 0);
                 grad_output_transform(&g, dy + ((size_t)co * n + n0 + i) * hw,
                                       dm + (size_t)co * ld + (size_t)i * g.tps, (size_t)cout * ld);
+            }
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
         RCN_PROF_BEGIN(t1);
         for (int xi = 0; xi < 16; xi++)
@@ -403,9 +448,11 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
         if (dx) {
             RCN_PROF_BEGIN(t2);
             for (int ci = 0; ci < cin; ci++)
-                for (int i = 0; i < cnt; i++)
+                for (int i = 0; i < cnt; i++) {
+                    prefetch_plane(next_plane(dx, n, n0, cnt, ci, i, cin, hw), hw, !accumulate_dx);
                     input_adjoint(&g, v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld,
                                   dx + ((size_t)ci * n + n0 + i) * hw, accumulate_dx);
+                }
             RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
         }
     }
