@@ -347,6 +347,269 @@ static void input_adjoint(const geo *g, const float *dv, size_t xs, float *dxp, 
     put_padded_row(g, dxp, 2 * g->th, c3a, c3b, acc);
 }
 
+/* ---- small planes (h*w <= 64, at most 16 tiles): one vector per plane --
+
+ * Every tile of the plane gets a lane (lane th*TW + tw, the same tile order
+ * as above), the plane itself is up to four vectors, and each window
+ * position of every tile is gathered from them with two two-source lane
+ * permutations; the output and gradient planes are assembled the same way,
+ * overlapping tiles summed in registers. A 7x7 plane thus costs one pass of
+ * full vectors instead of four tile rows of four lanes each. */
+
+#define SMALL_MAX 64
+
+typedef struct {
+    int nz;                 /* plane vectors: ceil(h*w / 16) */
+    __mmask16 zmask[4];     /* their valid lanes */
+    __mmask16 tiles;        /* tps lanes */
+    /* window (k, l) of every tile from plane vectors (0,1) and (2,3) */
+    __m512i in_idx[16][2];
+    __mmask16 in_m[16][2];
+    /* output (i, j) of every tile, from a dy plane */
+    __m512i dy_idx[4][2];
+    __mmask16 dy_m[4][2];
+    /* plane vector q from outputs (Y00, Y01) and (Y10, Y11) */
+    __m512i out_idx[4][2];
+    __mmask16 out_m[4][2];
+    /* plane vector q, term (kb, lb): from (dd[2kb][2lb], dd[2kb][2lb+1]) for
+     * rows of window parity k0 = 0, (dd[2kb+1][2lb], dd[2kb+1][2lb+1]) for k0 = 1 */
+    __m512i adj_idx[4][4][2];
+    __mmask16 adj_m[4][4][2];
+} small_t;
+
+static int small_applies(const geo *g)
+{
+    return g->h * g->w <= SMALL_MAX && g->tps <= 16;
+}
+
+/* Gather table entry: lane `lane` takes plane index f (-1: zero). */
+static void put(int idx[2][16], __mmask16 m[2], int lane, int f)
+{
+    if (f < 0)
+        return;
+    idx[f / 32][lane] = f % 32;
+    m[f / 32] |= (__mmask16)(1u << lane);
+}
+
+static void small_init(small_t *sm, const geo *g)
+{
+    const int h = g->h, w = g->w, hw = h * w, TW = g->tw, TH = g->th;
+    memset(sm, 0, sizeof *sm);
+    sm->nz = (hw + 15) / 16;
+    for (int q = 0; q < 4; q++)
+        sm->zmask[q] = lanes(hw - 16 * q);
+    sm->tiles = lanes(g->tps);
+    int idx[2][16];
+    for (int k = 0; k < 4; k++)
+        for (int l = 0; l < 4; l++) {
+            memset(idx, 0, sizeof idx);
+            for (int t = 0; t < g->tps; t++) {
+                int r = 2 * (t / TW) - 1 + k, c = 2 * (t % TW) - 1 + l;
+                put(idx, sm->in_m[k * 4 + l], t, r >= 0 && r < h && c >= 0 && c < w ? r * w + c : -1);
+            }
+            for (int hf = 0; hf < 2; hf++)
+                sm->in_idx[k * 4 + l][hf] = _mm512_loadu_si512(idx[hf]);
+        }
+    for (int ij = 0; ij < 4; ij++) {
+        memset(idx, 0, sizeof idx);
+        for (int t = 0; t < g->tps; t++) {
+            int r = 2 * (t / TW) + ij / 2, c = 2 * (t % TW) + ij % 2;
+            put(idx, sm->dy_m[ij], t, r < h && c < w ? r * w + c : -1);
+        }
+        for (int hf = 0; hf < 2; hf++)
+            sm->dy_idx[ij][hf] = _mm512_loadu_si512(idx[hf]);
+    }
+    for (int q = 0; q < 4; q++) {
+        int oi[2][16] = {{0}}, ai[4][2][16];
+        memset(ai, 0, sizeof ai);
+        for (int o = 0; o < 16; o++) {
+            int f = 16 * q + o;
+            if (f >= hw)
+                break;
+            int r = f / w, c = f % w;
+            /* forward output: tile (r/2, c/2), output (r%2, c%2) */
+            int t = (r / 2) * TW + c / 2;
+            oi[r % 2][o] = (c % 2) * 16 + t;
+            sm->out_m[q][r % 2] |= (__mmask16)(1u << o);
+            /* adjoint: windows k = k0 + 2kb, l = l0 + 2lb of tile ((r+1-k)/2, (c+1-l)/2) */
+            int k0 = (r + 1) % 2, l0 = (c + 1) % 2;
+            for (int kb = 0; kb < 2; kb++)
+                for (int lb = 0; lb < 2; lb++) {
+                    int th = (r + 1 - k0 - 2 * kb) / 2, tw = (c + 1 - l0 - 2 * lb) / 2;
+                    if (r + 1 - k0 - 2 * kb < 0 || c + 1 - l0 - 2 * lb < 0 || th >= TH || tw >= TW)
+                        continue;
+                    ai[kb * 2 + lb][k0][o] = l0 * 16 + th * TW + tw;
+                    sm->adj_m[q][kb * 2 + lb][k0] |= (__mmask16)(1u << o);
+                }
+        }
+        for (int i = 0; i < 2; i++)
+            sm->out_idx[q][i] = _mm512_loadu_si512(oi[i]);
+        for (int tl = 0; tl < 4; tl++)
+            for (int p = 0; p < 2; p++)
+                sm->adj_idx[q][tl][p] = _mm512_loadu_si512(ai[tl][p]);
+    }
+}
+
+static ALWAYS_INLINE void load_plane(const small_t *sm, const float *p, __m512 z[4])
+{
+    for (int q = 0; q < 4; q++)
+        z[q] = q < sm->nz ? _mm512_maskz_loadu_ps(sm->zmask[q], p + 16 * q) : _mm512_setzero_ps();
+}
+
+static ALWAYS_INLINE __m512 gather2(const __m512 z[4], const __m512i idx[2], const __mmask16 m[2])
+{
+    __m512 a = _mm512_maskz_permutex2var_ps(m[0], z[0], idx[0], z[1]);
+    if (m[1])
+        a = _mm512_add_ps(a, _mm512_maskz_permutex2var_ps(m[1], z[2], idx[1], z[3]));
+    return a;
+}
+
+static void small_input_transform(const small_t *sm, const float *xp, float *v, size_t xs)
+{
+    __m512 z[4], t[4][4];
+    load_plane(sm, xp, z);
+    for (int l = 0; l < 4; l++) {
+        __m512 d0 = gather2(z, sm->in_idx[0 + l], sm->in_m[0 + l]);
+        __m512 d1 = gather2(z, sm->in_idx[4 + l], sm->in_m[4 + l]);
+        __m512 d2 = gather2(z, sm->in_idx[8 + l], sm->in_m[8 + l]);
+        __m512 d3 = gather2(z, sm->in_idx[12 + l], sm->in_m[12 + l]);
+        t[0][l] = _mm512_sub_ps(d0, d2);
+        t[1][l] = _mm512_add_ps(d1, d2);
+        t[2][l] = _mm512_sub_ps(d2, d1);
+        t[3][l] = _mm512_sub_ps(d1, d3);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 0) * xs, sm->tiles, _mm512_sub_ps(t[i][0], t[i][2]));
+        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 1) * xs, sm->tiles, _mm512_add_ps(t[i][1], t[i][2]));
+        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 2) * xs, sm->tiles, _mm512_sub_ps(t[i][2], t[i][1]));
+        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 3) * xs, sm->tiles, _mm512_sub_ps(t[i][1], t[i][3]));
+    }
+}
+
+static void small_output_transform(const small_t *sm, const float *m, size_t xs, float *yp)
+{
+    __m512 s0[4], s1[4];
+    for (int b = 0; b < 4; b++) {
+        __m512 v0 = _mm512_maskz_loadu_ps(sm->tiles, m + (size_t)(0 + b) * xs);
+        __m512 v1 = _mm512_maskz_loadu_ps(sm->tiles, m + (size_t)(4 + b) * xs);
+        __m512 v2 = _mm512_maskz_loadu_ps(sm->tiles, m + (size_t)(8 + b) * xs);
+        __m512 v3 = _mm512_maskz_loadu_ps(sm->tiles, m + (size_t)(12 + b) * xs);
+        s0[b] = _mm512_add_ps(_mm512_add_ps(v0, v1), v2);
+        s1[b] = _mm512_sub_ps(_mm512_sub_ps(v1, v2), v3);
+    }
+    __m512 y00 = _mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]);
+    __m512 y01 = _mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]);
+    __m512 y10 = _mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]);
+    __m512 y11 = _mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]);
+    for (int q = 0; q < sm->nz; q++) {
+        __m512 o = _mm512_add_ps(
+            _mm512_maskz_permutex2var_ps(sm->out_m[q][0], y00, sm->out_idx[q][0], y01),
+            _mm512_maskz_permutex2var_ps(sm->out_m[q][1], y10, sm->out_idx[q][1], y11));
+        _mm512_mask_storeu_ps(yp + 16 * q, sm->zmask[q], o);
+    }
+}
+
+static void small_grad_output_transform(const small_t *sm, const float *dyp, float *dm, size_t xs)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 z[4], hr[2][4];
+    load_plane(sm, dyp, z);
+    for (int i = 0; i < 2; i++) {
+        __m512 e = gather2(z, sm->dy_idx[2 * i], sm->dy_m[2 * i]);
+        __m512 o = gather2(z, sm->dy_idx[2 * i + 1], sm->dy_m[2 * i + 1]);
+        hr[i][0] = e;
+        hr[i][1] = _mm512_add_ps(e, o);
+        hr[i][2] = _mm512_sub_ps(e, o);
+        hr[i][3] = _mm512_sub_ps(zero, o);
+    }
+    for (int b = 0; b < 4; b++) {
+        _mm512_mask_storeu_ps(dm + (size_t)(0 + b) * xs, sm->tiles, hr[0][b]);
+        _mm512_mask_storeu_ps(dm + (size_t)(4 + b) * xs, sm->tiles, _mm512_add_ps(hr[0][b], hr[1][b]));
+        _mm512_mask_storeu_ps(dm + (size_t)(8 + b) * xs, sm->tiles, _mm512_sub_ps(hr[0][b], hr[1][b]));
+        _mm512_mask_storeu_ps(dm + (size_t)(12 + b) * xs, sm->tiles, _mm512_sub_ps(zero, hr[1][b]));
+    }
+}
+
+static void small_input_adjoint(const small_t *sm, const float *dv, size_t xs, float *dxp, int acc)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 d[4][4], dd[4][4];
+    for (int j = 0; j < 4; j++) {
+        __m512 v0 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(0 + j) * xs);
+        __m512 v1 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(4 + j) * xs);
+        __m512 v2 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(8 + j) * xs);
+        __m512 v3 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(12 + j) * xs);
+        d[0][j] = v0;
+        d[1][j] = _mm512_add_ps(_mm512_sub_ps(v1, v2), v3);
+        d[2][j] = _mm512_sub_ps(_mm512_add_ps(v1, v2), v0);
+        d[3][j] = _mm512_sub_ps(zero, v3);
+    }
+    for (int k = 0; k < 4; k++) {
+        __m512 u0 = d[k][0], u1 = d[k][1], u2 = d[k][2], u3 = d[k][3];
+        dd[k][0] = u0;
+        dd[k][1] = _mm512_add_ps(_mm512_sub_ps(u1, u2), u3);
+        dd[k][2] = _mm512_sub_ps(_mm512_add_ps(u1, u2), u0);
+        dd[k][3] = _mm512_sub_ps(zero, u3);
+    }
+    for (int q = 0; q < sm->nz; q++) {
+        __m512 o = zero;
+        for (int kb = 0; kb < 2; kb++)
+            for (int lb = 0; lb < 2; lb++) {
+                const int tl = kb * 2 + lb;
+                if (sm->adj_m[q][tl][0])
+                    o = _mm512_add_ps(o, _mm512_maskz_permutex2var_ps(
+                                             sm->adj_m[q][tl][0], dd[2 * kb][2 * lb],
+                                             sm->adj_idx[q][tl][0], dd[2 * kb][2 * lb + 1]));
+                if (sm->adj_m[q][tl][1])
+                    o = _mm512_add_ps(o, _mm512_maskz_permutex2var_ps(
+                                             sm->adj_m[q][tl][1], dd[2 * kb + 1][2 * lb],
+                                             sm->adj_idx[q][tl][1], dd[2 * kb + 1][2 * lb + 1]));
+            }
+        float *p = dxp + 16 * q;
+        if (acc)
+            o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(sm->zmask[q], p));
+        _mm512_mask_storeu_ps(p, sm->zmask[q], o);
+    }
+}
+
+/* ---- per-plane dispatch ----------------------------------------------------- */
+
+static ALWAYS_INLINE void t_input(const geo *g, const small_t *sm, const float *xp, float *v,
+                                  size_t xs)
+{
+    if (sm)
+        small_input_transform(sm, xp, v, xs);
+    else
+        input_transform(g, xp, v, xs);
+}
+
+static ALWAYS_INLINE void t_output(const geo *g, const small_t *sm, const float *m, size_t xs,
+                                   float *yp)
+{
+    if (sm)
+        small_output_transform(sm, m, xs, yp);
+    else
+        output_transform(g, m, xs, yp);
+}
+
+static ALWAYS_INLINE void t_grad_output(const geo *g, const small_t *sm, const float *dyp,
+                                        float *dm, size_t xs)
+{
+    if (sm)
+        small_grad_output_transform(sm, dyp, dm, xs);
+    else
+        grad_output_transform(g, dyp, dm, xs);
+}
+
+static ALWAYS_INLINE void t_adjoint(const geo *g, const small_t *sm, const float *dv, size_t xs,
+                                    float *dxp, int acc)
+{
+    if (sm)
+        small_input_adjoint(sm, dv, xs, dxp, acc);
+    else
+        input_adjoint(g, dv, xs, dxp, acc);
+}
+
 /* The plane after (c, n0 + i) in a chunk loop over channels c < channels
  * and samples n0 .. n0+cnt: the next sample, else the next channel's first,
  * else NULL. */
@@ -367,6 +630,10 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
 {
     geo g;
     geo_init(&g, s);
+    small_t small;
+    const small_t *sm = NULL;
+    if (small_applies(&g))
+        small_init(&small, &g), sm = &small;
     const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 0);
     const size_t hw = (size_t)s->h * s->w;
     float *u = scratch;
@@ -383,7 +650,7 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
         for (int ci = 0; ci < cin; ci++)
             for (int i = 0; i < cnt; i++) {
                 prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
-                input_transform(&g, x + ((size_t)ci * n + n0 + i) * hw,
+                t_input(&g, sm, x + ((size_t)ci * n + n0 + i) * hw,
                                 v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld);
             }
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
@@ -396,7 +663,7 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
         for (int co = 0; co < cout; co++)
             for (int i = 0; i < cnt; i++) {
                 prefetch_plane(next_plane(y, n, n0, cnt, co, i, cout, hw), hw, 1);
-                output_transform(&g, m + (size_t)co * ld + (size_t)i * g.tps, (size_t)cout * ld,
+                t_output(&g, sm, m + (size_t)co * ld + (size_t)i * g.tps, (size_t)cout * ld,
                                  y + ((size_t)co * n + n0 + i) * hw);
             }
         RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
@@ -408,6 +675,10 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
 {
     geo g;
     geo_init(&g, s);
+    small_t small;
+    const small_t *sm = NULL;
+    if (small_applies(&g))
+        small_init(&small, &g), sm = &small;
     const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 1);
     const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
     float *ut = scratch;
@@ -425,13 +696,13 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
         for (int ci = 0; ci < cin; ci++)
             for (int i = 0; i < cnt; i++) {
                 prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
-                input_transform(&g, x + ((size_t)ci * n + n0 + i) * hw,
+                t_input(&g, sm, x + ((size_t)ci * n + n0 + i) * hw,
                                 v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld);
             }
         for (int co = 0; co < cout; co++)
             for (int i = 0; i < cnt; i++) {
                 prefetch_plane(next_plane(dy, n, n0, cnt, co, i, cout, hw), hw, 0);
-                grad_output_transform(&g, dy + ((size_t)co * n + n0 + i) * hw,
+                t_grad_output(&g, sm, dy + ((size_t)co * n + n0 + i) * hw,
                                       dm + (size_t)co * ld + (size_t)i * g.tps, (size_t)cout * ld);
             }
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
@@ -450,7 +721,7 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
             for (int ci = 0; ci < cin; ci++)
                 for (int i = 0; i < cnt; i++) {
                     prefetch_plane(next_plane(dx, n, n0, cnt, ci, i, cin, hw), hw, !accumulate_dx);
-                    input_adjoint(&g, v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld,
+                    t_adjoint(&g, sm, v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld,
                                   dx + ((size_t)ci * n + n0 + i) * hw, accumulate_dx);
                 }
             RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
