@@ -39,6 +39,15 @@ static int tile_samples(const rcn_conv_shape *s, int n)
     return t < n ? t : n;
 }
 
+/* Winograd pays off once the transformed-domain products have some depth:
+ * with one or two input channels (the stem) im2col + GEMM is faster. */
+#define WINO_MIN_CIN 4
+
+static int use_wino(const rcn_conv_shape *s)
+{
+    return rcn_wino_applies(s) && (s->cin >= WINO_MIN_CIN || !rcn_cv_applies(s));
+}
+
 size_t rcn_conv_scratch_floats(const rcn_conv_shape *s, int n)
 {
     size_t need = 0;
@@ -148,7 +157,7 @@ void rcn_conv_forward(const rcn_conv_shape *s, int n, const float *x, const floa
 {
     const int K = s->cin * s->k * s->k;
     const int P = n * s->ho * s->wo;
-    if (rcn_simd_avx512() && rcn_wino_applies(s)) {
+    if (rcn_simd_avx512() && use_wino(s)) {
         rcn_wino_forward(s, n, x, w, y, scratch);
         return;
     }
@@ -176,7 +185,7 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const flo
 {
     const int K = s->cin * s->k * s->k;
     const int P = n * s->ho * s->wo;
-    if (rcn_simd_avx512() && rcn_wino_applies(s)) {
+    if (rcn_simd_avx512() && use_wino(s)) {
         rcn_wino_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
         return;
     }
