@@ -191,9 +191,16 @@ static int read_params(const rd *c, const json_t *o, const char *path, rcn_view_
     if (obj_field(c, o, path, "params", &po))
         return -1;
     sub(pp, sizeof pp, path, "params");
-    for (int a = 0; a < RCN_VIEW_NAXES; a++)
-        if (num_req(c, po, pp, rcn_view_axis_key[a], 0, BIG, &p->v[a]))
+    for (int a = 0; a < RCN_VIEW_NAXES; a++) {
+        int whole = a == RCN_VIEW_BATCH || a == RCN_VIEW_EPOCHS;
+        if (num_req(c, po, pp, rcn_view_axis_key[a], whole ? 1 : 0, whole ? 1e7 : BIG, &p->v[a]))
             return -1;
+        if (whole && p->v[a] != floor(p->v[a])) {
+            char kp[600];
+            return fail(c, sub(kp, sizeof kp, pp, rcn_view_axis_key[a]),
+                        "%g is not a whole number", p->v[a]);
+        }
+    }
     return 0;
 }
 
@@ -557,13 +564,15 @@ int rcn_view_from_json(const json_t *root, const char *where, rcn_view_report **
             goto bad;
         r->n_cells = (int)i + 1;
     }
-    qsort(r->cells, nc, sizeof *r->cells, cmp_cell);
+    if (nc)
+        qsort(r->cells, nc, sizeof *r->cells, cmp_cell);
     for (int i = 1; i < r->n_cells; i++)
         if (r->cells[i].index == r->cells[i - 1].index) {
             fail(&c, "cells", "cell index %d appears twice", r->cells[i].index);
             goto bad;
         }
-    qsort(r->folds, nf, sizeof *r->folds, cmp_fold);
+    if (nf)
+        qsort(r->folds, nf, sizeof *r->folds, cmp_fold);
     for (int i = 0; i < r->n_cells; i++)
         r->cells[i].first_fold = -1;
     for (int i = 0; i < r->n_folds; i++) {
