@@ -3,7 +3,7 @@
 # Idempotent: does nothing (and needs no root) when everything is present.
 set -euo pipefail
 pkgs=(gcc make libc6-dev libopenblas-dev libopenmpi-dev openmpi-bin libjansson-dev
-      zlib1g-dev nodejs npm ca-certificates)
+      zlib1g-dev nodejs npm ca-certificates jq gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
