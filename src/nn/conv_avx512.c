@@ -146,8 +146,10 @@ static ALWAYS_INLINE void prefetch_plane(const float *p, size_t hw, int write)
 static void im2col(const rcn_conv_shape *s, const lanes_t *L, int n, int n0, int cnt,
                    const float *x, float *col, size_t ld)
 {
-    const int k = s->k, howo = s->ho * s->wo;
+    const int k = s->k, howo = s->ho * s->wo, segs = L->segs;
     const size_t hw = (size_t)s->h * s->w;
+    /* locals: the stores below may alias *L */
+    const __mmask16 pad0 = L->pad0, pad1 = L->pad1, sm0 = L->seg_mask[0], sm1 = L->seg_mask[1];
     for (int ci = 0; ci < s->cin; ci++) {
         if (ci + 1 < s->cin)
             prefetch_plane(x + ((size_t)(ci + 1) * n + n0) * hw, hw * cnt, 0);
@@ -160,14 +162,17 @@ static void im2col(const rcn_conv_shape *s, const lanes_t *L, int n, int n0, int
                     __m512 a = _mm512_setzero_ps(), b = a;
                     if (r >= 0 && r < s->h) {
                         const float *row = xp + (size_t)r * s->w - s->pad;
-                        a = _mm512_maskz_loadu_ps(L->pad0, row);
-                        b = _mm512_maskz_loadu_ps(L->pad1, row + 16);
+                        a = _mm512_maskz_loadu_ps(pad0, row);
+                        b = _mm512_maskz_loadu_ps(pad1, row + 16);
                     }
                     float *dst = cp + (size_t)kh * k * ld + (size_t)oh * s->wo;
-                    for (int kw = 0; kw < k; kw++)
-                        for (int sg = 0; sg < L->segs; sg++)
-                            _mm512_mask_storeu_ps(dst + (size_t)kw * ld + 16 * sg, L->seg_mask[sg],
-                                                  _mm512_permutex2var_ps(a, L->gather[sg][kw], b));
+                    for (int kw = 0; kw < k; kw++) {
+                        _mm512_mask_storeu_ps(dst + (size_t)kw * ld, sm0,
+                                              _mm512_permutex2var_ps(a, L->gather[0][kw], b));
+                        if (segs > 1)
+                            _mm512_mask_storeu_ps(dst + (size_t)kw * ld + 16, sm1,
+                                                  _mm512_permutex2var_ps(a, L->gather[1][kw], b));
+                    }
                 }
             }
         }
@@ -180,6 +185,7 @@ static void col2im(const rcn_conv_shape *s, const lanes_t *L, int n, int n0, int
 {
     const int k = s->k, howo = s->ho * s->wo, st = s->stride;
     const size_t hw = (size_t)s->h * s->w;
+    const __mmask16 pad0 = L->pad0, pad1 = L->pad1; /* locals: the stores may alias *L */
     for (int ci = 0; ci < s->cin; ci++) {
         if (ci + 1 < s->cin)
             prefetch_plane(dx + ((size_t)(ci + 1) * n + n0) * hw, hw * cnt, !acc);
@@ -210,12 +216,12 @@ static void col2im(const rcn_conv_shape *s, const lanes_t *L, int n, int n0, int
                 }
                 float *row = dp + (size_t)r * s->w - s->pad;
                 if (acc) {
-                    a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(L->pad0, row));
-                    b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(L->pad1, row + 16));
+                    a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(pad0, row));
+                    b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(pad1, row + 16));
                 }
-                _mm512_mask_storeu_ps(row, L->pad0, a);
-                if (L->pad1)
-                    _mm512_mask_storeu_ps(row + 16, L->pad1, b);
+                _mm512_mask_storeu_ps(row, pad0, a);
+                if (pad1)
+                    _mm512_mask_storeu_ps(row + 16, pad1, b);
             }
         }
     }

@@ -56,8 +56,9 @@ static ALWAYS_INLINE __mmask16 tail_mask(int lanes)
 /* One MB x (NV vectors) block of C; mk[j] masks vector j (the tail). */
 static ALWAYS_INLINE void nn_block(const int MB, const int NV, int k, const float *a,
                                    size_t lda, const float *x, size_t ldx, float *c,
-                                   size_t ldc, const __mmask16 *mk, int accumulate)
+                                   size_t ldc, const __mmask16 *mkp, int accumulate)
 {
+    const __mmask16 mk[NN_NV] = {mkp[0], mkp[1], mkp[2]}; /* locals: c may alias mkp */
     __m512 acc[NN_MB][NN_NV];
 #pragma GCC unroll 8
     for (int i = 0; i < MB; i++)

@@ -195,8 +195,9 @@ static ALWAYS_INLINE void row_h(const geo *g, const float *xp, int r, __m512 hr[
 
 /* V[xi][t] for the tiles of one plane: v points at xi = 0, tile 0; xs is the
  * distance between xi planes. */
-static void input_transform(const geo *g, const float *xp, float *v, size_t xs)
+static void input_transform(const geo *gp, const float *xp, float *v, size_t xs)
 {
+    const geo gl = *gp, *g = &gl; /* locals: the stores below may alias *gp */
     __m512 h0[4], h1[4], h2[4], h3[4];
     row_h(g, xp, -1, h0);
     row_h(g, xp, 0, h1);
@@ -225,8 +226,9 @@ static ALWAYS_INLINE void store_row(const geo *g, float *row, __m512 a, __m512 b
 }
 
 /* y plane = A^T M A per tile; m at xi = 0, tile 0. */
-static void output_transform(const geo *g, const float *m, size_t xs, float *yp)
+static void output_transform(const geo *gp, const float *m, size_t xs, float *yp)
 {
+    const geo gl = *gp, *g = &gl; /* locals: the stores below may alias *gp */
     for (int th = 0; th < g->th; th++) {
         const float *mt = m + (size_t)th * g->tw;
         __m512 s0[4], s1[4];
@@ -250,8 +252,9 @@ static void output_transform(const geo *g, const float *m, size_t xs, float *yp)
 }
 
 /* dM = A dY A^T per tile (the adjoint of the output transform). */
-static void grad_output_transform(const geo *g, const float *dyp, float *dm, size_t xs)
+static void grad_output_transform(const geo *gp, const float *dyp, float *dm, size_t xs)
 {
+    const geo gl = *gp, *g = &gl; /* locals: the stores below may alias *gp */
     const __m512 zero = _mm512_setzero_ps();
     for (int th = 0; th < g->th; th++) {
         __m512 hr[2][4];
@@ -309,8 +312,9 @@ static ALWAYS_INLINE void put_padded_row(const geo *g, float *dxp, int r, __m512
 /* dx plane = sum over tiles of B dV B^T (the adjoint of the input
  * transform): overlapping tiles are added in registers, each row written
  * once (overwritten, or added to when acc). */
-static void input_adjoint(const geo *g, const float *dv, size_t xs, float *dxp, int acc)
+static void input_adjoint(const geo *gp, const float *dv, size_t xs, float *dxp, int acc)
 {
+    const geo gl = *gp, *g = &gl; /* locals: the stores below may alias *gp */
     const __m512 zero = _mm512_setzero_ps();
     __m512 c2a = zero, c2b = zero, c3a = zero, c3b = zero;
     for (int th = 0; th < g->th; th++) {
@@ -466,6 +470,7 @@ static ALWAYS_INLINE __m512 gather2(const __m512 z[4], const __m512i idx[2], con
 
 static void small_input_transform(const small_t *sm, const float *xp, float *v, size_t xs)
 {
+    const __mmask16 tiles = sm->tiles; /* a local: the stores may alias *sm */
     __m512 z[4], t[4][4];
     load_plane(sm, xp, z);
     for (int l = 0; l < 4; l++) {
@@ -479,10 +484,10 @@ static void small_input_transform(const small_t *sm, const float *xp, float *v, 
         t[3][l] = _mm512_sub_ps(d1, d3);
     }
     for (int i = 0; i < 4; i++) {
-        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 0) * xs, sm->tiles, _mm512_sub_ps(t[i][0], t[i][2]));
-        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 1) * xs, sm->tiles, _mm512_add_ps(t[i][1], t[i][2]));
-        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 2) * xs, sm->tiles, _mm512_sub_ps(t[i][2], t[i][1]));
-        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 3) * xs, sm->tiles, _mm512_sub_ps(t[i][1], t[i][3]));
+        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 0) * xs, tiles, _mm512_sub_ps(t[i][0], t[i][2]));
+        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 1) * xs, tiles, _mm512_add_ps(t[i][1], t[i][2]));
+        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 2) * xs, tiles, _mm512_sub_ps(t[i][2], t[i][1]));
+        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 3) * xs, tiles, _mm512_sub_ps(t[i][1], t[i][3]));
     }
 }
 
@@ -511,6 +516,7 @@ static void small_output_transform(const small_t *sm, const float *m, size_t xs,
 
 static void small_grad_output_transform(const small_t *sm, const float *dyp, float *dm, size_t xs)
 {
+    const __mmask16 tiles = sm->tiles; /* a local: the stores may alias *sm */
     const __m512 zero = _mm512_setzero_ps();
     __m512 z[4], hr[2][4];
     load_plane(sm, dyp, z);
@@ -523,10 +529,10 @@ static void small_grad_output_transform(const small_t *sm, const float *dyp, flo
         hr[i][3] = _mm512_sub_ps(zero, o);
     }
     for (int b = 0; b < 4; b++) {
-        _mm512_mask_storeu_ps(dm + (size_t)(0 + b) * xs, sm->tiles, hr[0][b]);
-        _mm512_mask_storeu_ps(dm + (size_t)(4 + b) * xs, sm->tiles, _mm512_add_ps(hr[0][b], hr[1][b]));
-        _mm512_mask_storeu_ps(dm + (size_t)(8 + b) * xs, sm->tiles, _mm512_sub_ps(hr[0][b], hr[1][b]));
-        _mm512_mask_storeu_ps(dm + (size_t)(12 + b) * xs, sm->tiles, _mm512_sub_ps(zero, hr[1][b]));
+        _mm512_mask_storeu_ps(dm + (size_t)(0 + b) * xs, tiles, hr[0][b]);
+        _mm512_mask_storeu_ps(dm + (size_t)(4 + b) * xs, tiles, _mm512_add_ps(hr[0][b], hr[1][b]));
+        _mm512_mask_storeu_ps(dm + (size_t)(8 + b) * xs, tiles, _mm512_sub_ps(hr[0][b], hr[1][b]));
+        _mm512_mask_storeu_ps(dm + (size_t)(12 + b) * xs, tiles, _mm512_sub_ps(zero, hr[1][b]));
     }
 }
 
