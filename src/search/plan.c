@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PLAN_MAX_CELLS 10000000
+/* A job never has more (job.h); with at most 1000 folds, cells x folds fits
+ * an int, which rcn_report_from_folds counts fold slots in. */
+#define PLAN_MAX_CELLS RCN_MAX_CELLS
 
 static const char *const axis_names[RCN_NAXES] = {"batch_size", "lr", "momentum", "epochs"};
 
@@ -99,9 +101,11 @@ int rcn_plan_from_json(const json_t *job, const char *where, rcn_plan *p, rcn_er
         if (!ax || json_is_null(ax))
             continue;
         const json_t *vals = json_is_object(ax) ? json_object_get(ax, "values") : ax;
-        if (!json_is_array(vals) || json_array_size(vals) == 0)
+        if (!json_is_array(vals) || json_array_size(vals) == 0) {
+            rcn_plan_free(p); /* the axes before this one hold references */
             return rcn_errorf(err, "%s: grid.%s: expected a non-empty list of values "
                               "(or a range with its \"values\")", where, axis_names[a]);
+        }
         for (size_t i = 0; i < json_array_size(vals); i++) {
             char field[64];
             double d;
