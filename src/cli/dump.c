@@ -30,9 +30,13 @@ static void usage(FILE *f)
             "K..K+N-1 of the IDX set, runs one forward in the given mode and writes\n"
             "OUT with \"input\" [N,1,28,28] (normalised), \"logits\" [N,10] and \"loss\"\n"
             "[1] (mean cross-entropy). In train mode (batch statistics) it also writes\n"
-            "\"grad.<name>\" for every parameter, then runs S (default 1) SGD steps on\n"
-            "the same batch (forward, backward, step; PyTorch's SGD convention) and\n"
-            "writes \"after.<name>\" for every tensor (parameters and running stats).\n"
+            "\"grad.<name>\" for every parameter (of the first step), runs S (1..16,\n"
+            "default 1) SGD steps on the same batch (forward, backward, step;\n"
+            "PyTorch's SGD convention) and writes \"after.<name>\" for every tensor\n"
+            "(parameters and running stats) and \"momentum.<name>\" for every\n"
+            "parameter after the last step. With S > 1 also \"step<k>.grad.<name>\"\n"
+            "(k = 2..S) and \"step<k>.after.<name>\", \"step<k>.momentum.<name>\"\n"
+            "(k = 1..S-1), so each step can be checked from rcn's own state.\n"
             "Defaults: --offset 0, --lr 0.01, --momentum 0.5, --weight-decay 0.\n");
 }
 
@@ -166,16 +170,24 @@ static int list_add(tensor_list *l, const char *prefix, const char *name, int nd
     return 0;
 }
 
-/* Adds "<prefix><name>" for every tensor of the net, pointing at its data. */
-static int list_add_net(tensor_list *l, rcn_net *net, const char *prefix)
+/* Adds "<prefix><name>" for every tensor of the net, its data taken from
+ * copies of the net's arrays: `params` (laid out like rcn_net_params: also
+ * gradients and momentum) and `buffers` (like rcn_net_buffers; NULL: the
+ * buffer tensors are left out). */
+static int list_add_snapshot(tensor_list *l, rcn_net *net, const char *prefix,
+                             const float *params, const float *buffers)
 {
     for (int i = 0; i < rcn_net_num_tensors(net); i++) {
         const rcn_tensor_info *info = rcn_net_tensor(net, i);
+        const float *base = info->is_param ? params : buffers;
+        if (!base)
+            continue;
+        const float *at = rcn_net_tensor_data(net, i);
+        size_t off = (size_t)(at - (info->is_param ? rcn_net_params(net) : rcn_net_buffers(net)));
         int64_t shape[4];
         for (int d = 0; d < info->ndim; d++)
             shape[d] = info->shape[d];
-        const float *data = rcn_net_tensor_data(net, i);
-        if (list_add(l, prefix, info->name, info->ndim, shape, data))
+        if (list_add(l, prefix, info->name, info->ndim, shape, base + off))
             return -1;
     }
     return 0;
@@ -252,7 +264,7 @@ int rcn_cmd_dump(int argc, char **argv)
                 return RCN_EXIT_USAGE;
             break;
         case 't':
-            if (parse_long(optarg, "--steps", 1, 1000, &steps))
+            if (parse_long(optarg, "--steps", 1, 16, &steps))
                 return RCN_EXIT_USAGE;
             break;
         case 'o': out = optarg; break;
@@ -314,14 +326,15 @@ int rcn_cmd_dump(int argc, char **argv)
     }
     int n = (int)batch;
     int32_t *idx = malloc((size_t)n * sizeof *idx);
-    size_t np = rcn_net_num_params(net);
-    float *grads = malloc(np * sizeof *grads + 1);
+    size_t np = rcn_net_num_params(net), nb = rcn_net_num_buffers(net);
+    size_t per_step = 3 * np + nb;
+    float *snap = train ? malloc((size_t)steps * per_step * sizeof *snap) : NULL;
     float *logits = malloc((size_t)n * RCN_CLASSES * sizeof *logits);
     float *input = malloc((size_t)n * RCN_IMG_H * RCN_IMG_W * sizeof *input);
     tensor_list l;
     memset(&l, 0, sizeof l);
     int rc = RCN_EXIT_ERROR;
-    if (!idx || !grads || !logits || !input) {
+    if (!idx || (train && !snap) || !logits || !input) {
         fprintf(stderr, "rcn dump: out of memory\n");
         goto done;
     }
@@ -333,14 +346,20 @@ int rcn_cmd_dump(int argc, char **argv)
     float loss = (float)(rcn_net_forward(net, n, train, NULL, NULL) / n);
     memcpy(logits, rcn_net_logits(net), (size_t)n * RCN_CLASSES * sizeof *logits);
     if (train) {
-        rcn_net_backward(net, n);
-        memcpy(grads, rcn_net_grads(net), np * sizeof *grads);
-        rcn_net_sgd_step(net, (float)lr, (float)momentum, (float)wd);
-        for (long long s = 1; s < steps; s++) {
-            rcn_net_load_batch(net, ds.images, ds.labels, idx, n);
-            rcn_net_forward(net, n, 1, NULL, NULL);
+        /* snapshot k (step k+1): gradient, then parameters, buffers and
+         * momentum after the step */
+        for (long long k = 0; k < steps; k++) {
+            float *g = snap + k * per_step, *p = g + np, *v = p + np, *b = v + np;
+            if (k > 0) {
+                rcn_net_load_batch(net, ds.images, ds.labels, idx, n);
+                rcn_net_forward(net, n, 1, NULL, NULL);
+            }
             rcn_net_backward(net, n);
+            memcpy(g, rcn_net_grads(net), np * sizeof *g);
             rcn_net_sgd_step(net, (float)lr, (float)momentum, (float)wd);
+            memcpy(p, rcn_net_params(net), np * sizeof *p);
+            memcpy(v, rcn_net_momentum(net), np * sizeof *v);
+            memcpy(b, rcn_net_buffers(net), nb * sizeof *b);
         }
     }
 
@@ -349,19 +368,23 @@ int rcn_cmd_dump(int argc, char **argv)
     int fail = list_add(&l, "", "input", 4, in_shape, input) ||
                list_add(&l, "", "logits", 2, lg_shape, logits) ||
                list_add(&l, "", "loss", 1, one, &loss);
-    if (train && !fail) {
-        /* gradients: saved copy, addressed like the net's tensor table */
-        for (int i = 0; i < rcn_net_num_tensors(net) && !fail; i++) {
-            const rcn_tensor_info *info = rcn_net_tensor(net, i);
-            if (!info->is_param)
-                continue;
-            int64_t shape[4];
-            for (int d = 0; d < info->ndim; d++)
-                shape[d] = info->shape[d];
-            size_t at = (size_t)(rcn_net_tensor_grad(net, i) - rcn_net_grads(net));
-            fail = list_add(&l, "grad.", info->name, info->ndim, shape, grads + at);
+    for (long long k = 0; train && k < steps && !fail; k++) {
+        float *g = snap + k * per_step, *p = g + np, *v = p + np, *b = v + np;
+        char pre[3][48];
+        if (k == steps - 1) {
+            snprintf(pre[1], sizeof pre[1], "after.");
+            snprintf(pre[2], sizeof pre[2], "momentum.");
+        } else {
+            snprintf(pre[1], sizeof pre[1], "step%lld.after.", k + 1);
+            snprintf(pre[2], sizeof pre[2], "step%lld.momentum.", k + 1);
         }
-        fail = fail || list_add_net(&l, net, "after.");
+        if (k == 0)
+            snprintf(pre[0], sizeof pre[0], "grad.");
+        else
+            snprintf(pre[0], sizeof pre[0], "step%lld.grad.", k + 1);
+        fail = list_add_snapshot(&l, net, pre[0], g, NULL) ||
+               list_add_snapshot(&l, net, pre[1], p, b) ||
+               list_add_snapshot(&l, net, pre[2], v, NULL);
     }
     if (fail) {
         fprintf(stderr, "rcn dump: out of memory\n");
@@ -383,7 +406,7 @@ int rcn_cmd_dump(int argc, char **argv)
 done:
     list_free(&l);
     free(idx);
-    free(grads);
+    free(snap);
     free(logits);
     free(input);
     rcn_net_destroy(net);

@@ -44,15 +44,26 @@ def bn(c):
     return nn.BatchNorm2d(c, eps=1e-5, momentum=0.1)
 
 
+# Every ReLU goes through relu(x, tag) so a test can watch its inputs or
+# flip single decisions (tests/torch/check.py). Tags: "stem",
+# "stages.i.j.relu1" (inside block), "stages.i.j.out" (after the join).
+RELU_HOOK = None
+
+
+def relu(x, tag):
+    return F.relu(x) if RELU_HOOK is None else RELU_HOOK(x, tag)
+
+
 class Stem(nn.Module):
     def __init__(self, k, s, c, maxpool):
         super().__init__()
+        self.tag = "stem"
         self.conv = conv(k, s, 1, c)
         self.bn = bn(c)
         self.pool = nn.MaxPool2d(3, stride=2, padding=1) if maxpool else None
 
     def forward(self, x):
-        x = F.relu(self.bn(self.conv(x)))
+        x = relu(self.bn(self.conv(x)), self.tag)
         return self.pool(x) if self.pool is not None else x
 
 
@@ -69,8 +80,9 @@ class Shortcut(nn.Module):
 class Block(nn.Module):
     """y = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))."""
 
-    def __init__(self, cin, cout, s):
+    def __init__(self, cin, cout, s, tag):
         super().__init__()
+        self.tag = tag
         self.conv1 = conv(3, s, cin, cout)
         self.bn1 = bn(cout)
         self.conv2 = conv(3, 1, cout, cout)
@@ -78,10 +90,10 @@ class Block(nn.Module):
         self.shortcut = Shortcut(cin, cout, s) if (s != 1 or cin != cout) else None
 
     def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
+        y = relu(self.bn1(self.conv1(x)), self.tag + ".relu1")
         y = self.bn2(self.conv2(y))
         sc = self.shortcut(x) if self.shortcut is not None else x
-        return F.relu(y + sc)
+        return relu(y + sc, self.tag + ".out")
 
 
 class RCNet(nn.Module):
@@ -95,7 +107,7 @@ class RCNet(nn.Module):
             blocks = []
             for j in range(sp.get("blocks", 1)):
                 s = 2 if (i > 0 and j == 0) else 1
-                blocks.append(Block(c, sp["channels"], s))
+                blocks.append(Block(c, sp["channels"], s, f"stages.{i}.{j}"))
                 c = sp["channels"]
             stages.append(nn.ModuleList(blocks))
         self.stages = nn.ModuleList(stages)

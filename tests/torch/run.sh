@@ -96,19 +96,16 @@ if "$RCN" train --help >/dev/null 2>&1; then
         --seed 5 --quiet --out "$T/trained.json" --save "$T/trained.safetensors" >/dev/null
     read -r loss acc < <($PY -c "import json,sys; e=json.load(open(sys.argv[1]))['epochs'][-1]; \
 print(repr(e['test_loss']), repr(e['test_accuracy']))" "$T/trained.json")
-    echo "(rcn train's last-epoch test loss/accuracy)"
-    $CHECK evalset --model "$T/trained.safetensors" "${D[@]}" --loss "$loss" \
-        --accuracy "$acc" || fail=1
+    expect=(--expect "rcn train (last epoch's test set)" "$loss" "$acc")
     if "$RCN" eval --help >/dev/null 2>&1; then
-        "$RCN" eval --model "$T/trained.safetensors" "${D[@]}" --out "$T/eval.json" >/dev/null
+        "$RCN" eval --json "$T/trained.safetensors" "$IMAGES" "$LABELS" >"$T/eval.json"
         read -r loss acc < <($PY -c "import json,sys; e=json.load(open(sys.argv[1])); \
 print(repr(e['loss']), repr(e['accuracy']))" "$T/eval.json")
-        echo "(rcn eval)"
-        $CHECK evalset --model "$T/trained.safetensors" "${D[@]}" --loss "$loss" \
-            --accuracy "$acc" || fail=1
+        expect+=(--expect "rcn eval" "$loss" "$acc")
     else
         echo "skip: '$RCN eval' not built yet"
     fi
+    $CHECK evalset --model "$T/trained.safetensors" "${D[@]}" "${expect[@]}" || fail=1
 else
     echo "skip: '$RCN train' not built yet"
 fi
