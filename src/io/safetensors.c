@@ -597,26 +597,11 @@ rcn_net *rcn_safetensors_load(const char *path, int max_batch, json_t **metadata
         rcn_errorf(err, "%s: invalid JSON at column %d: %s", where, jerr.column, jerr.text);
         goto fail;
     }
-    /* rcn_arch_to_json writes the informative "name" (preset or "custom");
-     * the spec parser takes only the structure, so the name is carried over. */
-    char arch_name[sizeof ((rcn_arch *)0)->name] = "";
-    json_t *name_j = json_is_object(arch_j) ? json_object_get(arch_j, "name") : NULL;
-    if (name_j) {
-        if (!json_is_string(name_j)) {
-            json_decref(arch_j);
-            rcn_errorf(err, "%s.name: must be a string", where);
-            goto fail;
-        }
-        snprintf(arch_name, sizeof arch_name, "%s", json_string_value(name_j));
-        json_object_del(arch_j, "name");
-    }
     rcn_arch a;
     int rc = rcn_arch_from_json(arch_j, where, &a, err);
     json_decref(arch_j);
     if (rc)
         goto fail;
-    if (arch_name[0])
-        memcpy(a.name, arch_name, sizeof a.name);
     net = rcn_net_create(&a, max_batch, err);
     if (!net) {
         rcn_error_prefix(err, "%s", path);
