@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# run.sh - `make test-asan`: builds rcn and every unit test with
+# AddressSanitizer + UndefinedBehaviorSanitizer (tests/asan/asan.mk, into
+# build/asan/) and runs the whole unit and integration suite on them.
+#
+# Any ASan error, any UBSan report (non-recoverable: the program aborts),
+# and any leak not matched by tests/asan/lsan.supp (third-party one-time
+# allocations only, nothing of rcn's) fails the run. Sanitizer reports go to
+# build/asan/logs/<program>.<pid> as well as to the failing test's log, and
+# a run that wrote any report fails even if the test itself passed (a test
+# might have expected a crash or swallowed stderr).
+#
+# Usage: tests/asan/run.sh [unit|integration|all]   (default all)
+#        ASAN_JOBS=N  parallel compile jobs (default 2)
+set -u
+cd "$(dirname "$0")/../.."
+what=${1:-all}
+B=build/asan
+logs=$PWD/$B/logs
+
+# gcc's sanitizer runtimes (libasan, libubsan) come with gcc on Debian.
+make -s -f tests/asan/asan.mk -j"${ASAN_JOBS:-2}" all || { echo "FAIL: asan build"; exit 1; }
+
+rm -rf "$logs" && mkdir -p "$logs"
+export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0:halt_on_error=1:exitcode=86:detect_stack_use_after_return=1:check_initialization_order=1:strict_string_checks=1:log_path=$logs/asan:log_exe_name=1"
+export LSAN_OPTIONS="suppressions=$PWD/tests/asan/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan:log_exe_name=1"
+# Open MPI as root, oversubscribed, shared memory only (as the tests' own setup).
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl=self,vader
+export OPENBLAS_NUM_THREADS=1
+
+fail=0
+start=$(date +%s)
+
+if [ "$what" = all ] || [ "$what" = unit ]; then
+    for t in "$B"/tests/test_*; do
+        case $t in *.d|*.log) continue ;; esac
+        if "$t" >"$t.log" 2>&1; then
+            echo "PASS asan $(basename "$t")"
+        else
+            echo "FAIL asan $(basename "$t") (log: $t.log)"; tail -n 30 "$t.log"; fail=1
+        fi
+    done
+fi
+
+if [ "$what" = all ] || [ "$what" = integration ]; then
+    # As tests/run-integration.sh, with $RCN the sanitized binary.
+    export RCN="$PWD/$B/bin/rcn"
+    for t in tests/integration/*.sh; do
+        [ -e "$t" ] || continue
+        d=$(mktemp -d /tmp/rcn-asan-it.XXXXXX)
+        t0=$(date +%s)
+        if TMPDIR_TEST="$d" bash "$t" >"$d/log" 2>&1; then
+            echo "PASS asan $(basename "$t") ($(( $(date +%s) - t0 ))s)"; rm -rf "$d"
+        else
+            echo "FAIL asan $(basename "$t") (log: $d/log)"; tail -n 40 "$d/log"; fail=1
+        fi
+    done
+fi
+
+# Reports written by any sanitized process (also those whose failure a test
+# expected, or whose stderr it discarded).
+reports=$(find "$logs" -type f -size +0 2>/dev/null | sort)
+if [ -n "$reports" ]; then
+    fail=1
+    echo "FAIL: sanitizer reports:"
+    for r in $reports; do
+        echo "---- $r"; head -n 40 "$r"
+    done
+fi
+[ $fail = 0 ] && echo "asan: clean ($what, $(( $(date +%s) - start ))s)"
+exit $fail

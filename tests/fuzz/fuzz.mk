@@ -1,0 +1,45 @@
+# fuzz.mk - libFuzzer builds of the targets in tests/fuzz/ (clang 14,
+# Debian clang + libclang-rt-14-dev): rcn's sources compiled with
+# -fsanitize=fuzzer-no-link,address,undefined into build/fuzz/, each target
+# linked with -fsanitize=fuzzer. Driven by tests/fuzz/run.sh (make fuzz,
+# make fuzz-ci); usable alone: make -f tests/fuzz/fuzz.mk -j2 all
+#
+# The targets call no MPI; the library is compiled with Open MPI's include
+# flags and linked with its libraries only because some sources include
+# <mpi.h> (clang with `mpicc --showme` flags, as mpicc wraps gcc).
+
+FUZZ_CC  ?= clang
+MPI_CFLAGS := $(shell mpicc --showme:compile)
+MPI_LIBS   := $(shell mpicc --showme:link)
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS   := -O1 -g -march=x86-64-v3 -std=c11 -Wall -Wextra -D_GNU_SOURCE -Iinclude \
+            $(MPI_CFLAGS) -MMD -MP -DRCN_VERSION=\"0.1.0-fuzz\" -DRCN_GIT_REV=\"fuzz\" $(SAN)
+LDLIBS   := -lopenblas -ljansson -lz -lm $(MPI_LIBS)
+B        := build/fuzz
+
+SRC     := $(shell find src -name '*.c' ! -path src/main.c ! -path 'src/cli/*' | sort)
+OBJ     := $(SRC:src/%.c=$(B)/obj/%.o)
+TARGETS := $(patsubst tests/fuzz/%.c,$(B)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+
+.PHONY: all
+all: $(TARGETS)
+
+$(B)/librcn.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Files that select their ISA with `#pragma GCC target("avx512f")` (which
+# clang ignores) get it for the whole file, as the pragma does under gcc.
+AVX512_SRC := $(shell grep -l 'pragma GCC target.*avx512' $(SRC) /dev/null)
+$(AVX512_SRC:src/%.c=$(B)/obj/%.o): CFLAGS += -mavx512f -mavx512vl -mavx512bw -mavx512dq \
+    -Wno-unknown-pragmas
+
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(B)/librcn.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/librcn.a $(LDLIBS)
+
+-include $(OBJ:.o=.d) $(TARGETS:=.d)

@@ -1,0 +1,52 @@
+/* fuzz_report.c - libFuzzer target: the report reader of `rcn report`
+ * (view.h: rcn_view_load, every table printer) on a report file.
+ *
+ * Input: the whole report file (JSON). Reports come from earlier runs,
+ * other versions, or hands; nulls stand for non-finite numbers. Properties
+ * beyond "no crash, no leak, no UB": a failed load names the file; a
+ * report that loads prints as text and Markdown without error, and one
+ * that rcn_view_from_json accepts is accepted by rcn_view_load alike. */
+#include "fuzz_common.h"
+#include "rcn/view.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    fuzz_setup("report");
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > (1u << 20))
+        return 0;
+    rcn_error err;
+    fuzz_write("run.json", data, size);
+    rcn_view_report *view = NULL;
+    int loaded = rcn_view_load("run.json", &view, &err) == 0;
+    if (loaded) {
+        FILE *null = fopen("/dev/null", "w");
+        rcn_view_table_opts o = {0, 0};
+        FUZZ_ASSERT(rcn_view_print(null, view, &o, &err) == 0, "print: %s", err.msg);
+        o.markdown = 1, o.top = 3;
+        FUZZ_ASSERT(rcn_view_print(null, view, &o, &err) == 0, "print md: %s", err.msg);
+        fclose(null);
+        rcn_view_free(view);
+    } else {
+        FUZZ_ASSERT(strstr(err.msg, "run.json"), "error names no file: %s", err.msg);
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
+    if (j) {
+        rcn_view_report *v = NULL;
+        if (rcn_view_from_json(j, "run.json", &v, &err) == 0) {
+            rcn_view_free(v);
+            FUZZ_ASSERT(loaded, "rcn_view_from_json accepts what rcn_view_load refuses");
+        }
+        json_decref(j);
+    }
+    return 0;
+}
