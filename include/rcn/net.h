@@ -8,7 +8,9 @@
  *
  * Parameters are one flat float array; each named tensor (PyTorch
  * state_dict names, see MODEL.md "Saved models") is a slice of it or of the
- * flat buffer array (running statistics). */
+ * flat buffer array (running statistics). The gradient and momentum arrays
+ * have the parameter array's layout: a parameter tensor's gradient is at
+ * the same offset in rcn_net_grads as its data in rcn_net_params. */
 #ifndef RCN_NET_H
 #define RCN_NET_H
 

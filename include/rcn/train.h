@@ -52,9 +52,10 @@ typedef struct {
 } rcn_train_result;
 
 /* Optional hooks (any may be NULL). on_epoch runs after each epoch's
- * evaluation. poll runs between batches (cheap: e.g. an MPI_Iprobe on the
- * coordinator rank); a non-zero return aborts the training at once
- * (res->aborted = 1), e.g. on SIGTERM. */
+ * evaluation. poll runs between batches, of training and of the per-epoch
+ * evaluation (cheap: e.g. an MPI_Iprobe on the coordinator rank); a
+ * non-zero return aborts the training at once (res->aborted = 1), e.g. on
+ * SIGTERM. */
 typedef struct {
     void (*on_epoch)(const rcn_epoch_stats *st, void *ud);
     int (*poll)(void *ud);

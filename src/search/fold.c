@@ -1,14 +1,14 @@
 /* fold.c - runs one fold job (see include/rcn/fold.h): the deterministic
- * subset and fold split, a cached net per batch size, and rcn_train. */
+ * subset and fold split, the rank's one network, and rcn_train.
+ *
+ * A rank holds one network at a time, sized for the current job's batch
+ * size, so its memory is one network's, whatever the grid. The dispatcher
+ * hands out jobs in cost order, and jobs of one batch size cost the same,
+ * so they come in runs and the network is rebuilt only between runs. */
 #include "rcn/fold.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    int batch;
-    rcn_net *net;
-} net_slot;
 
 struct rcn_fold_runner {
     rcn_fold_spec spec;
@@ -19,9 +19,8 @@ struct rcn_fold_runner {
     int32_t *fold_of;   /* per position of base: its fold */
     int64_t *fold_size; /* per fold: validation size */
     int32_t *train_idx, *val_idx, *test_idx;
-    net_slot *nets;
-    int n_nets;
-    rcn_net *last;
+    rcn_net *net; /* sized for net_batch; NULL before the first job */
+    int net_batch;
 };
 
 void rcn_fold_spec_from_job(const rcn_job *job, rcn_fold_spec *spec)
@@ -42,9 +41,7 @@ void rcn_fold_runner_destroy(rcn_fold_runner *r)
 {
     if (!r)
         return;
-    for (int i = 0; i < r->n_nets; i++)
-        rcn_net_destroy(r->nets[i].net);
-    free(r->nets);
+    rcn_net_destroy(r->net);
     free(r->base);
     free(r->fold_of);
     free(r->fold_size);
@@ -103,22 +100,16 @@ int64_t rcn_fold_train_size(const rcn_fold_runner *r, int fold)
     return r->n_base;
 }
 
+/* The network for `batch` (max batch exactly `batch`, so evaluation
+ * chunks, and hence results, do not depend on what ran before). */
 static rcn_net *net_for(rcn_fold_runner *r, int batch, rcn_error *err)
 {
-    for (int i = 0; i < r->n_nets; i++)
-        if (r->nets[i].batch == batch)
-            return r->nets[i].net;
-    net_slot *grown = realloc(r->nets, (size_t)(r->n_nets + 1) * sizeof *grown);
-    if (!grown) {
-        rcn_errorf(err, "out of memory for a net of batch %d", batch);
-        return NULL;
-    }
-    r->nets = grown;
-    rcn_net *net = rcn_net_create(&r->spec.arch, batch, err);
-    if (!net)
-        return NULL;
-    r->nets[r->n_nets++] = (net_slot){batch, net};
-    return net;
+    if (r->net && r->net_batch == batch)
+        return r->net;
+    rcn_net_destroy(r->net);
+    r->net = rcn_net_create(&r->spec.arch, batch, err);
+    r->net_batch = r->net ? batch : 0;
+    return r->net;
 }
 
 int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, const rcn_train_hooks *hooks,
@@ -137,7 +128,6 @@ int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, const rcn_train_hooks *
     rcn_net *net = net_for(r, c->batch_size, err);
     if (!net)
         return -1;
-    r->last = net;
 
     rcn_split train = {r->train->images, r->train->labels, r->base, r->n_base};
     rcn_split val;
@@ -167,5 +157,5 @@ int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, const rcn_train_hooks *
 
 rcn_net *rcn_fold_runner_last_net(rcn_fold_runner *r)
 {
-    return r->last;
+    return r->net;
 }

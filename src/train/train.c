@@ -15,8 +15,11 @@ static double now_seconds(void)
 }
 
 /* Eval-mode pass in batches of the net's max batch; also the sum of the
- * batches' mean losses (the paper's convention). */
-static double evaluate(rcn_net *net, const rcn_split *set, double *accuracy, double *batch_sum)
+ * batches' mean losses (the paper's convention). The poll hook (may be
+ * NULL) runs between batches, as in training, so a coordinating rank stays
+ * responsive; a non-zero return sets *aborted and stops the pass. */
+static double evaluate(rcn_net *net, const rcn_split *set, double *accuracy, double *batch_sum,
+                       const rcn_train_hooks *hooks, int *aborted)
 {
     const int mb = rcn_net_max_batch(net);
     double total = 0.0, bsum = 0.0;
@@ -27,6 +30,10 @@ static double evaluate(rcn_net *net, const rcn_split *set, double *accuracy, dou
         double s = rcn_net_forward(net, n, 0, NULL, &correct);
         total += s;
         bsum += s / n;
+        if (hooks && hooks->poll && hooks->poll(hooks->ud)) {
+            *aborted = 1;
+            break;
+        }
     }
     if (accuracy)
         *accuracy = set->n ? (double)correct / (double)set->n : NAN;
@@ -37,7 +44,7 @@ static double evaluate(rcn_net *net, const rcn_split *set, double *accuracy, dou
 
 double rcn_evaluate(rcn_net *net, const rcn_split *set, double *accuracy)
 {
-    return evaluate(net, set, accuracy, NULL);
+    return evaluate(net, set, accuracy, NULL, NULL, NULL);
 }
 
 int rcn_train(rcn_net *net, const rcn_split *train, const rcn_split *val,
@@ -106,7 +113,13 @@ int rcn_train(rcn_net *net, const rcn_split *train, const rcn_split *val,
         st->seconds = t1 - t0;
         st->images_per_second = st->seconds > 0 ? (double)train->n / st->seconds : 0.0;
         if (val && val->n > 0) {
-            st->val_loss = evaluate(net, val, &st->val_accuracy, &st->val_loss_batch_sum);
+            st->val_loss = evaluate(net, val, &st->val_accuracy, &st->val_loss_batch_sum, hooks,
+                                    &res->aborted);
+            if (res->aborted) {
+                res->seconds = now_seconds() - t_start;
+                free(order);
+                return 0;
+            }
         } else {
             st->val_loss = NAN;
             st->val_accuracy = NAN;
