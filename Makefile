@@ -34,6 +34,15 @@ build/librcn.a: $(OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The objects that embed RCN_GIT_REV are rebuilt when the revision changes
+# (the stamp is rewritten only then), so a binary never reports a stale one.
+REV_OBJ := build/obj/main.o build/obj/search/report.o build/obj/cli/train.o
+$(REV_OBJ): build/gitrev.stamp
+build/gitrev.stamp: FORCE
+	@mkdir -p build
+	@echo "$(VERSION) $(GIT_REV)" | cmp -s - $@ || echo "$(VERSION) $(GIT_REV)" > $@
+FORCE:
+
 build/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
