@@ -22,6 +22,8 @@
 #include "rcn/rng.h"
 
 #define RCN_MAX_STAGES 8
+#define RCN_MAX_BLOCKS 128    /* residual blocks over all stages */
+#define RCN_MAX_BATCH 10000000
 #define RCN_IMG_H 28
 #define RCN_IMG_W 28
 #define RCN_CLASSES 10
@@ -68,7 +70,13 @@ typedef struct {
     size_t offset;  /* into the parameter or buffer array */
 } rcn_tensor_info;
 
+/* max_batch in 1..RCN_MAX_BATCH. Refuses (error with the estimate) a net
+ * that needs more memory than rcn_mem_available (sysmem.h) reports. */
 rcn_net *rcn_net_create(const rcn_arch *a, int max_batch, rcn_error *err);
+/* Every byte rcn_net_create(a, max_batch) would allocate, without allocating
+ * (the same as rcn_net_bytes of that net); -1 with *err for an invalid arch
+ * or batch. */
+int rcn_net_estimate_bytes(const rcn_arch *a, int max_batch, size_t *bytes, rcn_error *err);
 void rcn_net_destroy(rcn_net *net);
 
 const rcn_arch *rcn_net_arch(const rcn_net *net);

@@ -48,6 +48,7 @@ int rcn_arch_validate(const rcn_arch *a, rcn_error *err)
     int h = out_size(RCN_IMG_H, a->stem_k, a->stem_stride, (a->stem_k - 1) / 2);
     if (a->stem_pool)
         h = out_size(h, 3, 2, 1);
+    int blocks = 0;
     for (int i = 0; i < a->n_stages; i++) {
         if (a->stage_c[i] < 1 || a->stage_c[i] > 4096)
             return rcn_errorf(err, "stages[%d].channels must be in 1..4096 (got %d)", i,
@@ -55,6 +56,10 @@ int rcn_arch_validate(const rcn_arch *a, rcn_error *err)
         if (a->stage_blocks[i] < 1 || a->stage_blocks[i] > 64)
             return rcn_errorf(err, "stages[%d].blocks must be in 1..64 (got %d)", i,
                               a->stage_blocks[i]);
+        blocks += a->stage_blocks[i];
+        if (blocks > RCN_MAX_BLOCKS)
+            return rcn_errorf(err, "stages: %d residual blocks in all (up to stages[%d]), more "
+                              "than the %d a network may have", blocks, i, RCN_MAX_BLOCKS);
         if (i > 0)
             h = out_size(h, 3, 2, 1);
         if (h < 1)

@@ -15,8 +15,9 @@
 #include <string.h>
 
 #include "rcn/nn.h"
+#include "rcn/sysmem.h"
 
-#define MAX_BLOCKS 128
+#define MAX_BLOCKS RCN_MAX_BLOCKS
 #define MAX_TENSORS (16 + MAX_BLOCKS * 16)
 
 typedef struct {
@@ -203,12 +204,17 @@ static void layout(rcn_net *net, arena *a)
     net->dlogits = take(a, (size_t)N * RCN_CLASSES * F);
 }
 
-rcn_net *rcn_net_create(const rcn_arch *arch, int max_batch, rcn_error *err)
+/* Builds the layer plan and tensor table for max_batch and sizes the arena
+ * (the counting layout pass): *arena_bytes gets its size. Allocates only
+ * the struct itself. */
+static rcn_net *plan_net(const rcn_arch *arch, int max_batch, size_t *arena_bytes,
+                         rcn_error *err)
 {
     if (rcn_arch_validate(arch, err))
         return NULL;
-    if (max_batch < 1)
-        return rcn_errorf(err, "batch size must be >= 1 (got %d)", max_batch), NULL;
+    if (max_batch < 1 || max_batch > RCN_MAX_BATCH)
+        return rcn_errorf(err, "batch size must be in 1..%d (got %d)", RCN_MAX_BATCH,
+                          max_batch), NULL;
     rcn_net *net = calloc(1, sizeof *net);
     if (!net)
         return rcn_errorf(err, "out of memory creating the network"), NULL;
@@ -260,7 +266,40 @@ rcn_net *rcn_net_create(const rcn_arch *arch, int max_batch, rcn_error *err)
 
     arena ar = {NULL, 0};
     layout(net, &ar);
-    size_t total = (ar.used + 63) & ~(size_t)63;
+    *arena_bytes = (ar.used + 63) & ~(size_t)63;
+    return net;
+}
+
+int rcn_net_estimate_bytes(const rcn_arch *arch, int max_batch, size_t *bytes, rcn_error *err)
+{
+    size_t total;
+    rcn_net *net = plan_net(arch, max_batch, &total, err);
+    if (!net)
+        return -1;
+    free(net);
+    *bytes = total + sizeof(rcn_net);
+    return 0;
+}
+
+rcn_net *rcn_net_create(const rcn_arch *arch, int max_batch, rcn_error *err)
+{
+    size_t total;
+    rcn_net *net = plan_net(arch, max_batch, &total, err);
+    if (!net)
+        return NULL;
+    /* refuse what cannot fit rather than let the allocation (overcommitted)
+     * succeed and the first touch of the pages summon the OOM killer */
+    char limit[160];
+    uint64_t avail = rcn_mem_available(limit, sizeof limit);
+    if ((uint64_t)total + sizeof *net > avail) {
+        free(net);
+        char a[32], b[32];
+        return rcn_errorf(err, "the network needs %s for batch %d, more than the %s of "
+                          "memory available (%s)",
+                          rcn_mem_str((uint64_t)total + sizeof(rcn_net), a, sizeof a), max_batch,
+                          rcn_mem_str(avail, b, sizeof b), limit), NULL;
+    }
+    arena ar = {NULL, 0};
     ar.base = aligned_alloc(64, total);
     if (!ar.base) {
         free(net);

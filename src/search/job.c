@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "rcn/data.h"
+#include "rcn/sysmem.h"
 #include "rcn/train.h"
 
 #define JOB_FILE_MAX (16 << 20) /* a job file is a few hundred bytes */
@@ -678,6 +679,44 @@ int rcn_job_check_sizes(const rcn_job *job, int64_t n_train, rcn_error *err)
     return finish(&c, err);
 }
 
+/* ---- memory ----------------------------------------------------------- */
+
+/* The network of the largest batch must fit in the memory this process may
+ * use (sysmem.h): a job that cannot is refused now, with the estimate, not
+ * after loading the data or by the OOM killer hours into a search. */
+static void check_memory(ctx_t *c, const rcn_job *job)
+{
+    const rcn_axis *ax = &job->axes[RCN_AXIS_BATCH];
+    int batch = job->batch_size;
+    if (ax->n > 0) {
+        batch = 1;
+        for (int i = 0; i < ax->n; i++)
+            if ((int)ax->values[i] > batch)
+                batch = (int)ax->values[i];
+    }
+    size_t need, need1;
+    rcn_error e;
+    if (rcn_net_estimate_bytes(&job->arch, batch, &need, &e)) {
+        fail(c, "model", "%s", e.msg);
+        return;
+    }
+    char limit[160];
+    uint64_t avail = rcn_mem_available(limit, sizeof limit);
+    if ((uint64_t)need <= avail)
+        return;
+    char n[32], a[32];
+    rcn_mem_str(avail, a, sizeof a);
+    if (rcn_net_estimate_bytes(&job->arch, 1, &need1, &e) == 0 && (uint64_t)need1 > avail)
+        fail(c, "model", "the network (%lld parameters) needs %s even for batch 1, more than "
+             "the %s of memory available (%s)", (long long)rcn_arch_param_count(&job->arch),
+             rcn_mem_str(need1, n, sizeof n), a, limit);
+    else
+        fail(c, ax->n > 0 ? "grid.batch_size" : "batch_size",
+             "batch %d needs %s for the network (%lld parameters), more than the %s of "
+             "memory available (%s)", batch, rcn_mem_str(need, n, sizeof n),
+             (long long)rcn_arch_param_count(&job->arch), a, limit);
+}
+
 /* ---- the job ---------------------------------------------------------- */
 
 static int read_file(ctx_t *c, const char *path, char **buf, size_t *len)
@@ -1048,6 +1087,10 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
     /* what needs the grid and the validation: batch sizes vs train_limit */
     if (grid_ok && valid_ok && job->train_limit > 0)
         check_sizes(&c, job, job->train_limit, "train_limit");
+
+    /* what needs the model and the batch sizes: memory, before any data */
+    if (arch_ok && grid_ok)
+        check_memory(&c, job);
 
     if (c.n || !arch_ok) {
         json_decref(root);
