@@ -602,6 +602,17 @@ rcn_net *rcn_safetensors_load(const char *path, int max_batch, json_t **metadata
     json_decref(arch_j);
     if (rc)
         goto fail;
+    /* a header that lies about the arch must not make us build a network
+     * the file cannot fill: it holds at least every parameter */
+    uint64_t have = 0;
+    for (int i = 0; i < f.n; i++)
+        have += f.t[i].numel;
+    if ((uint64_t)rcn_arch_param_count(&a) > have) {
+        rcn_errorf(err, "%s: __metadata__.arch describes a network of %lld parameters but "
+                   "the file holds only %llu floats", path, (long long)rcn_arch_param_count(&a),
+                   (unsigned long long)have);
+        goto fail;
+    }
     net = rcn_net_create(&a, max_batch, err);
     if (!net) {
         rcn_error_prefix(err, "%s", path);
