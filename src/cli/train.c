@@ -1,11 +1,15 @@
 /* train.c - `rcn train`: train one network on a training set, evaluate on
  * the test set after every epoch, print a line per epoch and write the same
  * as JSON; optionally save the model (the paper's Experiment 1). */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "rcn/cli.h"
 #include "rcn/data.h"
@@ -247,6 +251,23 @@ static int parse_args(int argc, char **argv, train_opts *o, int *exit_now)
     return 0;
 }
 
+/* The result files must be writable before hours are spent training: the
+ * path is not a directory and its directory takes a new file. */
+static int check_writable(const char *opt, const char *path, rcn_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return rcn_errorf(err, "%s %s: is a directory (expected a file name)", opt, path);
+    char probe[RCN_PATH_MAX + 64];
+    snprintf(probe, sizeof probe, "%s.probe.%ld", path, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return rcn_errorf(err, "%s %s: cannot write there: %s", opt, path, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 int rcn_cmd_train(int argc, char **argv)
 {
     train_opts o = {.batch_size = 64, .epochs = 10, .threads = 1, .lr = 0.01,
@@ -261,6 +282,11 @@ int rcn_cmd_train(int argc, char **argv)
     rcn_set_blas_threads(o.threads);
 
     rcn_error err;
+    if ((o.out && check_writable("--out", o.out, &err)) ||
+        (o.save && check_writable("--save", o.save, &err))) {
+        fprintf(stderr, "rcn train: %s\n", err.msg);
+        return RCN_EXIT_ERROR;
+    }
     if (!o.train_images[0] &&
         (rcn_dataset_resolve(o.data_dir, "train", o.train_images, o.train_labels, RCN_PATH_MAX,
                              &err) ||
