@@ -174,7 +174,7 @@ static int read_header(idx_in *in, uint32_t want_magic, const char *what, uint32
     for (int i = 0; i < want_ndim; i++)
         dims[i] = be32(b + 4 * i);
     if ((int64_t)dims[0] > RCN_IDX_MAX_ITEMS)
-        return rcn_errorf(err, "%s: header claims %lld items (limit %lld)", in->path,
+        return rcn_errorf(err, "%s: header claims %lld items at offset 4 (limit %lld)", in->path,
                           (long long)dims[0], (long long)RCN_IDX_MAX_ITEMS);
     if (want_ndim == 3 && (dims[1] < 1 || dims[1] > IDX_MAX_SIDE || dims[2] < 1 ||
                            dims[2] > IDX_MAX_SIDE))

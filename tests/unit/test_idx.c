@@ -288,13 +288,13 @@ static void test_bad_files(void)
      * malloc. */
     b = mk_images(0x803, 4000000000u, 28, 28, 0, 0, &len);
     put_bytes(P("huge"), b, len);
-    snprintf(want, sizeof want, "%s: header claims 4000000000 items (limit 100000000)",
+    snprintf(want, sizeof want, "%s: header claims 4000000000 items at offset 4 (limit 100000000)",
              P("huge"));
     EXPECT_IMG_ERR(P("huge"), want);
     free(b);
     b = mk_labels(4000000000u, 0, 0, &len);
     put_gz(P("hugel.gz"), b, len);
-    EXPECT_LBL_ERR(P("hugel.gz"), "header claims 4000000000 items (limit 100000000)");
+    EXPECT_LBL_ERR(P("hugel.gz"), "header claims 4000000000 items at offset 4 (limit 100000000)");
     free(b);
     b = mk_images(0x803, 100000000u, 28, 28, 3, 0, &len);
     put_gz(P("big.gz"), b, len);
