@@ -175,5 +175,11 @@ int rcn_cmd_status(int argc, char **argv)
         fprintf(stderr, "rcn status: %s: not a regular file\n", path);
         return RCN_EXIT_ERROR;
     }
+    FILE *f = fopen(path, "rb"); /* unreadable: say so, not "not a journal" */
+    if (!f) {
+        fprintf(stderr, "rcn status: %s: cannot open: %s\n", path, strerror(errno));
+        return RCN_EXIT_ERROR;
+    }
+    fclose(f);
     return rcn_journal_sniff(path) ? status_journal(path) : status_report(path);
 }
