@@ -130,23 +130,48 @@ static ALWAYS_INLINE void prefetch_plane(const float *p, size_t hw, int write)
 
 /* ---- weight transforms (scalar: cout*cin*9 values per call) ------------- */
 
-/* u[xi * xs] = (G g G^T)[xi] for one 3x3 kernel g. */
-static void kernel_transform(const float *g, float *u, size_t xs)
+/* U = G g G^T for every kernel g of w (cout, cin, 3, 3), 16 kernels at a
+ * time (gathered from w), into u[xi][co][ci] (transposed = 0: the forward)
+ * or u[xi][ci][co] (transposed = 1: the data gradient); 16 * cout * cin. */
+static void kernels_transform(const float *w, int cout, int cin, float *u, int transposed)
 {
-    float t[4][3];
-    for (int k = 0; k < 3; k++) {
-        float a = g[k], b = g[3 + k], c = g[6 + k];
-        t[0][k] = a;
-        t[1][k] = 0.5f * (a + b + c);
-        t[2][k] = 0.5f * (a - b + c);
-        t[3][k] = c;
-    }
-    for (int i = 0; i < 4; i++) {
-        float a = t[i][0], b = t[i][1], c = t[i][2];
-        u[(i * 4 + 0) * xs] = a;
-        u[(i * 4 + 1) * xs] = 0.5f * (a + b + c);
-        u[(i * 4 + 2) * xs] = 0.5f * (a - b + c);
-        u[(i * 4 + 3) * xs] = c;
+    const size_t cc = (size_t)cout * cin;
+    const int outer = transposed ? cin : cout, inner = transposed ? cout : cin;
+    /* lane l of a group: kernel (o, i0 + l); its 9 weights start at
+     * ((co * cin + ci) * 9), ci or co running along the lanes */
+    const int lane_stride = transposed ? cin * 9 : 9;
+    int li[16];
+    for (int l = 0; l < 16; l++)
+        li[l] = l * lane_stride;
+    const __m512i lidx = _mm512_loadu_si512(li);
+    const __m512 half = _mm512_set1_ps(0.5f);
+    for (int o = 0; o < outer; o++) {
+        for (int i0 = 0; i0 < inner; i0 += 16) {
+            const __mmask16 m = lanes(inner - i0);
+            const int co = transposed ? i0 : o, ci = transposed ? o : i0;
+            const float *base = w + ((size_t)co * cin + ci) * 9;
+            __m512 g[9];
+            for (int k = 0; k < 9; k++)
+                g[k] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, lidx, base + k, 4);
+            __m512 t[4][3];
+            for (int k = 0; k < 3; k++) {
+                __m512 a = g[k], b = g[3 + k], c = g[6 + k];
+                t[0][k] = a;
+                t[1][k] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(a, b), c));
+                t[2][k] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(a, b), c));
+                t[3][k] = c;
+            }
+            float *dst = u + (size_t)o * inner + i0;
+            for (int r = 0; r < 4; r++) {
+                __m512 a = t[r][0], b = t[r][1], c = t[r][2];
+                _mm512_mask_storeu_ps(dst + (size_t)(r * 4 + 0) * cc, m, a);
+                _mm512_mask_storeu_ps(dst + (size_t)(r * 4 + 1) * cc, m,
+                                      _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(a, b), c)));
+                _mm512_mask_storeu_ps(dst + (size_t)(r * 4 + 2) * cc, m,
+                                      _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(a, b), c)));
+                _mm512_mask_storeu_ps(dst + (size_t)(r * 4 + 3) * cc, m, c);
+            }
+        }
     }
 }
 
@@ -645,10 +670,7 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
     float *u = scratch;
     float *v = u + 16 * (size_t)cout * cin;
     float *m = v + 16 * round16((size_t)nb * g.tps) * cin;
-    for (int co = 0; co < cout; co++)
-        for (int ci = 0; ci < cin; ci++)
-            kernel_transform(w + ((size_t)co * cin + ci) * 9, u + (size_t)co * cin + ci,
-                             (size_t)cout * cin);
+    kernels_transform(w, cout, cin, u, 0);
     for (int n0 = 0; n0 < n; n0 += nb) {
         const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
         const size_t ld = round16((size_t)T);
@@ -692,9 +714,7 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
     float *v = du + 16 * cc;
     float *dm = v + 16 * round16((size_t)nb * g.tps) * cin;
     if (dx)
-        for (int co = 0; co < cout; co++)
-            for (int ci = 0; ci < cin; ci++)
-                kernel_transform(w + ((size_t)co * cin + ci) * 9, ut + (size_t)ci * cout + co, cc);
+        kernels_transform(w, cout, cin, ut, 1);
     for (int n0 = 0; n0 < n; n0 += nb) {
         const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
         const size_t ld = round16((size_t)T);
