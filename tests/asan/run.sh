@@ -10,7 +10,10 @@
 # a run that wrote any report fails even if the test itself passed (a test
 # might have expected a crash or swallowed stderr).
 #
-# Usage: tests/asan/run.sh [unit|integration|all]   (default all)
+# Then tests/asan/valgrind.sh: one valgrind memcheck run of a small search
+# and its readers (normal build): 0 errors, 0 bytes definitely lost.
+#
+# Usage: tests/asan/run.sh [unit|integration|valgrind|all]   (default all)
 #        ASAN_JOBS=N  parallel compile jobs (default 2)
 set -u
 cd "$(dirname "$0")/../.."
@@ -57,6 +60,12 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
             echo "FAIL asan $(basename "$t") (log: $d/log)"; tail -n 40 "$d/log"; fail=1
         fi
     done
+fi
+
+if [ "$what" = all ] || [ "$what" = valgrind ]; then
+    # one memcheck run of a small search and its readers, normal build
+    make -s bin/rcn >/dev/null || { echo "FAIL: build bin/rcn"; exit 1; }
+    tests/asan/valgrind.sh "$PWD/bin/rcn" || fail=1
 fi
 
 # Reports written by any sanitized process (also those whose failure a test
