@@ -248,9 +248,13 @@ static void eval_step(void *p)
 
 /* ---- per-layer-kind breakdown ------------------------------------------- */
 
-enum { K_CONV_FWD, K_CONV_BWD_DATA, K_CONV_BWD_WEIGHTS, K_BN, K_OTHER, K_NKINDS };
+/* Kinds of work in a training step; they partition its time. The three
+ * convolution kinds exclude their data transforms (im2col / col2im,
+ * Winograd transforms), which are a kind of their own. */
+enum { K_CONV_FWD, K_CONV_BWD_DATA, K_CONV_BWD_WEIGHTS, K_TRANSFORMS, K_BN, K_OTHER, K_NKINDS };
 static const char *kind_names[K_NKINDS] = {"conv_forward", "conv_backward_data",
-                                           "conv_backward_weights", "batchnorm", "other"};
+                                           "conv_backward_weights", "conv_transforms",
+                                           "batchnorm", "other"};
 
 typedef struct {
     rcn_conv_shape s;
@@ -352,18 +356,37 @@ static void fill(float *p, size_t n, uint64_t seed)
 }
 
 typedef struct {
-    double fwd, bwd_data, bwd_weights, transforms; /* CPU seconds per call at the batch */
-    double flops;                                  /* forward FLOPs at the batch */
+    double fwd, bwd_data, bwd_weights; /* CPU seconds per call at the batch, transforms included */
+    double tr_fwd, tr_data, tr_weights; /* ... of which data transforms */
+    double flops;                       /* forward FLOPs at the batch */
 } conv_time;
 
 typedef struct {
-    double seconds[K_NKINDS]; /* per training step of the batch */
-    double flops[K_NKINDS];   /* per training step */
-    double transform_seconds; /* im2col / Winograd transforms inside the convs */
+    double seconds[K_NKINDS];  /* per training step of the batch */
+    double with_tr[K_NKINDS];  /* conv kinds: seconds including their transforms */
+    double flops[K_NKINDS];    /* per training step */
     int nconv;
     rcn_conv_shape shape[MAX_ITEMS];
     conv_time conv[MAX_ITEMS];
 } layer_times;
+
+/* Share of the data transforms in a few calls of c's mode, from the
+ * kernels' time stamps (a time-shared core stretches both parts alike). */
+static double transform_share(conv_ctx *c)
+{
+    double pt0[RCN_PROF_NKINDS], pt1[RCN_PROF_NKINDS];
+    rcn_prof_on = 1;
+    rcn_prof_read(pt0);
+    double s0 = rcn_prof_now();
+    for (int r = 0; r < 3; r++)
+        conv_step(c);
+    double ticks = rcn_prof_now() - s0;
+    rcn_prof_read(pt1);
+    rcn_prof_on = 0;
+    double share = (pt1[RCN_PROF_TRANSFORM] - pt0[RCN_PROF_TRANSFORM]) /
+                   (ticks * rcn_prof_tick_seconds());
+    return share > 0.0 ? (share < 1.0 ? share : 1.0) : 0.0;
+}
 
 /* Times every convolution (forward, backward weights, backward data) and
  * BatchNorm (train forward + backward) of the network at batch n. */
@@ -422,33 +445,26 @@ static int time_layers(const rcn_arch *a, int n, int steps, double min_seconds,
             if (td < 0.0)
                 td = 0.0;
         }
-        /* The transforms' share of a few profiled forward + backward calls
-         * (time stamps: a time-shared core stretches both parts alike),
-         * applied to their CPU time. */
-        double pt0[RCN_PROF_NKINDS], pt1[RCN_PROF_NKINDS];
-        rcn_prof_on = 1;
-        rcn_prof_read(pt0);
-        double s0 = rcn_prof_now();
-        for (int r = 0; r < 5; r++) {
-            c.mode = 0;
-            conv_step(&c);
-            c.mode = ci->needs_dx ? 2 : 1;
-            conv_step(&c);
+        c.mode = 0;
+        double trf = transform_share(&c) * tf;
+        c.mode = 1;
+        double trw = transform_share(&c) * tw, trd = 0.0;
+        if (ci->needs_dx) {
+            c.mode = 2;
+            trd = transform_share(&c) * (tw + td) - trw;
+            trd = trd < 0.0 ? 0.0 : trd > td ? td : trd;
         }
-        double ticks = rcn_prof_now() - s0;
-        rcn_prof_read(pt1);
-        rcn_prof_on = 0;
-        double share = (pt1[RCN_PROF_TRANSFORM] - pt0[RCN_PROF_TRANSFORM]) /
-                       (ticks * rcn_prof_tick_seconds());
-        double tt = share * (tf + tw + td);
-        lt->transform_seconds += tt;
         if (lt->nconv < MAX_ITEMS) {
             lt->shape[lt->nconv] = *s;
-            lt->conv[lt->nconv++] = (conv_time){tf, td, tw, tt, fl};
+            lt->conv[lt->nconv++] = (conv_time){tf, td, tw, trf, trd, trw, fl};
         }
-        lt->seconds[K_CONV_FWD] += tf;
-        lt->seconds[K_CONV_BWD_WEIGHTS] += tw;
-        lt->seconds[K_CONV_BWD_DATA] += td;
+        lt->seconds[K_CONV_FWD] += tf - trf;
+        lt->seconds[K_CONV_BWD_WEIGHTS] += tw - trw;
+        lt->seconds[K_CONV_BWD_DATA] += td - trd;
+        lt->seconds[K_TRANSFORMS] += trf + trw + trd;
+        lt->with_tr[K_CONV_FWD] += tf;
+        lt->with_tr[K_CONV_BWD_WEIGHTS] += tw;
+        lt->with_tr[K_CONV_BWD_DATA] += td;
         lt->flops[K_CONV_FWD] += fl;
         lt->flops[K_CONV_BWD_WEIGHTS] += fl;
         lt->flops[K_CONV_BWD_DATA] += ci->needs_dx ? fl : 0.0;
@@ -539,26 +555,27 @@ static json_t *result_json(const bench_opts *o, const bench_result *r)
             json_object_set_new(e, "cpu_seconds_per_step", num(s));
             json_object_set_new(e, "share_of_train_step", num(s / step));
             if (r->lt.flops[k] > 0) {
-                double g = r->lt.flops[k] / s * 1e-9;
-                json_object_set_new(e, "gflops", num(g));
+                /* im2col-counted FLOPs over the kind's time with its transforms */
+                double g = r->lt.flops[k] / r->lt.with_tr[k] * 1e-9;
+                json_object_set_new(e, "effective_gflops", num(g));
                 if (o->peak)
                     json_object_set_new(e, "percent_of_fma_peak", num(100.0 * g / r->fma_gflops));
             }
             json_object_set_new(L, kind_names[k], e);
         }
-        json_object_set_new(L, "conv_transforms_cpu_seconds_per_step",
-                            num(r->lt.transform_seconds));
         json_t *cv = json_array();
         for (int i = 0; i < r->lt.nconv; i++) {
             const rcn_conv_shape *s = &r->lt.shape[i];
             const conv_time *t = &r->lt.conv[i];
-            json_array_append_new(
-                cv, json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o}", "cin", s->cin,
-                              "cout", s->cout, "k", s->k, "stride", s->stride, "h", s->h,
-                              "forward_flops", num(t->flops), "forward_seconds", num(t->fwd),
-                              "backward_data_seconds", num(t->bwd_data),
-                              "backward_weights_seconds", num(t->bwd_weights),
-                              "transform_seconds", num(t->transforms)));
+            json_t *c = json_pack("{s:i, s:i, s:i, s:i, s:i, s:o}", "cin", s->cin, "cout",
+                                  s->cout, "k", s->k, "stride", s->stride, "h", s->h,
+                                  "forward_flops", num(t->flops));
+            json_object_set_new(c, "forward_seconds", num(t->fwd));
+            json_object_set_new(c, "backward_data_seconds", num(t->bwd_data));
+            json_object_set_new(c, "backward_weights_seconds", num(t->bwd_weights));
+            json_object_set_new(c, "transform_seconds",
+                                num(t->tr_fwd + t->tr_data + t->tr_weights));
+            json_array_append_new(cv, c);
         }
         json_object_set_new(L, "convolutions", cv);
         json_object_set_new(j, "layers", L);
@@ -596,11 +613,10 @@ static void print_text(const bench_opts *o, const bench_result *r)
             printf("    %-22s %8.2f ms  %5.1f%%", kind_names[k], r->lt.seconds[k] * 1e3,
                    100 * r->lt.seconds[k] / step);
             if (r->lt.flops[k] > 0)
-                printf("  %6.1f GFLOP/s", r->lt.flops[k] / r->lt.seconds[k] * 1e-9);
+                printf("  %6.1f GFLOP/s effective (with its transforms)",
+                       r->lt.flops[k] / r->lt.with_tr[k] * 1e-9);
             printf("\n");
         }
-        printf("    (of the convolutions: transforms / im2col %.2f ms)\n",
-               r->lt.transform_seconds * 1e3);
         if (o->verbose) {
             printf("  convolutions (CPU ms per call; GFLOP/s): forward, backward data, "
                    "backward weights; transforms\n");
@@ -612,7 +628,7 @@ static void print_text(const bench_opts *o, const bench_result *r)
                        t->flops / t->fwd * 1e-9, t->bwd_data * 1e3,
                        t->bwd_data > 0 ? t->flops / t->bwd_data * 1e-9 : 0.0,
                        t->bwd_weights * 1e3, t->flops / t->bwd_weights * 1e-9,
-                       t->transforms * 1e3);
+                       (t->tr_fwd + t->tr_data + t->tr_weights) * 1e3);
             }
         }
     }
