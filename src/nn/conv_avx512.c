@@ -28,9 +28,12 @@
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
-static size_t round16(size_t v)
+/* Row length of the im2col block for N columns: a multiple of 16 floats,
+ * never of 256 (1 KiB), so that consecutive rows do not share cache sets. */
+static size_t row_ld(size_t N)
 {
-    return (v + 15) & ~(size_t)15;
+    size_t ld = (N + 15) & ~(size_t)15;
+    return ld % 256 ? ld : ld + 16;
 }
 
 static int is_pointwise(const rcn_conv_shape *s)
@@ -65,7 +68,7 @@ size_t rcn_cv_scratch_floats(const rcn_conv_shape *s, int n)
         n = 1;
     if (is_pointwise(s))
         return wt;
-    return wt + K * round16((size_t)chunk_samples(s, n) * s->ho * s->wo);
+    return wt + K * row_ld((size_t)chunk_samples(s, n) * s->ho * s->wo);
 }
 
 /* ---- lane tables for one shape ------------------------------------------- */
@@ -251,7 +254,7 @@ void rcn_cv_forward(const rcn_conv_shape *s, int n, const float *x, const float 
     float *col = scratch + (size_t)K * s->cout;
     for (int n0 = 0; n0 < n; n0 += nb) {
         const int cnt = n - n0 < nb ? n - n0 : nb, N = cnt * howo;
-        const size_t ld = round16((size_t)N);
+        const size_t ld = row_ld((size_t)N);
         RCN_PROF_BEGIN(t0);
         im2col(s, &L, n, n0, cnt, x, col, ld);
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
@@ -282,7 +285,7 @@ void rcn_cv_backward(const rcn_conv_shape *s, int n, const float *x, const float
     float *col = scratch + (size_t)K * s->cout;
     for (int n0 = 0; n0 < n; n0 += nb) {
         const int cnt = n - n0 < nb ? n - n0 : nb, N = cnt * howo;
-        const size_t ld = round16((size_t)N);
+        const size_t ld = row_ld((size_t)N);
         const float *dyc = dy + (size_t)n0 * howo;
         RCN_PROF_BEGIN(t0);
         im2col(s, &L, n, n0, cnt, x, col, ld);

@@ -98,9 +98,21 @@ static int chunk_samples(const rcn_conv_shape *s, int n, int backward)
     return nb < n ? nb : n;
 }
 
-static size_t round16(size_t v)
+/* Row length of V and M for T tiles: a multiple of 16 floats, but never of
+ * 256 (1 KiB), so that the rows a product walks down do not all fall into
+ * the same few cache sets. Monotonic in T. */
+static size_t row_ld(size_t T)
 {
-    return (v + 15) & ~(size_t)15;
+    size_t ld = (T + 15) & ~(size_t)15;
+    return ld % 256 ? ld : ld + 16;
+}
+
+/* Distance between the 16 transformed-position planes of a buffer with c
+ * rows: one cache line more than the rows need, so that the 16 planes a
+ * transform writes at once are spread over 16 cache sets. */
+static size_t plane_stride(int c, size_t ld)
+{
+    return (size_t)c * ld + 16;
 }
 
 size_t rcn_wino_scratch_floats(const rcn_conv_shape *s, int n)
@@ -109,8 +121,8 @@ size_t rcn_wino_scratch_floats(const rcn_conv_shape *s, int n)
         n = 1;
     int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
     int nb = chunk_samples(s, n, 0), nbb = chunk_samples(s, n, 1);
-    size_t ld = round16((size_t)(nb > nbb ? nb : nbb) * tps);
-    return 32 * (size_t)s->cin * s->cout + 16 * ld * (size_t)(s->cin + s->cout);
+    size_t ld = row_ld((size_t)(nb > nbb ? nb : nbb) * tps);
+    return 32 * (size_t)s->cin * s->cout + 16 * (plane_stride(s->cin, ld) + plane_stride(s->cout, ld));
 }
 
 /* Asks for the plane to be worked on next (hw floats at p) to be brought
@@ -669,30 +681,30 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
     const size_t hw = (size_t)s->h * s->w;
     float *u = scratch;
     float *v = u + 16 * (size_t)cout * cin;
-    float *m = v + 16 * round16((size_t)nb * g.tps) * cin;
+    float *m = v + 16 * plane_stride(cin, row_ld((size_t)nb * g.tps));
     kernels_transform(w, cout, cin, u, 0);
     for (int n0 = 0; n0 < n; n0 += nb) {
         const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
-        const size_t ld = round16((size_t)T);
+        const size_t ld = row_ld((size_t)T), vs = plane_stride(cin, ld), ms = plane_stride(cout, ld);
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
             for (int i = 0; i < cnt; i++) {
                 prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
                 t_input(&g, sm, x + ((size_t)ci * n + n0 + i) * hw,
-                                v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld);
+                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
             }
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
         RCN_PROF_BEGIN(t1);
         for (int xi = 0; xi < 16; xi++)
-            rcn_gemm_nn_avx512(cout, T, cin, u + (size_t)xi * cout * cin, cin,
-                               v + (size_t)xi * cin * ld, ld, m + (size_t)xi * cout * ld, ld, 0);
+            rcn_gemm_nn_avx512(cout, T, cin, u + (size_t)xi * cout * cin, cin, v + xi * vs, ld,
+                               m + xi * ms, ld, 0);
         RCN_PROF_END(t1, RCN_PROF_GEMM);
         RCN_PROF_BEGIN(t2);
         for (int co = 0; co < cout; co++)
             for (int i = 0; i < cnt; i++) {
                 prefetch_plane(next_plane(y, n, n0, cnt, co, i, cout, hw), hw, 1);
-                t_output(&g, sm, m + (size_t)co * ld + (size_t)i * g.tps, (size_t)cout * ld,
-                                 y + ((size_t)co * n + n0 + i) * hw);
+                t_output(&g, sm, m + (size_t)co * ld + (size_t)i * g.tps, ms,
+                         y + ((size_t)co * n + n0 + i) * hw);
             }
         RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
     }
@@ -712,43 +724,42 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
     float *ut = scratch;
     float *du = ut + 16 * cc;
     float *v = du + 16 * cc;
-    float *dm = v + 16 * round16((size_t)nb * g.tps) * cin;
+    float *dm = v + 16 * plane_stride(cin, row_ld((size_t)nb * g.tps));
     if (dx)
         kernels_transform(w, cout, cin, ut, 1);
     for (int n0 = 0; n0 < n; n0 += nb) {
         const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
-        const size_t ld = round16((size_t)T);
+        const size_t ld = row_ld((size_t)T), vs = plane_stride(cin, ld), ms = plane_stride(cout, ld);
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
             for (int i = 0; i < cnt; i++) {
                 prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
                 t_input(&g, sm, x + ((size_t)ci * n + n0 + i) * hw,
-                                v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld);
+                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
             }
         for (int co = 0; co < cout; co++)
             for (int i = 0; i < cnt; i++) {
                 prefetch_plane(next_plane(dy, n, n0, cnt, co, i, cout, hw), hw, 0);
                 t_grad_output(&g, sm, dy + ((size_t)co * n + n0 + i) * hw,
-                                      dm + (size_t)co * ld + (size_t)i * g.tps, (size_t)cout * ld);
+                              dm + (size_t)co * ld + (size_t)i * g.tps, ms);
             }
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
         RCN_PROF_BEGIN(t1);
         for (int xi = 0; xi < 16; xi++)
-            rcn_gemm_nt_avx512(cout, cin, T, dm + (size_t)xi * cout * ld, ld,
-                               v + (size_t)xi * cin * ld, ld, du + (size_t)xi * cc, cin, n0 > 0);
+            rcn_gemm_nt_avx512(cout, cin, T, dm + xi * ms, ld, v + xi * vs, ld,
+                               du + (size_t)xi * cc, cin, n0 > 0);
         if (dx)
             for (int xi = 0; xi < 16; xi++)
-                rcn_gemm_nn_avx512(cin, T, cout, ut + (size_t)xi * cc, cout,
-                                   dm + (size_t)xi * cout * ld, ld, v + (size_t)xi * cin * ld, ld,
-                                   0);
+                rcn_gemm_nn_avx512(cin, T, cout, ut + (size_t)xi * cc, cout, dm + xi * ms, ld,
+                                   v + xi * vs, ld, 0);
         RCN_PROF_END(t1, RCN_PROF_GEMM);
         if (dx) {
             RCN_PROF_BEGIN(t2);
             for (int ci = 0; ci < cin; ci++)
                 for (int i = 0; i < cnt; i++) {
                     prefetch_plane(next_plane(dx, n, n0, cnt, ci, i, cin, hw), hw, !accumulate_dx);
-                    t_adjoint(&g, sm, v + (size_t)ci * ld + (size_t)i * g.tps, (size_t)cin * ld,
-                                  dx + ((size_t)ci * n + n0 + i) * hw, accumulate_dx);
+                    t_adjoint(&g, sm, v + (size_t)ci * ld + (size_t)i * g.tps, vs,
+                              dx + ((size_t)ci * n + n0 + i) * hw, accumulate_dx);
                 }
             RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
         }
