@@ -657,7 +657,7 @@ static int parse(int argc, char **argv, bench_opts *o, rcn_error *err, int *help
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
         switch (c) {
         case O_PRESET:
             if (rcn_arch_preset(optarg, &o->arch, err))
@@ -804,7 +804,7 @@ int rcn_cmd_bench(int argc, char **argv)
         rc = RCN_EXIT_ERROR;
     }
     if (o.json) {
-        char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
         if (s)
             printf("%s\n", s);
         free(s);
