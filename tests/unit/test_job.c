@@ -172,7 +172,7 @@ static void test_shipped_jobs(void)
         {"jobs/sensitivity-lr.json", 4, RCN_VALID_TEST, 1, 0, "lr=0.005"},
         {"jobs/sensitivity-momentum.json", 3, RCN_VALID_TEST, 1, 0, "momentum=0.3"},
         {"jobs/table2.json", 312, RCN_VALID_KFOLD, 10, 1, "batch_size=32,lr=0.005"},
-        {"jobs/table2-mini.json", 80, RCN_VALID_KFOLD, 10, 1, "batch_size=32,lr=0.005"},
+        {"jobs/table2-mini.json", 40, RCN_VALID_KFOLD, 10, 1, "batch_size=32,lr=0.005"},
     };
     for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++) {
         rcn_job job;
