@@ -88,3 +88,17 @@ clean:
 	rm -rf build bin
 
 -include $(OBJ:.o=.d) build/obj/main.d
+
+# ---- hardening (helper H): sanitizers, valgrind, fuzzing ----------------------
+#   make test-asan   the whole unit + integration suite built with ASan+UBSan
+#                    (build/asan/), then one valgrind memcheck of a small search
+#   make fuzz        each libFuzzer target for FUZZ_SECONDS (default 600)
+#   make fuzz-ci     the short CI pass: 60 s per target
+FUZZ_SECONDS ?= 600
+.PHONY: test-asan fuzz fuzz-ci
+test-asan:
+	@tests/asan/run.sh
+fuzz:
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
+fuzz-ci:
+	@tests/fuzz/run.sh 60
