@@ -155,35 +155,46 @@ static json_t *marginals_json(const rcn_plan *p, const cell_stats *cs)
     for (int a = 0; a < RCN_NAXES; a++) {
         if (!p->axis_values[a])
             continue;
-        json_t *rows = json_array();
-        for (size_t v = 0; v < json_array_size(p->axis_values[a]); v++) {
-            int n_cells = 0, n_inc = 0, n_div = 0, n_incomplete = 0;
-            double st = 0, sv = 0;
-            for (int c = 0; c < p->n_cells; c++) {
-                if (p->cells[c].axis_index[a] != (int)v)
-                    continue;
-                n_cells++;
-                if (cs[c].status == CELL_DIVERGED)
-                    n_div++;
-                else if (cs[c].status == CELL_INCOMPLETE)
-                    n_incomplete++;
-                else {
-                    n_inc++;
-                    st += cs[c].mean_train;
-                    sv += cs[c].mean_val;
-                }
+        /* one pass over the cells, each adding to the row of its value */
+        size_t nv = json_array_size(p->axis_values[a]);
+        typedef struct {
+            int n_cells, n_inc, n_div, n_incomplete;
+            double st, sv;
+        } row_acc;
+        row_acc *acc = calloc(nv ? nv : 1, sizeof *acc);
+        if (!acc)
+            continue; /* out of memory: the axis is left out */
+        for (int c = 0; c < p->n_cells; c++) {
+            int v = p->cells[c].axis_index[a];
+            if (v < 0 || (size_t)v >= nv)
+                continue;
+            row_acc *r = &acc[v];
+            r->n_cells++;
+            if (cs[c].status == CELL_DIVERGED)
+                r->n_div++;
+            else if (cs[c].status == CELL_INCOMPLETE)
+                r->n_incomplete++;
+            else {
+                r->n_inc++;
+                r->st += cs[c].mean_train;
+                r->sv += cs[c].mean_val;
             }
-            const char *status = 2 * n_div > n_cells ? "Divergence"
-                                 : n_incomplete      ? "incomplete"
-                                                     : "ok";
+        }
+        json_t *rows = json_array();
+        for (size_t v = 0; v < nv; v++) {
+            const row_acc *r = &acc[v];
+            const char *status = 2 * r->n_div > r->n_cells ? "Divergence"
+                                 : r->n_incomplete         ? "incomplete"
+                                                           : "ok";
             json_array_append_new(
                 rows, json_pack("{s:O, s:o, s:o, s:i, s:i, s:i, s:s}", "value",
                                 json_array_get(p->axis_values[a], v), "mean_train_loss",
-                                n_inc ? rcn_json_num(st / n_inc) : json_null(),
-                                "mean_val_loss", n_inc ? rcn_json_num(sv / n_inc) : json_null(),
-                                "n_cells", n_cells, "n_included", n_inc, "n_diverged", n_div,
-                                "status", status));
+                                r->n_inc ? rcn_json_num(r->st / r->n_inc) : json_null(),
+                                "mean_val_loss", r->n_inc ? rcn_json_num(r->sv / r->n_inc) : json_null(),
+                                "n_cells", r->n_cells, "n_included", r->n_inc, "n_diverged",
+                                r->n_div, "status", status));
         }
+        free(acc);
         json_object_set_new(m, rcn_axis_name(a), rows);
     }
     return m;
@@ -214,6 +225,26 @@ static json_t *meta_json(const json_t *given, int done, int total)
         if (!json_object_get(m, key))
             json_object_set(m, key, val);
     return m;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* How many of v[0..n) (sorted ascending) are < x. */
+static size_t count_below(const double *v, size_t n, double x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* Checks fold object i and returns its slot index cell*K+fold, or -1. */
@@ -274,19 +305,32 @@ json_t *rcn_report_from_folds(const json_t *job, const json_t *folds, const json
     for (int c = 0; c < p.n_cells; c++)
         cell_compute(slot + (size_t)c * k, k, &cs[c], buf);
 
+    /* rank = 1 + the number of ok cells with a lower mean val loss, found by
+     * binary search in the sorted losses (a job may have 10^6 cells: the
+     * pairwise count would take hours, at every partial report) */
+    double *ok_val = malloc(((size_t)p.n_cells + 1) * sizeof *ok_val);
+    if (!ok_val) {
+        json_decref(sorted);
+        rcn_errorf(err, "out of memory ranking %d cells", p.n_cells);
+        goto out;
+    }
+    size_t n_ok = 0;
+    for (int c = 0; c < p.n_cells; c++)
+        if (cs[c].status == CELL_OK)
+            ok_val[n_ok++] = cs[c].mean_val;
+    qsort(ok_val, n_ok, sizeof *ok_val, cmp_double);
     json_t *cells = json_array();
     int best = -1;
     for (int c = 0; c < p.n_cells; c++) {
         int rank = 0;
         if (cs[c].status == CELL_OK) {
-            rank = 1;
-            for (int d = 0; d < p.n_cells; d++)
-                rank += cs[d].status == CELL_OK && cs[d].mean_val < cs[c].mean_val;
+            rank = 1 + (int)count_below(ok_val, n_ok, cs[c].mean_val);
             if (best < 0 || cs[c].mean_val < cs[best].mean_val)
                 best = c;
         }
         json_array_append_new(cells, cell_json(&p, c, &cs[c], rank, slot + (size_t)c * k));
     }
+    free(ok_val);
     json_t *best_json = json_null();
     if (best >= 0)
         best_json = json_pack("{s:i, s:s, s:O, s:o, s:o}", "cell", best, "key", p.cells[best].key,
