@@ -43,9 +43,18 @@ static int tile_samples(const rcn_conv_shape *s, int n)
  * with one or two input channels (the stem) im2col + GEMM is faster. */
 #define WINO_MIN_CIN 4
 
+/* ... and once a plane has a few tiles: on 2x2 and 1x1 planes (resnet18's
+ * last stages) the transformed weights (16 per kernel) outweigh the data and
+ * im2col + GEMM (or the centre tap alone) is faster. */
+#define WINO_MIN_TILES 4
+
 static int use_wino(const rcn_conv_shape *s)
 {
-    return rcn_wino_applies(s) && (s->cin >= WINO_MIN_CIN || !rcn_cv_applies(s));
+    if (!rcn_wino_applies(s))
+        return 0;
+    if (!rcn_cv_applies(s))
+        return 1;
+    return s->cin >= WINO_MIN_CIN && ((s->h + 1) / 2) * ((s->w + 1) / 2) >= WINO_MIN_TILES;
 }
 
 size_t rcn_conv_scratch_floats(const rcn_conv_shape *s, int n)

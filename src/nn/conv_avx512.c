@@ -25,6 +25,9 @@
 #define COL_BUDGET (1 << 17)
 /* Floats of one chunk of columns for the 1x1 stride-1 weight gradient. */
 #define PW_CHUNK 4096
+/* Below this many columns per chunk the weight gradient transposes the
+ * im2col block and runs the nn kernel (no horizontal sums per chunk). */
+#define NT_MIN_COLS 512
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -66,9 +69,14 @@ size_t rcn_cv_scratch_floats(const rcn_conv_shape *s, int n)
     size_t K = (size_t)s->cin * s->k * s->k, wt = K * s->cout;
     if (n < 1)
         n = 1;
+    if (s->h == 1 && s->w == 1 && s->ho == 1 && s->wo == 1 && s->pad < s->k && s->k > 1) {
+        size_t c = 2 * (size_t)s->cin * s->cout + (size_t)n * s->cin;
+        wt = c > wt ? c : wt;
+    }
     if (is_pointwise(s))
         return wt;
-    return wt + K * row_ld((size_t)chunk_samples(s, n) * s->ho * s->wo);
+    size_t cols = (size_t)chunk_samples(s, n) * s->ho * s->wo;
+    return wt + K * row_ld(cols) + cols * row_ld(K);
 }
 
 /* ---- lane tables for one shape ------------------------------------------- */
@@ -230,20 +238,82 @@ static void col2im(const rcn_conv_shape *s, const lanes_t *L, int n, int n0, int
     }
 }
 
+/* d (16 x 16, row stride ldd) = s (16 x 16, row stride lds)^T in registers:
+ * 32-bit, 64-bit and 128-bit lane interleaves, then 256-bit halves. */
+static void transpose16(const float *src, size_t lds, float *dst, size_t ldd)
+{
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++)
+        r[i] = _mm512_loadu_ps(src + (size_t)i * lds);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int i = 0; i < 4; i++) {
+            t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0x88);
+            t[h + 4 + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0xdd);
+        }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+    }
+    for (int i = 0; i < 16; i++)
+        _mm512_storeu_ps(dst + (size_t)i * ldd, r[i]);
+}
+
+/* wt (cols x rows, row stride ldt) = w (rows x cols, row stride ldw)^T: full
+ * 16 x 16 tiles in registers, the edges element by element. */
+static void transpose_ld(const float *w, size_t ldw, int rows, int cols, float *wt, size_t ldt)
+{
+    const int R = rows & ~15, C = cols & ~15;
+    for (int r0 = 0; r0 < R; r0 += 16)
+        for (int c0 = 0; c0 < C; c0 += 16)
+            transpose16(w + (size_t)r0 * ldw + c0, ldw, wt + (size_t)c0 * ldt + r0, ldt);
+    for (int r = 0; r < rows; r++)
+        for (int c = r < R ? C : 0; c < cols; c++)
+            wt[(size_t)c * ldt + r] = w[(size_t)r * ldw + c];
+}
+
 static void transpose(const float *w, int rows, int cols, float *wt)
 {
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++)
-            wt[(size_t)c * rows + r] = w[(size_t)r * cols + c];
+    transpose_ld(w, (size_t)cols, rows, cols, wt, (size_t)rows);
+}
+
+/* A 1x1 plane in and out (the last stage of resnet18): of the k x k kernel
+ * only the centre tap (pad, pad) ever meets the input, so the convolution
+ * is a 1x1 one with those weights; the other taps' gradients are zero. */
+static int center_only(const rcn_conv_shape *s)
+{
+    return s->h == 1 && s->w == 1 && s->ho == 1 && s->wo == 1 && s->pad < s->k && s->k > 1;
 }
 
 /* ---- convolutions --------------------------------------------------------------- */
+
+/* wc (cout x cin) = the centre tap of every kernel. */
+static void center_weights(const rcn_conv_shape *s, const float *w, float *wc)
+{
+    const size_t kk = (size_t)s->k * s->k, c = (size_t)s->pad * s->k + s->pad;
+    for (size_t i = 0; i < (size_t)s->cout * s->cin; i++)
+        wc[i] = w[i * kk + c];
+}
 
 void rcn_cv_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
                     float *scratch)
 {
     const int K = s->cin * s->k * s->k, howo = s->ho * s->wo;
     const size_t P = (size_t)n * howo;
+    if (center_only(s)) {
+        center_weights(s, w, scratch);
+        rcn_gemm_nn_avx512(s->cout, n, s->cin, scratch, s->cin, x, n, y, n, 0);
+        return;
+    }
     if (is_pointwise(s)) {
         rcn_gemm_nn_avx512(s->cout, (int)P, K, w, K, x, P, y, P, 0);
         return;
@@ -268,6 +338,23 @@ void rcn_cv_backward(const rcn_conv_shape *s, int n, const float *x, const float
     const int K = s->cin * s->k * s->k, howo = s->ho * s->wo;
     const size_t P = (size_t)n * howo;
     float *wt = scratch;
+    if (center_only(s)) {
+        /* dwc = dy x^T as dy (cout x n) times x^T (n x cin); dx = wc^T dy */
+        const int ci = s->cin, co = s->cout;
+        float *wc = scratch, *t = wc + (size_t)co * ci, *xt = t + (size_t)co * ci;
+        transpose(x, ci, n, xt);
+        rcn_gemm_nn_avx512(co, ci, n, dy, n, xt, ci, t, ci, 0);
+        const size_t kk = (size_t)s->k * s->k, c = (size_t)s->pad * s->k + s->pad;
+        memset(dw, 0, sizeof(float) * kk * co * ci);
+        for (size_t i = 0; i < (size_t)co * ci; i++)
+            dw[i * kk + c] = t[i];
+        if (dx) {
+            center_weights(s, w, wc);
+            transpose(wc, co, ci, t);
+            rcn_gemm_nn_avx512(ci, n, co, t, co, dy, n, dx, n, accumulate_dx);
+        }
+        return;
+    }
     if (dx)
         transpose(w, s->cout, K, wt);
     if (is_pointwise(s)) {
@@ -283,14 +370,21 @@ void rcn_cv_backward(const rcn_conv_shape *s, int n, const float *x, const float
     lanes_init(&L, s);
     const int nb = chunk_samples(s, n);
     float *col = scratch + (size_t)K * s->cout;
+    float *colt = col + (size_t)K * row_ld((size_t)nb * howo);
+    const size_t ldt = row_ld((size_t)K);
     for (int n0 = 0; n0 < n; n0 += nb) {
         const int cnt = n - n0 < nb ? n - n0 : nb, N = cnt * howo;
         const size_t ld = row_ld((size_t)N);
         const float *dyc = dy + (size_t)n0 * howo;
         RCN_PROF_BEGIN(t0);
         im2col(s, &L, n, n0, cnt, x, col, ld);
+        if (N < NT_MIN_COLS)
+            transpose_ld(col, ld, K, N, colt, ldt);
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
-        rcn_gemm_nt_avx512(s->cout, K, N, dyc, P, col, ld, dw, K, n0 > 0);
+        if (N < NT_MIN_COLS)
+            rcn_gemm_nn_avx512(s->cout, K, N, dyc, P, colt, ldt, dw, K, n0 > 0);
+        else
+            rcn_gemm_nt_avx512(s->cout, K, N, dyc, P, col, ld, dw, K, n0 > 0);
         if (dx) {
             rcn_gemm_nn_avx512(K, N, s->cout, wt, s->cout, dyc, P, col, ld, 0);
             RCN_PROF_BEGIN(t1);
