@@ -3,11 +3,13 @@
 # the normal build, so both can coexist). Driven by tests/asan/run.sh
 # (`make test-asan`); usable alone: make -f tests/asan/asan.mk -j2 all
 #
-# UBSan is non-recoverable (-fno-sanitize-recover=all): any undefined
+# float-cast-overflow (not in gcc's "undefined" set) catches NaN/Inf or
+# out-of-range floats converted to integers. UBSan is non-recoverable
+# (-fno-sanitize-recover=all): any undefined
 # behaviour aborts the program, so a test that triggers it fails.
 
 CC        := mpicc
-SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all \
+SANFLAGS  := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
 CFLAGS    := -O2 -g -march=x86-64-v3 $(SANFLAGS) -std=c11 -Wall -Wextra -D_GNU_SOURCE -Iinclude -MMD -MP \
              -DRCN_VERSION=\"0.1.0-asan\" -DRCN_GIT_REV=\"asan\"
@@ -41,3 +43,6 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/librcn.a
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/librcn.a $(LDLIBS)
 
 -include $(OBJ:.o=.d) $(B)/obj/main.d $(UNIT_BIN:=.d)
+
+# a change of these flags rebuilds everything
+$(OBJ) $(B)/obj/main.o $(UNIT_BIN): tests/asan/asan.mk

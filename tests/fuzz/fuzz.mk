@@ -43,3 +43,6 @@ $(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(B)/librcn.a
 	$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/librcn.a $(LDLIBS)
 
 -include $(OBJ:.o=.d) $(TARGETS:=.d)
+
+# a change of these flags rebuilds everything
+$(OBJ) $(TARGETS): tests/fuzz/fuzz.mk

@@ -12,7 +12,9 @@
 #      64 KiB tmpfs: the previous report stays intact, nothing is lost), a
 #      journal with a torn last line (resume uses every complete line), a
 #      journal of another job and one damaged in the middle (refused,
-#      untouched), and diverged results (null + status in JSON, read back).
+#      untouched), and diverged results (null + status in JSON, read back);
+#   4. the fuzzers' regression inputs (tests/fuzz/regress/) through the
+#      commands that read them: an error is fine, a crash is not.
 # Prints one line per case and the totals; exit 0 only if every case passes.
 set -u
 : "${RCN:?RCN must point at bin/rcn}" "${TMPDIR_TEST:?}"
@@ -61,22 +63,30 @@ done <"$B/cases.txt"
 # ---- 2. the job cases of tests/bad/jobs, through the command line -------------
 # (test_job checks the same files at the library level; here the command must
 # exit 1 with "rcn search: <file>: ..." holding the .expect text.)
+# The sanitizer suite (tests/asan/run.sh) sets RCN_BAD_JOB_COMMAND=train: `rcn
+# train --job` validates with the same rcn_job_load, without the MPI start-up
+# that leak checking makes take seconds per process (test_job covers the
+# same files at the library level under the sanitizers too).
 run_job_case() { # JOB.json -> "ok|FAIL name reason"
-    local j=$1 e=${1%.json}.expect out rc
-    out=$(timeout 120 "$RCN" search "$j" 2>&1 >/dev/null)
+    local j=$1 e=${1%.json}.expect out rc cmd=${RCN_BAD_JOB_COMMAND:-search}
+    if [ "$cmd" = train ]; then
+        out=$(timeout 120 "$RCN" train --job "$j" --epochs 1 --quiet 2>&1 >/dev/null)
+    else
+        out=$(timeout 120 "$RCN" search "$j" 2>&1 >/dev/null)
+    fi
     rc=$?
     local want
     want=$(head -n 1 "$e")
     if [ $rc != 1 ]; then
         echo "FAIL jobs/$(basename "$j" .json): exit $rc, want 1"
-    elif ! grep -qF -- "rcn search: $j" <<<"$out" || ! grep -qF -- "$want" <<<"$out"; then
+    elif ! grep -qF -- "rcn $cmd: $j" <<<"$out" || ! grep -qF -- "$want" <<<"$out"; then
         echo "FAIL jobs/$(basename "$j" .json): message lacks the file or '$want': $(head -2 <<<"$out")"
     else
         echo "ok   jobs/$(basename "$j" .json)"
     fi
 }
 export -f run_job_case
-export RCN
+export RCN RCN_BAD_JOB_COMMAND
 while IFS= read -r line; do
     case $line in
         ok*) n_pass=$((n_pass + 1)) ;;
@@ -310,6 +320,38 @@ then
 else
     fail numbers/diverged_written_as_null_and_read_back "search failed or its JSON is wrong: $(head -3 "$T/err")"
 fi
+
+# ---- 4. the fuzzers' regression inputs through the command line -----------------
+# (tests/fuzz/run.sh replays them in the fuzz targets; here they also run in
+# the normal and the sanitizer suites: an error exit is fine, a crash is not)
+survives() { # NAME CMD...: exit 0 or 1, no signal, no sanitizer report (86)
+    local name=$1
+    shift
+    timeout 120 "$@" >/dev/null 2>"$T/err"
+    local rc=$?
+    if [ $rc -le 1 ]; then pass "$name"; else fail "$name" "exit $rc: $(tail -3 "$T/err")"; fi
+}
+R=tests/fuzz/regress
+for f in "$R"/journal/* "$R"/report/*; do
+    [ -f "$f" ] || continue
+    survives "regress/${f#"$R"/}.status" "$RCN" status "$f"
+    survives "regress/${f#"$R"/}.report" "$RCN" report "$f"
+done
+for f in "$R"/safetensors/*; do
+    [ -f "$f" ] || continue
+    survives "regress/${f#"$R"/}" "$RCN" eval "$f" "$I" "$L"
+done
+for f in "$R"/idx/*; do # byte 0: fuzz_idx's mode (bits 0-1 kind, bit 2 gzip)
+    [ -f "$f" ] || continue
+    mode=$(head -c 1 "$f" | od -An -tu1 | tr -d ' ')
+    tail -c +2 "$f" >"$T/idx.raw"
+    if [ $((mode & 4)) != 0 ]; then gzip -c "$T/idx.raw" >"$T/idx"; else cp "$T/idx.raw" "$T/idx"; fi
+    case $((mode & 3)) in
+        0) survives "regress/${f#"$R"/}" "$RCN" eval "$M" "$T/idx" "$L" ;;
+        1) survives "regress/${f#"$R"/}" "$RCN" eval "$M" "$I" "$T/idx" ;;
+        *) survives "regress/${f#"$R"/}" "$RCN" eval "$M" "$T/idx" "$T/idx" ;;
+    esac
+done
 
 echo "bad inputs: $n_pass passed, $n_fail failed, $n_skip skipped ($((n_pass + n_fail + n_skip)) cases)"
 [ $n_fail = 0 ]
