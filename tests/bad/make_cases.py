@@ -170,6 +170,12 @@ raw = json.dumps(header, separators=(',', ':')).encode()
 dup = raw[:-1] + b',"fc.bias":' + json.dumps(header['fc.bias'], separators=(',', ':')).encode() + b'}'
 st('st_duplicate_tensor', None, data, raw_header=dup)
 
+# not an error: non-finite weights are a result (loss NaN -> null), not UB
+nan_data = bytearray(data)
+b, e = header['fc.bias']['data_offsets']
+nan_data[b:b + 8] = struct.pack('<2f', float('nan'), float('inf'))
+st('st_nan_weights', header, bytes(nan_data))
+
 # ---- journals (rcn status / rcn report) -------------------------------------
 seeds = os.path.join(ROOT, '..', 'fuzz', 'seeds')
 with open(os.path.join(seeds, 'journal', 'whole.jsonl')) as f:

@@ -321,6 +321,18 @@ else
     fail numbers/diverged_written_as_null_and_read_back "search failed or its JSON is wrong: $(head -3 "$T/err")"
 fi
 
+# a model whose weights are NaN/Inf: evaluating it is a result (loss NaN,
+# written as null in JSON), not an error and not undefined behaviour
+if "$RCN" eval --json "$B/safetensors/st_nan_weights" "$I" "$L" >"$T/out" 2>"$T/err" &&
+    python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]), parse_constant=lambda c: 1 / 0)
+assert r["loss"] is None and r["n"] == 3, r' "$T/out" 2>>"$T/err"; then
+    pass numbers/nan_weights_evaluate_to_null
+else
+    fail numbers/nan_weights_evaluate_to_null "$(head -3 "$T/err") $(head -c 300 "$T/out")"
+fi
+
 # ---- 4. the fuzzers' regression inputs through the command line -----------------
 # (tests/fuzz/run.sh replays them in the fuzz targets; here they also run in
 # the normal and the sanitizer suites: an error exit is fine, a crash is not)
