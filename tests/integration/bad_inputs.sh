@@ -22,6 +22,13 @@ T=$TMPDIR_TEST
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
 unset RCN_DATA_DIR RCN_MEM_LIMIT
+if ! command -v python3 >/dev/null; then # for the JSON checks below
+    [ "$(id -u)" = 0 ] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends python3 >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 \
+        >/dev/null 2>&1; }; }
+    command -v python3 >/dev/null || { echo "FAIL: python3 is needed (apt-get install python3)"; exit 1; }
+fi
 B=tests/bad I=$B/idx/good-images L=$B/idx/good-labels M=$B/safetensors/good.safetensors
 n_pass=0 n_fail=0 n_skip=0
 pass() { n_pass=$((n_pass + 1)); echo "ok   $1"; }
