@@ -22,7 +22,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 
 .PHONY: all deps data run test test-unit test-integration test-torch test-slurm \
-        bench clean
+        bench bench-compare clean
 all: bin/rcn
 
 bin/rcn: build/obj/main.o build/librcn.a
@@ -83,6 +83,9 @@ test-slurm: bin/rcn
 
 bench: bin/rcn
 	@scripts/bench.sh
+
+bench-compare: bin/rcn
+	@scripts/bench-compare.sh
 
 clean:
 	rm -rf build bin
