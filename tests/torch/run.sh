@@ -36,7 +36,8 @@ trap 'rm -rf "$T"' EXIT
 
 # Data: real MNIST if it is there, else rcn's synthetic set.
 find_idx() { # dir split kind -> path (raw or .gz) or nothing
-    for f in "$1/$2-$3" "$1/$2-$3.gz"; do [ -f "$f" ] && { echo "$f"; return; }; done
+    for f in "$1/$2-$3" "$1/$2-$3.gz"; do [ -f "$f" ] && { echo "$f"; return 0; }; done
+    return 0
 }
 DATA=data/mnist
 IMAGES=$(find_idx $DATA t10k images-idx3-ubyte)
