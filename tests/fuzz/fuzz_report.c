@@ -5,7 +5,8 @@
  * other versions, or hands; nulls stand for non-finite numbers. Properties
  * beyond "no crash, no leak, no UB": a failed load names the file; a
  * report that loads prints as text and Markdown without error, and one
- * that rcn_view_from_json accepts is accepted by rcn_view_load alike. */
+ * that rcn_view_from_json accepts is accepted by rcn_view_load alike
+ * (unless it holds a NUL byte, which only rcn_view_load refuses). */
 #include "fuzz_common.h"
 #include "rcn/view.h"
 
@@ -44,7 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rcn_view_report *v = NULL;
         if (rcn_view_from_json(j, "run.json", &v, &err) == 0) {
             rcn_view_free(v);
-            FUZZ_ASSERT(loaded, "rcn_view_from_json accepts what rcn_view_load refuses");
+            /* rcn_view_load refuses NUL bytes (a damaged file), which
+             * jansson's json_loadb skips between tokens */
+            FUZZ_ASSERT(loaded || memchr(data, 0, size),
+                        "rcn_view_from_json accepts what rcn_view_load refuses");
         }
         json_decref(j);
     }
