@@ -5,7 +5,12 @@
  * (K = cin*k*k rows, T*ho*wo columns) stays cache-sized; each tile's output
  * is a column block of y viewed as a (cout, n*ho*wo) matrix, so the SGEMM
  * writes it in place with ldc = n*ho*wo. 1x1 stride-1 convolutions need no
- * im2col at all: x is already the (cin, n*h*w) matrix. */
+ * im2col at all: x is already the (cin, n*h*w) matrix.
+ *
+ * That is the portable reference. The entry points first dispatch to the
+ * vector kernels of simd.h: on AVX-512 CPUs Winograd (winograd.c) and
+ * im2col + own products (conv_avx512.c); on others the AVX2 Winograd
+ * kernels (winograd_avx2.c) for the 3x3 stride-1 convolutions they win. */
 #include "rcn/nn.h"
 
 #include <cblas.h>
@@ -48,6 +53,13 @@ static int tile_samples(const rcn_conv_shape *s, int n)
  * im2col + GEMM (or the centre tap alone) is faster. */
 #define WINO_MIN_TILES 4
 
+/* The AVX2 Winograd path (CPUs without AVX-512), by the same two rules. */
+static int use_wino2(const rcn_conv_shape *s)
+{
+    return rcn_wino2_applies(s) && s->cin >= WINO_MIN_CIN &&
+           ((s->h + 1) / 2) * ((s->w + 1) / 2) >= WINO_MIN_TILES;
+}
+
 static int use_wino(const rcn_conv_shape *s)
 {
     if (!rcn_wino_applies(s))
@@ -69,6 +81,10 @@ size_t rcn_conv_scratch_floats(const rcn_conv_shape *s, int n)
     if (rcn_cv_applies(s)) {
         size_t cn = rcn_cv_scratch_floats(s, n);
         need = cn > need ? cn : need;
+    }
+    if (rcn_wino2_applies(s)) {
+        size_t wn = rcn_wino2_scratch_floats(s, n);
+        need = wn > need ? wn : need;
     }
     return need;
 }
@@ -174,6 +190,10 @@ void rcn_conv_forward(const rcn_conv_shape *s, int n, const float *x, const floa
         rcn_cv_forward(s, n, x, w, y, scratch);
         return;
     }
+    if (!rcn_simd_avx512() && rcn_simd_avx2() && use_wino2(s)) {
+        rcn_wino2_forward(s, n, x, w, y, scratch);
+        return;
+    }
     if (is_pointwise(s)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, P, K, 1.0f, w, K, x,
                     P, 0.0f, y, P);
@@ -200,6 +220,10 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const flo
     }
     if (rcn_simd_avx512() && rcn_cv_applies(s)) {
         rcn_cv_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
+        return;
+    }
+    if (!rcn_simd_avx512() && rcn_simd_avx2() && use_wino2(s)) {
+        rcn_wino2_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
         return;
     }
     if (is_pointwise(s)) {

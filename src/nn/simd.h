@@ -1,11 +1,14 @@
-/* simd.h - internal interface of the AVX-512 kernels of src/nn (matrix
- * products shaped for convolutions, Winograd F(2x2,3x3) convolutions) and
- * the run-time switch between them and the portable code.
+/* simd.h - internal interface of the vector kernels of src/nn (matrix
+ * products shaped for convolutions, Winograd F(2x2,3x3) convolutions), in
+ * AVX-512 and in AVX2, and the run-time switches between them and the
+ * portable code.
  *
- * The build targets x86-64-v3 (AVX2); the files that implement these
- * functions compile for AVX-512 with a target pragma and are called only
- * when rcn_simd_avx512() says the CPU has it. RCN_NO_AVX512=1 in the
- * environment forces the portable path (tests cover both). */
+ * The build targets x86-64-v3 (AVX2); the AVX-512 files compile for
+ * AVX-512 with a target pragma and are called only when rcn_simd_avx512()
+ * says the CPU has it. The AVX2 kernels (*_avx2, rcn_wino2_*) serve CPUs
+ * without AVX-512 and are used where rcn_simd_avx2() allows. In the
+ * environment RCN_NO_AVX512=1 forces the AVX2 path, and RCN_NO_AVX2=1 as
+ * well the portable reference (im2col + SGEMM; tests cover all three). */
 #ifndef RCN_NN_SIMD_H
 #define RCN_NN_SIMD_H
 
@@ -17,6 +20,13 @@
 int rcn_simd_avx512(void);
 /* Tests: force the portable path (on = 0) or the default choice (on = 1). */
 void rcn_simd_set_avx512(int on);
+
+/* 1 when the AVX2 kernels may be used on a CPU without AVX-512 (decided
+ * once per process; the AVX2 functions below may be called directly on any
+ * CPU with AVX2 and FMA, whatever this says). */
+int rcn_simd_avx2(void);
+/* Tests: force the portable path (on = 0) or the default choice (on = 1). */
+void rcn_simd_set_avx2(int on);
 
 /* C (m x n, ldc) = [C +] A (m x k, lda) * X (k x n, ldx): all row-major;
  * the product is vectorised along n. accumulate: 0 overwrite, 1 add. */
@@ -47,5 +57,24 @@ void rcn_cv_forward(const rcn_conv_shape *s, int n, const float *x, const float 
                     float *scratch);
 void rcn_cv_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                      const float *dy, float *dx, float *dw, float *scratch, int accumulate_dx);
+
+/* AVX2: C (m x n, ldc) = [C +] A (m x k, lda) * X (k x n, ldx), n a
+ * multiple of 8 (callers pad their rows), vectorised along n. */
+void rcn_gemm_nn_avx2(int m, int n, int k, const float *a, size_t lda, const float *x,
+                      size_t ldx, float *c, size_t ldc, int accumulate);
+/* AVX2: C (m x k, ldc) = [C +] D (m x n, ldd) * X (k x n, ldx)^T, any n. */
+void rcn_gemm_nt_avx2(int m, int k, int n, const float *d, size_t ldd, const float *x,
+                      size_t ldx, float *c, size_t ldc, int accumulate);
+
+/* Winograd F(2x2,3x3) in AVX2 for k = 3, stride 1, pad 1 convolutions with
+ * w <= 32. Same contracts as rcn_conv_forward / rcn_conv_backward; scratch
+ * as rcn_wino2_scratch_floats (rcn_conv_scratch_floats covers it). */
+int rcn_wino2_applies(const rcn_conv_shape *s);
+size_t rcn_wino2_scratch_floats(const rcn_conv_shape *s, int n);
+void rcn_wino2_forward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                       float *y, float *scratch);
+void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                        const float *dy, float *dx, float *dw, float *scratch,
+                        int accumulate_dx);
 
 #endif

@@ -1,10 +1,13 @@
 /* test_conv_fast.c - the fast convolution paths (AVX-512 Winograd, direct
- * and GEMM kernels) against a double-precision direct convolution and
- * against the portable path, on the network's real shapes and on edge
- * shapes (odd sizes, 1-wide planes, short batches): forward, data and
- * weight gradients (exact adjoints: checked against the naive gradient
- * formulas), accumulate semantics, no writes outside the outputs or past
- * the declared scratch, and bit-identical results on repeated calls. */
+ * and GEMM kernels; the AVX2 Winograd kernels) against a double-precision
+ * direct convolution and against the portable im2col path, on the
+ * network's real shapes and on edge shapes (odd sizes, 1-wide planes, short
+ * batches): forward, data and weight gradients (exact adjoints: checked
+ * against the naive gradient formulas), accumulate semantics, no writes
+ * outside the outputs or past the declared scratch, and bit-identical
+ * results on repeated calls. rcn_conv_* is tested as dispatched on this
+ * CPU; the AVX2 Winograd functions are also called directly, so they are
+ * tested on AVX-512 machines too. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,17 +111,38 @@ typedef struct {
     int cin, cout, k, stride, pad, h, w, n, nmax;
 } shape;
 
-static void run_case(const shape *c)
+/* The convolution under test: as dispatched, or the AVX2 Winograd kernels. */
+typedef struct {
+    const char *name;
+    void (*fwd)(const rcn_conv_shape *, int, const float *, const float *, float *, float *);
+    void (*bwd)(const rcn_conv_shape *, int, const float *, const float *, const float *,
+                float *, float *, float *, int);
+    size_t (*scratch)(const rcn_conv_shape *, int);
+} impl;
+
+static const impl dispatched = {"conv", rcn_conv_forward, rcn_conv_backward,
+                                rcn_conv_scratch_floats};
+static const impl wino2 = {"wino2", rcn_wino2_forward, rcn_wino2_backward,
+                           rcn_wino2_scratch_floats};
+
+/* The plain im2col + SGEMM path on and off. */
+static void force_portable(int on)
+{
+    rcn_simd_set_avx512(!on);
+    rcn_simd_set_avx2(!on);
+}
+
+static void run_case(const shape *c, const impl *im)
 {
     rcn_conv_shape s;
     rcn_conv_shape_init(&s, c->cin, c->cout, c->k, c->stride, c->pad, c->h, c->w);
     char what[160];
-    snprintf(what, sizeof what, "conv %d->%d k%d s%d p%d %dx%d n=%d/%d", c->cin, c->cout, c->k,
-             c->stride, c->pad, c->h, c->w, c->n, c->nmax);
+    snprintf(what, sizeof what, "%s %d->%d k%d s%d p%d %dx%d n=%d/%d", im->name, c->cin, c->cout,
+             c->k, c->stride, c->pad, c->h, c->w, c->n, c->nmax);
     const int n = c->n;
     size_t xl = (size_t)s.cin * n * s.h * s.w, yl = (size_t)s.cout * n * s.ho * s.wo;
     size_t wl = (size_t)s.cout * s.cin * s.k * s.k;
-    size_t scr = rcn_conv_scratch_floats(&s, c->nmax);
+    size_t scr = im->scratch(&s, c->nmax);
     float *x = falloc(xl), *w = falloc(wl), *dy = falloc(yl);
     float *y = falloc(yl + NCAN), *dx = falloc(xl + NCAN), *dw = falloc(wl + NCAN);
     float *y2 = falloc(yl), *dx2 = falloc(xl), *dw2 = falloc(wl);
@@ -137,11 +161,11 @@ static void run_case(const shape *c)
 
     for (size_t i = 0; i < NCAN; i++)
         y[yl + i] = dx[xl + i] = dw[wl + i] = scratch[scr + i] = CANARY;
-    rcn_conv_forward(&s, n, x, w, y, scratch);
+    im->fwd(&s, n, x, w, y, scratch);
     double ef = rel_err(y, yr, yl);
     CHECK(ef < 2e-6 * sqrt((double)(s.cin * s.k * s.k)) + 1e-6, "%s: forward error %.3g", what,
           ef);
-    rcn_conv_backward(&s, n, x, w, dy, dx, dw, scratch, 0);
+    im->bwd(&s, n, x, w, dy, dx, dw, scratch, 0);
     double ed = rel_err(dx, dxr, xl), ew = rel_err(dw, dwr, wl);
     CHECK(ed < 2e-6 * sqrt((double)(s.cout * s.k * s.k)) + 1e-6, "%s: dx error %.3g", what, ed);
     CHECK(ew < 2e-6 * sqrt((double)n * s.ho * s.wo) + 1e-6, "%s: dw error %.3g", what, ew);
@@ -152,9 +176,9 @@ static void run_case(const shape *c)
     CHECK(can == 0, "%s: %d writes past an output or the declared scratch", what, can);
 
     /* bit-identical on a second call (scratch left dirty by the first) */
-    rcn_conv_forward(&s, n, x, w, y2, scratch);
+    im->fwd(&s, n, x, w, y2, scratch);
     CHECK(!memcmp(y, y2, yl * sizeof(float)), "%s: forward not reproducible", what);
-    rcn_conv_backward(&s, n, x, w, dy, dx2, dw2, scratch, 0);
+    im->bwd(&s, n, x, w, dy, dx2, dw2, scratch, 0);
     CHECK(!memcmp(dx, dx2, xl * sizeof(float)) && !memcmp(dw, dw2, wl * sizeof(float)),
           "%s: backward not reproducible", what);
 
@@ -162,22 +186,31 @@ static void run_case(const shape *c)
     for (size_t i = 0; i < xl; i++)
         dx2[i] = (float)(i % 5) - 2.0f;
     fill(dw2, wl);
-    rcn_conv_backward(&s, n, x, w, dy, dx2, dw2, scratch, 1);
+    im->bwd(&s, n, x, w, dy, dx2, dw2, scratch, 1);
     int bad = 0;
     for (size_t i = 0; i < xl; i++)
         bad += !(fabsf(dx2[i] - ((float)(i % 5) - 2.0f + dx[i])) <= 1e-5f * (1 + fabsf(dx[i])));
     CHECK(bad == 0, "%s: accumulate_dx=1 wrong in %d entries", what, bad);
     CHECK(!memcmp(dw, dw2, wl * sizeof(float)), "%s: dw differs with accumulate_dx=1", what);
     fill(dw2, wl);
-    rcn_conv_backward(&s, n, x, w, dy, NULL, dw2, scratch, 0);
+    im->bwd(&s, n, x, w, dy, NULL, dw2, scratch, 0);
     CHECK(!memcmp(dw, dw2, wl * sizeof(float)), "%s: dw differs with dx=NULL", what);
+    int can2 = 0;
+    for (size_t i = 0; i < NCAN; i++)
+        can2 += (dx[xl + i] != CANARY) + (dw[wl + i] != CANARY) + (scratch[scr + i] != CANARY);
+    CHECK(can2 == 0, "%s: %d writes past an output or the scratch (accumulate, dx=NULL)", what,
+          can2);
 
     /* the portable path agrees to rounding */
-    if (rcn_simd_avx512()) {
-        rcn_simd_set_avx512(0);
-        rcn_conv_forward(&s, n, x, w, y2, scratch);
-        rcn_conv_backward(&s, n, x, w, dy, dx2, dw2, scratch, 0);
-        rcn_simd_set_avx512(1);
+    if (im != &dispatched || rcn_simd_avx512() || rcn_simd_avx2()) {
+        size_t need = rcn_conv_scratch_floats(&s, c->nmax);
+        float *ps = need > scr ? falloc(need) : scratch;
+        force_portable(1);
+        rcn_conv_forward(&s, n, x, w, y2, ps);
+        rcn_conv_backward(&s, n, x, w, dy, dx2, dw2, ps, 0);
+        force_portable(0);
+        if (ps != scratch)
+            free(ps);
         double a = 0, b = 0, d = 0;
         for (size_t i = 0; i < yl; i++)
             a = fmax(a, fabs((double)y[i] - y2[i]) / (1 + fabs(yr[i])));
@@ -186,7 +219,7 @@ static void run_case(const shape *c)
         for (size_t i = 0; i < wl; i++)
             d = fmax(d, fabs((double)dw[i] - dw2[i]) / (1 + fabs(dwr[i])));
         CHECK(a < 1e-4 && b < 1e-4 && d < 1e-4,
-              "%s: AVX-512 and portable paths differ: y %.3g dx %.3g dw %.3g", what, a, b, d);
+              "%s: fast and portable paths differ: y %.3g dx %.3g dw %.3g", what, a, b, d);
     }
 
     free(x), free(w), free(dy), free(y), free(dx), free(dw), free(y2), free(dx2), free(dw2);
@@ -215,7 +248,7 @@ static void self_test(void)
 int main(void)
 {
     rcn_rng_seed(&rng, 7, RCN_STREAM_TEST, 1, 0);
-    printf("AVX-512 kernels: %s\n", rcn_simd_avx512() ? "yes" : "no (portable path only)");
+    printf("AVX-512 kernels: %s\n", rcn_simd_avx512() ? "yes" : "no");
     static const shape cases[] = {
         /* cin cout k s p h w n nmax: the network's shapes */
         {1, 16, 3, 1, 1, 28, 28, 3, 4},   /* stem */
@@ -250,7 +283,36 @@ int main(void)
         {5, 3, 1, 1, 0, 6, 6, 2, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(&cases[i]);
+        run_case(&cases[i], &dispatched);
+
+    /* the AVX2 Winograd kernels, called directly (on any CPU with AVX2) */
+    printf("AVX2 kernels: %s\n", rcn_simd_avx2() ? "yes" : "no");
+    static const shape wcases[] = {
+        {16, 16, 3, 1, 1, 28, 28, 3, 3},  /* rcn8/rcn14 stages */
+        {32, 32, 3, 1, 1, 14, 14, 5, 5},
+        {64, 64, 3, 1, 1, 7, 7, 9, 9},
+        {64, 64, 3, 1, 1, 7, 7, 37, 40},  /* short last chunk, scratch for more */
+        {16, 16, 3, 1, 1, 28, 28, 1, 1},  /* batch 1 */
+        {4, 5, 3, 1, 1, 32, 32, 2, 2},    /* widest row: 16 tiles, two full vectors */
+        {4, 5, 3, 1, 1, 31, 29, 2, 2},
+        {4, 5, 3, 1, 1, 17, 18, 2, 3},    /* 9 tiles: a second vector of one lane */
+        {4, 5, 3, 1, 1, 16, 16, 2, 2},    /* 8 tiles: one full vector */
+        {6, 4, 3, 1, 1, 15, 15, 3, 3},
+        {4, 3, 3, 1, 1, 1, 9, 3, 3},
+        {4, 3, 3, 1, 1, 9, 1, 2, 3},
+        {5, 4, 3, 1, 1, 2, 2, 3, 3},      /* 2x2 and 1x1 planes */
+        {7, 6, 3, 1, 1, 1, 1, 5, 5},
+        {3, 2, 3, 1, 1, 3, 2, 4, 4},
+        {6, 4, 3, 1, 1, 5, 3, 3, 3},
+        {5, 7, 3, 1, 1, 5, 17, 3, 4},
+        {9, 11, 3, 1, 1, 16, 15, 2, 2},
+        {17, 9, 3, 1, 1, 13, 13, 40, 40}, /* many chunks, odd channel blocks */
+        {1, 1, 3, 1, 1, 7, 7, 2, 2},
+        {128, 128, 3, 1, 1, 4, 4, 3, 3},
+    };
+    for (size_t i = 0; i < sizeof wcases / sizeof wcases[0]; i++)
+        if (rcn_simd_avx2() || __builtin_cpu_supports("avx2"))
+            run_case(&wcases[i], &wino2);
     self_test();
     return check_exit("test_conv_fast");
 }

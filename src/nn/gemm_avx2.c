@@ -1,0 +1,212 @@
+/* gemm_avx2.c - the two matrix-product shapes of the Winograd convolutions
+ * (winograd_avx2.c) as AVX2/FMA register-blocked kernels, for CPUs without
+ * AVX-512 (no packing: the operands are small and already laid out with the
+ * long dimension contiguous):
+ *
+ *   nn: C (m x n) = A (m x k) X (k x n), vectorised along n, a 4 x 24 block
+ *       of C in 12 accumulators; A's entries are broadcast. n is a multiple
+ *       of 8 (callers pad their rows). Forward and data-gradient products.
+ *   nt: C (m x k) = D (m x n) X (k x n)^T, dot products along the long n
+ *       (any n), a 4 x 3 block of C in 12 vector accumulators summed
+ *       horizontally at the end. Weight gradients.
+ *
+ * Summation order is fixed by the shapes alone: results are reproducible
+ * bit for bit. Also holds the run-time switch of the AVX2 kernels (simd.h). */
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simd.h"
+
+/* ---- the switch ---------------------------------------------------------- */
+
+static int avx2_state = -1; /* -1 undecided */
+
+int rcn_simd_avx2(void)
+{
+    if (avx2_state < 0) {
+        const char *e = getenv("RCN_NO_AVX2");
+        avx2_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                     !(e && *e && strcmp(e, "0"));
+    }
+    return avx2_state;
+}
+
+void rcn_simd_set_avx2(int on)
+{
+    avx2_state = -1;
+    if (!on)
+        avx2_state = 0;
+    else
+        (void)rcn_simd_avx2();
+}
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* ---- nn ------------------------------------------------------------------ */
+
+#define NN_MB 4
+#define NN_NV 3
+
+static ALWAYS_INLINE void nn_block(const int MB, const int NV, int k, const float *a,
+                                   size_t lda, const float *x, size_t ldx, float *c,
+                                   size_t ldc, int accumulate)
+{
+    __m256 acc[NN_MB][NN_NV];
+#pragma GCC unroll 4
+    for (int i = 0; i < MB; i++)
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++)
+            acc[i][j] = _mm256_setzero_ps();
+    for (int p = 0; p < k; p++) {
+        const float *xr = x + (size_t)p * ldx;
+        __m256 xv[NN_NV];
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++)
+            xv[j] = _mm256_loadu_ps(xr + 8 * j);
+#pragma GCC unroll 4
+        for (int i = 0; i < MB; i++) {
+            __m256 av = _mm256_broadcast_ss(a + (size_t)i * lda + p);
+#pragma GCC unroll 3
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = _mm256_fmadd_ps(av, xv[j], acc[i][j]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < MB; i++) {
+        float *cr = c + (size_t)i * ldc;
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++) {
+            __m256 v = acc[i][j];
+            if (accumulate)
+                v = _mm256_add_ps(v, _mm256_loadu_ps(cr + 8 * j));
+            _mm256_storeu_ps(cr + 8 * j, v);
+        }
+    }
+}
+
+#define NN_CASE(MB, NV)                                                              \
+    case (MB) * 4 + (NV):                                                            \
+        nn_block(MB, NV, k, a, lda, x, ldx, c, ldc, accumulate);                     \
+        break;
+#define NN_CASES(MB) NN_CASE(MB, 1) NN_CASE(MB, 2) NN_CASE(MB, 3)
+
+static void nn_dispatch(int mb, int nv, int k, const float *a, size_t lda, const float *x,
+                        size_t ldx, float *c, size_t ldc, int accumulate)
+{
+    switch (mb * 4 + nv) {
+        NN_CASES(1) NN_CASES(2) NN_CASES(3) NN_CASES(4)
+    default: break;
+    }
+}
+
+void rcn_gemm_nn_avx2(int m, int n, int k, const float *a, size_t lda, const float *x,
+                      size_t ldx, float *c, size_t ldc, int accumulate)
+{
+    for (int j0 = 0; j0 < n; j0 += 8 * NN_NV) {
+        int cols = n - j0 < 8 * NN_NV ? n - j0 : 8 * NN_NV;
+        int nv = (cols + 7) / 8;
+        for (int i0 = 0; i0 < m; i0 += NN_MB) {
+            int mb = m - i0 < NN_MB ? m - i0 : NN_MB;
+            nn_dispatch(mb, nv, k, a + (size_t)i0 * lda, lda, x + j0, ldx,
+                        c + (size_t)i0 * ldc + j0, ldc, accumulate);
+        }
+    }
+}
+
+/* ---- nt ------------------------------------------------------------------ */
+
+#define NT_MB 4
+#define NT_KB 3
+
+/* Lanes [0, left) of the 8 from p (left < 8), zeros elsewhere. */
+static ALWAYS_INLINE __m256 load_tail(const float *p, int left)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), idx);
+    return _mm256_maskload_ps(p, m);
+}
+
+/* The 8 lanes of v summed, in a fixed order. */
+static ALWAYS_INLINE float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static ALWAYS_INLINE void nt_block(const int MB, const int KB, int n, const float *d,
+                                   size_t ldd, const float *x, size_t ldx, float *c,
+                                   size_t ldc, int accumulate)
+{
+    __m256 acc[NT_MB][NT_KB];
+#pragma GCC unroll 4
+    for (int i = 0; i < MB; i++)
+#pragma GCC unroll 3
+        for (int j = 0; j < KB; j++)
+            acc[i][j] = _mm256_setzero_ps();
+    int p = 0;
+    for (; p + 8 <= n; p += 8) {
+        __m256 dv[NT_MB], xv[NT_KB];
+#pragma GCC unroll 4
+        for (int i = 0; i < MB; i++)
+            dv[i] = _mm256_loadu_ps(d + (size_t)i * ldd + p);
+#pragma GCC unroll 3
+        for (int j = 0; j < KB; j++)
+            xv[j] = _mm256_loadu_ps(x + (size_t)j * ldx + p);
+#pragma GCC unroll 4
+        for (int i = 0; i < MB; i++)
+#pragma GCC unroll 3
+            for (int j = 0; j < KB; j++)
+                acc[i][j] = _mm256_fmadd_ps(dv[i], xv[j], acc[i][j]);
+    }
+    if (p < n) {
+        __m256 dv[NT_MB], xv[NT_KB];
+#pragma GCC unroll 4
+        for (int i = 0; i < MB; i++)
+            dv[i] = load_tail(d + (size_t)i * ldd + p, n - p);
+#pragma GCC unroll 3
+        for (int j = 0; j < KB; j++)
+            xv[j] = load_tail(x + (size_t)j * ldx + p, n - p);
+#pragma GCC unroll 4
+        for (int i = 0; i < MB; i++)
+#pragma GCC unroll 3
+            for (int j = 0; j < KB; j++)
+                acc[i][j] = _mm256_fmadd_ps(dv[i], xv[j], acc[i][j]);
+    }
+    for (int i = 0; i < MB; i++)
+        for (int j = 0; j < KB; j++) {
+            float *cp = c + (size_t)i * ldc + j;
+            float s = hsum8(acc[i][j]);
+            *cp = accumulate ? *cp + s : s;
+        }
+}
+
+#define NT_CASE(MB, KB)                                                  \
+    case (MB) * 4 + (KB):                                                \
+        nt_block(MB, KB, n, d, ldd, x, ldx, c, ldc, accumulate);         \
+        break;
+#define NT_CASES(MB) NT_CASE(MB, 1) NT_CASE(MB, 2) NT_CASE(MB, 3)
+
+static void nt_dispatch(int mb, int kb, int n, const float *d, size_t ldd, const float *x,
+                        size_t ldx, float *c, size_t ldc, int accumulate)
+{
+    switch (mb * 4 + kb) {
+        NT_CASES(1) NT_CASES(2) NT_CASES(3) NT_CASES(4)
+    default: break;
+    }
+}
+
+void rcn_gemm_nt_avx2(int m, int k, int n, const float *d, size_t ldd, const float *x,
+                      size_t ldx, float *c, size_t ldc, int accumulate)
+{
+    for (int j0 = 0; j0 < k; j0 += NT_KB) {
+        int kb = k - j0 < NT_KB ? k - j0 : NT_KB;
+        for (int i0 = 0; i0 < m; i0 += NT_MB) {
+            int mb = m - i0 < NT_MB ? m - i0 : NT_MB;
+            nt_dispatch(mb, kb, n, d + (size_t)i0 * ldd, ldd, x + (size_t)j0 * ldx, ldx,
+                        c + (size_t)i0 * ldc + j0, ldc, accumulate);
+        }
+    }
+}

@@ -1,0 +1,542 @@
+/* winograd_avx2.c - 3x3 stride-1 pad-1 convolutions over CNHW activations by
+ * Winograd's minimal filtering F(2x2,3x3), forward and both backward
+ * products, in AVX2/FMA: the path for CPUs without AVX-512 (winograd.c is
+ * the AVX-512 one and documents the method).
+ *
+ * Each 2x2 output tile is A^T [ U (.) V ] A with U = G g G^T (the 3x3
+ * kernel, 4x4 after transform) and V = B^T d B (the 4x4 input patch at
+ * stride 2). Over all channel pairs the pointwise products are 16 matrix
+ * products, one per transformed position xi:
+ *   M[xi] (cout x T) = U[xi] (cout x cin) V[xi] (cin x T),  T = tiles;
+ * the backward is the exact adjoint: with dM = A dY A^T per tile,
+ *   dV[xi] = U[xi]^T dM[xi] -> dx = sum over tiles of B dV B^T,
+ *   dU[xi] = dM[xi] V[xi]^T -> dw = G^T dU G,
+ * so all three equal the direct convolution's up to float rounding.
+ *
+ * Layout: V, M of a chunk of whole samples are [xi][channel][tile], a
+ * channel's row holding the chunk's samples one after another, each
+ * sample's tiles row-major. The chunk is sized so that V and M stay in L2.
+ *
+ * Transforms run along a row of tiles, 8 tiles per vector (at most 2
+ * vectors: w <= 32): an input row is loaded with masked loads (zero past
+ * w), split into even and odd columns, and the four windows of every tile
+ * come from those and their one-lane shifts. Stores into V and M are whole
+ * vectors: the lanes past a tile row spill into the next tile row (or the
+ * next sample, channel or plane's padding), which is written later in the
+ * same pass, so only the last pass's values stay. Stores into y and dx are
+ * whole vectors on rows whose vectors stay inside the plane (the spill
+ * lands on later rows, written later; with accumulation the spilled lanes
+ * carry the memory's own value back) and masked on the last rows. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "prof.h"
+#include "simd.h"
+
+#define MAX_W 32
+/* Floats of V + M per chunk in the forward: 256 KiB, half the L2 of a
+ * Zen 3 core. The backward's weight product pays horizontal sums per chunk,
+ * so it takes chunks of at least BWD_MIN_TILES tiles when they fit
+ * BWD_BUDGET. */
+#ifndef W2_CHUNK_BUDGET
+#define W2_CHUNK_BUDGET (1 << 16)
+#endif
+#define BWD_BUDGET (1 << 18)
+#define BWD_MIN_TILES 512
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+typedef struct {
+    int h, w, th, tw, tps, nv;
+    int full_rows;   /* rows r whose 16*nv-float stores stay in the plane */
+    __m256i lm[4];   /* row vector j (columns 8j .. 8j+7): lanes with column < w */
+    __m256 tkeep[2]; /* tile vector v: lanes with tile 8v + l < tw (all ones) */
+} geo;
+
+int rcn_wino2_applies(const rcn_conv_shape *s)
+{
+    return s->k == 3 && s->stride == 1 && s->pad == 1 && s->w <= MAX_W && s->w >= 1 &&
+           s->h >= 1 && s->ho == s->h && s->wo == s->w;
+}
+
+static void geo_init(geo *g, const rcn_conv_shape *s)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    g->h = s->h, g->w = s->w;
+    g->th = (s->h + 1) / 2, g->tw = (s->w + 1) / 2;
+    g->tps = g->th * g->tw;
+    g->nv = (g->tw + 7) / 8;
+    long hw = (long)s->h * s->w, span = 16L * g->nv;
+    long fr = hw >= span ? (hw - span) / s->w + 1 : 0;
+    g->full_rows = fr < s->h ? (int)fr : s->h;
+    for (int j = 0; j < 4; j++)
+        g->lm[j] = _mm256_cmpgt_epi32(_mm256_set1_epi32(s->w - 8 * j), idx);
+    for (int v = 0; v < 2; v++)
+        g->tkeep[v] = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(g->tw - 8 * v), idx));
+}
+
+static int chunk_samples(const rcn_conv_shape *s, int n, int backward)
+{
+    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
+    long per = 16L * tps * (s->cin + s->cout);
+    int nb = (int)(W2_CHUNK_BUDGET / (per ? per : 1));
+    if (backward && (long)nb * tps < BWD_MIN_TILES) {
+        int want = (BWD_MIN_TILES + tps - 1) / tps, fit = (int)(BWD_BUDGET / (per ? per : 1));
+        nb = want < fit ? want : fit > nb ? fit : nb;
+    }
+    if (nb < 1)
+        nb = 1;
+    return nb < n ? nb : n;
+}
+
+/* Row length of V and M for T tiles: a multiple of 16 floats (so the
+ * products may run over whole 8-lane vectors), never of 256 (1 KiB), so that
+ * the rows a product walks down do not share cache sets. Monotonic in T. */
+static size_t row_ld(size_t T)
+{
+    size_t ld = (T + 15) & ~(size_t)15;
+    return ld % 256 ? ld : ld + 16;
+}
+
+/* Distance between the 16 transformed-position planes of a buffer with c
+ * rows: a cache line more than the rows need (spreads the 16 planes a
+ * transform writes at once over cache sets; takes the spill of whole-vector
+ * stores past the last row). */
+static size_t plane_stride(int c, size_t ld)
+{
+    return (size_t)c * ld + 16;
+}
+
+size_t rcn_wino2_scratch_floats(const rcn_conv_shape *s, int n)
+{
+    if (n < 1)
+        n = 1;
+    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
+    int nb = chunk_samples(s, n, 0), nbb = chunk_samples(s, n, 1);
+    size_t ld = row_ld((size_t)(nb > nbb ? nb : nbb) * tps);
+    return 32 * (size_t)s->cin * s->cout + 16 * (plane_stride(s->cin, ld) + plane_stride(s->cout, ld));
+}
+
+/* ---- lane helpers ------------------------------------------------------- */
+
+/* Even / odd lanes of the 16 floats a, b. */
+static ALWAYS_INLINE __m256 evens(__m256 a, __m256 b)
+{
+    __m256 t = _mm256_shuffle_ps(a, b, 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+}
+
+static ALWAYS_INLINE __m256 odds(__m256 a, __m256 b)
+{
+    __m256 t = _mm256_shuffle_ps(a, b, 0xDD);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+}
+
+/* [prev7, x0 .. x6] */
+static ALWAYS_INLINE __m256 up1(__m256 x, __m256 prev)
+{
+    __m256 t = _mm256_permute2f128_ps(prev, x, 0x21);
+    return _mm256_castsi256_ps(
+        _mm256_alignr_epi8(_mm256_castps_si256(x), _mm256_castps_si256(t), 12));
+}
+
+/* [x1 .. x7, next0] */
+static ALWAYS_INLINE __m256 down1(__m256 x, __m256 next)
+{
+    __m256 t = _mm256_permute2f128_ps(x, next, 0x21);
+    return _mm256_castsi256_ps(
+        _mm256_alignr_epi8(_mm256_castps_si256(t), _mm256_castps_si256(x), 4));
+}
+
+/* e0 o0 e1 o1 ... : lo gets lanes 0..3 of each, hi lanes 4..7. */
+static ALWAYS_INLINE void interleave(__m256 e, __m256 o, __m256 *lo, __m256 *hi)
+{
+    __m256 a = _mm256_unpacklo_ps(e, o), b = _mm256_unpackhi_ps(e, o);
+    *lo = _mm256_permute2f128_ps(a, b, 0x20);
+    *hi = _mm256_permute2f128_ps(a, b, 0x31);
+}
+
+/* Even and odd columns of row r of a plane, tile t in lane t % 8 of vector
+ * t / 8: ev = column 2t, od = column 2t + 1, zero past w. */
+static ALWAYS_INLINE void row_eo(const geo *g, const int NV, const float *row, __m256 ev[2],
+                                 __m256 od[2])
+{
+    for (int v = 0; v < NV; v++) {
+        __m256 a = _mm256_maskload_ps(row + 16 * v, g->lm[2 * v]);
+        __m256 b = _mm256_maskload_ps(row + 16 * v + 8, g->lm[2 * v + 1]);
+        ev[v] = evens(a, b);
+        od[v] = odds(a, b);
+    }
+}
+
+/* Writes the 2*NV vectors of a row (columns 0 .. 16*NV-1) into row r of a
+ * plane; acc: adds them to what is there. Rows below full_rows take whole
+ * vectors (spill onto later rows; with acc the lanes past w must be zero in
+ * `o`, so the spill writes memory's own value back), the others masked. */
+static ALWAYS_INLINE void put_row(const geo *g, const int NV, float *plane, int r, __m256 o[4],
+                                  int acc)
+{
+    if (r < 0 || r >= g->h)
+        return;
+    float *row = plane + (size_t)r * g->w;
+    if (r < g->full_rows) {
+        for (int j = 0; j < 2 * NV; j++) {
+            __m256 v = o[j];
+            if (acc)
+                v = _mm256_add_ps(v, _mm256_loadu_ps(row + 8 * j));
+            _mm256_storeu_ps(row + 8 * j, v);
+        }
+    } else {
+        for (int j = 0; j < 2 * NV; j++) {
+            __m256 v = o[j];
+            if (acc)
+                v = _mm256_add_ps(v, _mm256_maskload_ps(row + 8 * j, g->lm[j]));
+            _mm256_maskstore_ps(row + 8 * j, g->lm[j], v);
+        }
+    }
+}
+
+/* ---- weight transforms (scalar: cout*cin*9 values per call) ------------- */
+
+/* U = G g G^T for every kernel g of w (cout, cin, 3, 3), into u[xi][co][ci]
+ * (transposed = 0: the forward) or u[xi][ci][co] (transposed = 1). */
+static void kernels_transform(const float *w, int cout, int cin, float *u, int transposed)
+{
+    const size_t cc = (size_t)cout * cin;
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++) {
+            const float *g = w + ((size_t)co * cin + ci) * 9;
+            float t[4][3];
+            for (int k = 0; k < 3; k++) {
+                float a = g[k], b = g[3 + k], c = g[6 + k];
+                t[0][k] = a;
+                t[1][k] = 0.5f * ((a + b) + c);
+                t[2][k] = 0.5f * ((a - b) + c);
+                t[3][k] = c;
+            }
+            float *dst = u + (transposed ? (size_t)ci * cout + co : (size_t)co * cin + ci);
+            for (int r = 0; r < 4; r++) {
+                float a = t[r][0], b = t[r][1], c = t[r][2];
+                dst[(size_t)(r * 4 + 0) * cc] = a;
+                dst[(size_t)(r * 4 + 1) * cc] = 0.5f * ((a + b) + c);
+                dst[(size_t)(r * 4 + 2) * cc] = 0.5f * ((a - b) + c);
+                dst[(size_t)(r * 4 + 3) * cc] = c;
+            }
+        }
+}
+
+/* dg = G^T du G, du[xi * xs]. */
+static void kernel_adjoint(const float *du, size_t xs, float *dg)
+{
+    float r[4][3];
+    for (int i = 0; i < 4; i++) {
+        float a = du[(i * 4 + 0) * xs], b = du[(i * 4 + 1) * xs];
+        float c = du[(i * 4 + 2) * xs], d = du[(i * 4 + 3) * xs];
+        r[i][0] = a + 0.5f * (b + c);
+        r[i][1] = 0.5f * (b - c);
+        r[i][2] = 0.5f * (b + c) + d;
+    }
+    for (int k = 0; k < 3; k++) {
+        float a = r[0][k], b = r[1][k], c = r[2][k], d = r[3][k];
+        dg[k] = a + 0.5f * (b + c);
+        dg[3 + k] = 0.5f * (b - c);
+        dg[6 + k] = 0.5f * (b + c) + d;
+    }
+}
+
+/* ---- data transforms (one sample plane of one channel) ------------------ */
+
+/* The 4 horizontal window combinations B^T of input row r, one lane per
+ * tile: window columns 2t-1 .. 2t+2, zero outside the plane. */
+static ALWAYS_INLINE void row_h(const geo *g, const int NV, const float *xp, int r,
+                                __m256 hr[4][2])
+{
+    const __m256 zero = _mm256_setzero_ps();
+    if (r < 0 || r >= g->h) {
+        for (int j = 0; j < 4; j++)
+            for (int v = 0; v < NV; v++)
+                hr[j][v] = zero;
+        return;
+    }
+    __m256 o[2], e1[2];
+    row_eo(g, NV, xp + (size_t)r * g->w, o, e1); /* o: column 2t, e1: 2t + 1 */
+    for (int v = 0; v < NV; v++) {
+        __m256 e = up1(e1[v], v ? e1[v - 1] : zero);          /* column 2t - 1 */
+        __m256 o1 = down1(o[v], v + 1 < NV ? o[v + 1] : zero); /* column 2t + 2 */
+        hr[0][v] = _mm256_sub_ps(e, e1[v]);
+        hr[1][v] = _mm256_add_ps(o[v], e1[v]);
+        hr[2][v] = _mm256_sub_ps(e1[v], o[v]);
+        hr[3][v] = _mm256_sub_ps(o[v], o1);
+    }
+}
+
+/* V[xi][t] for the tiles of one plane: v at xi = 0, tile 0; xs between xi. */
+static ALWAYS_INLINE void input_transform(const geo *g, const int NV, const float *xp,
+                                          float *v, size_t xs)
+{
+    __m256 h0[4][2], h1[4][2], h2[4][2], h3[4][2];
+    row_h(g, NV, xp, -1, h0);
+    row_h(g, NV, xp, 0, h1);
+    for (int th = 0; th < g->th; th++) {
+        row_h(g, NV, xp, 2 * th + 1, h2);
+        row_h(g, NV, xp, 2 * th + 2, h3);
+        float *vt = v + (size_t)th * g->tw;
+        for (int j = 0; j < 4; j++)
+            for (int q = 0; q < NV; q++) {
+                _mm256_storeu_ps(vt + (size_t)(0 + j) * xs + 8 * q, _mm256_sub_ps(h0[j][q], h2[j][q]));
+                _mm256_storeu_ps(vt + (size_t)(4 + j) * xs + 8 * q, _mm256_add_ps(h1[j][q], h2[j][q]));
+                _mm256_storeu_ps(vt + (size_t)(8 + j) * xs + 8 * q, _mm256_sub_ps(h2[j][q], h1[j][q]));
+                _mm256_storeu_ps(vt + (size_t)(12 + j) * xs + 8 * q, _mm256_sub_ps(h1[j][q], h3[j][q]));
+            }
+        for (int j = 0; j < 4; j++)
+            for (int q = 0; q < NV; q++)
+                h0[j][q] = h2[j][q], h1[j][q] = h3[j][q];
+    }
+}
+
+/* y plane = A^T M A per tile; m at xi = 0, tile 0. */
+static ALWAYS_INLINE void output_transform(const geo *g, const int NV, const float *m,
+                                           size_t xs, float *yp)
+{
+    for (int th = 0; th < g->th; th++) {
+        const float *mt = m + (size_t)th * g->tw;
+        __m256 r0[4], r1[4];
+        for (int q = 0; q < NV; q++) {
+            __m256 s0[4], s1[4];
+            for (int b = 0; b < 4; b++) {
+                __m256 v0 = _mm256_loadu_ps(mt + (size_t)(0 + b) * xs + 8 * q);
+                __m256 v1 = _mm256_loadu_ps(mt + (size_t)(4 + b) * xs + 8 * q);
+                __m256 v2 = _mm256_loadu_ps(mt + (size_t)(8 + b) * xs + 8 * q);
+                __m256 v3 = _mm256_loadu_ps(mt + (size_t)(12 + b) * xs + 8 * q);
+                s0[b] = _mm256_add_ps(_mm256_add_ps(v0, v1), v2);
+                s1[b] = _mm256_sub_ps(_mm256_sub_ps(v1, v2), v3);
+            }
+            __m256 y00 = _mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]);
+            __m256 y01 = _mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]);
+            __m256 y10 = _mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]);
+            __m256 y11 = _mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]);
+            interleave(y00, y01, &r0[2 * q], &r0[2 * q + 1]);
+            interleave(y10, y11, &r1[2 * q], &r1[2 * q + 1]);
+        }
+        put_row(g, NV, yp, 2 * th, r0, 0);
+        put_row(g, NV, yp, 2 * th + 1, r1, 0);
+    }
+}
+
+/* dM = A dY A^T per tile (the adjoint of the output transform). */
+static ALWAYS_INLINE void grad_output_transform(const geo *g, const int NV, const float *dyp,
+                                                float *dm, size_t xs)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    for (int th = 0; th < g->th; th++) {
+        __m256 hr[2][4][2];
+        for (int i = 0; i < 2; i++) {
+            int r = 2 * th + i;
+            __m256 e[2] = {zero, zero}, o[2] = {zero, zero};
+            if (r < g->h)
+                row_eo(g, NV, dyp + (size_t)r * g->w, e, o);
+            for (int q = 0; q < NV; q++) {
+                hr[i][0][q] = e[q];
+                hr[i][1][q] = _mm256_add_ps(e[q], o[q]);
+                hr[i][2][q] = _mm256_sub_ps(e[q], o[q]);
+                hr[i][3][q] = _mm256_sub_ps(zero, o[q]);
+            }
+        }
+        float *mt = dm + (size_t)th * g->tw;
+        for (int b = 0; b < 4; b++)
+            for (int q = 0; q < NV; q++) {
+                _mm256_storeu_ps(mt + (size_t)(0 + b) * xs + 8 * q, hr[0][b][q]);
+                _mm256_storeu_ps(mt + (size_t)(4 + b) * xs + 8 * q,
+                                 _mm256_add_ps(hr[0][b][q], hr[1][b][q]));
+                _mm256_storeu_ps(mt + (size_t)(8 + b) * xs + 8 * q,
+                                 _mm256_sub_ps(hr[0][b][q], hr[1][b][q]));
+                _mm256_storeu_ps(mt + (size_t)(12 + b) * xs + 8 * q,
+                                 _mm256_sub_ps(zero, hr[1][b][q]));
+            }
+    }
+}
+
+/* dx plane = sum over tiles of B dV B^T (the adjoint of the input
+ * transform): overlapping tiles are added in registers, each row written
+ * once (overwritten, or added to when acc). */
+static ALWAYS_INLINE void input_adjoint(const geo *g, const int NV, const float *dv, size_t xs,
+                                        float *dxp, int acc)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 c2[4] = {zero, zero, zero, zero}, c3[4] = {zero, zero, zero, zero};
+    for (int th = 0; th < g->th; th++) {
+        const float *vt = dv + (size_t)th * g->tw;
+        __m256 d[4][4][2]; /* [row k][column window l][vector] */
+        for (int q = 0; q < NV; q++)
+            for (int j = 0; j < 4; j++) {
+                /* lanes past the last tile hold other tiles' values: zero them */
+                __m256 v0 = _mm256_and_ps(g->tkeep[q], _mm256_loadu_ps(vt + (size_t)(0 + j) * xs + 8 * q));
+                __m256 v1 = _mm256_and_ps(g->tkeep[q], _mm256_loadu_ps(vt + (size_t)(4 + j) * xs + 8 * q));
+                __m256 v2 = _mm256_and_ps(g->tkeep[q], _mm256_loadu_ps(vt + (size_t)(8 + j) * xs + 8 * q));
+                __m256 v3 = _mm256_and_ps(g->tkeep[q], _mm256_loadu_ps(vt + (size_t)(12 + j) * xs + 8 * q));
+                d[0][j][q] = v0;
+                d[1][j][q] = _mm256_add_ps(_mm256_sub_ps(v1, v2), v3);
+                d[2][j][q] = _mm256_sub_ps(_mm256_add_ps(v1, v2), v0);
+                d[3][j][q] = _mm256_sub_ps(zero, v3);
+            }
+        __m256 rk[4][4];
+        for (int k = 0; k < 4; k++) {
+            __m256 cm0[2], cm1[2], cm2[2], cm3[2];
+            for (int q = 0; q < NV; q++) {
+                __m256 u0 = d[k][0][q], u1 = d[k][1][q], u2 = d[k][2][q], u3 = d[k][3][q];
+                cm0[q] = u0;
+                cm1[q] = _mm256_add_ps(_mm256_sub_ps(u1, u2), u3);
+                cm2[q] = _mm256_sub_ps(_mm256_add_ps(u1, u2), u0);
+                cm3[q] = _mm256_sub_ps(zero, u3);
+            }
+            for (int q = 0; q < NV; q++) {
+                /* column 2s: window 1 of tile s, window 3 of tile s - 1;
+                 * column 2s + 1: window 2 of tile s, window 0 of tile s + 1 */
+                __m256 ev = _mm256_add_ps(cm1[q], up1(cm3[q], q ? cm3[q - 1] : zero));
+                __m256 od = _mm256_add_ps(cm2[q], down1(cm0[q], q + 1 < NV ? cm0[q + 1] : zero));
+                interleave(ev, od, &rk[k][2 * q], &rk[k][2 * q + 1]);
+            }
+            if (acc) /* columns past w (window 3 of the last tile) must not spill */
+                for (int j = 0; j < 2 * NV; j++)
+                    rk[k][j] = _mm256_and_ps(rk[k][j], _mm256_castsi256_ps(g->lm[j]));
+        }
+        __m256 o[4];
+        for (int j = 0; j < 2 * NV; j++)
+            o[j] = _mm256_add_ps(c2[j], rk[0][j]);
+        put_row(g, NV, dxp, 2 * th - 1, o, acc);
+        for (int j = 0; j < 2 * NV; j++)
+            o[j] = _mm256_add_ps(c3[j], rk[1][j]);
+        put_row(g, NV, dxp, 2 * th, o, acc);
+        for (int j = 0; j < 2 * NV; j++)
+            c2[j] = rk[2][j], c3[j] = rk[3][j];
+    }
+    put_row(g, NV, dxp, 2 * g->th - 1, c2, acc);
+    put_row(g, NV, dxp, 2 * g->th, c3, acc);
+}
+
+/* ---- per-plane dispatch on the vectors per tile row ---------------------- */
+
+static void t_input(const geo *g, const float *xp, float *v, size_t xs)
+{
+    if (g->nv == 1)
+        input_transform(g, 1, xp, v, xs);
+    else
+        input_transform(g, 2, xp, v, xs);
+}
+
+static void t_output(const geo *g, const float *m, size_t xs, float *yp)
+{
+    if (g->nv == 1)
+        output_transform(g, 1, m, xs, yp);
+    else
+        output_transform(g, 2, m, xs, yp);
+}
+
+static void t_grad_output(const geo *g, const float *dyp, float *dm, size_t xs)
+{
+    if (g->nv == 1)
+        grad_output_transform(g, 1, dyp, dm, xs);
+    else
+        grad_output_transform(g, 2, dyp, dm, xs);
+}
+
+static void t_adjoint(const geo *g, const float *dv, size_t xs, float *dxp, int acc)
+{
+    if (g->nv == 1) {
+        if (acc)
+            input_adjoint(g, 1, dv, xs, dxp, 1);
+        else
+            input_adjoint(g, 1, dv, xs, dxp, 0);
+    } else {
+        if (acc)
+            input_adjoint(g, 2, dv, xs, dxp, 1);
+        else
+            input_adjoint(g, 2, dv, xs, dxp, 0);
+    }
+}
+
+/* ---- convolutions ---------------------------------------------------------- */
+
+void rcn_wino2_forward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                       float *y, float *scratch)
+{
+    geo g;
+    geo_init(&g, s);
+    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 0);
+    const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
+    float *u = scratch;
+    float *v = u + 16 * cc;
+    float *m = v + 16 * plane_stride(cin, row_ld((size_t)nb * g.tps));
+    kernels_transform(w, cout, cin, u, 0);
+    for (int n0 = 0; n0 < n; n0 += nb) {
+        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps, T8 = (T + 7) & ~7;
+        const size_t ld = row_ld((size_t)T), vs = plane_stride(cin, ld), ms = plane_stride(cout, ld);
+        RCN_PROF_BEGIN(t0);
+        for (int ci = 0; ci < cin; ci++)
+            for (int i = 0; i < cnt; i++)
+                t_input(&g, x + ((size_t)ci * n + n0 + i) * hw,
+                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
+        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
+        RCN_PROF_BEGIN(t1);
+        for (int xi = 0; xi < 16; xi++)
+            rcn_gemm_nn_avx2(cout, T8, cin, u + (size_t)xi * cc, cin, v + xi * vs, ld,
+                             m + xi * ms, ld, 0);
+        RCN_PROF_END(t1, RCN_PROF_GEMM);
+        RCN_PROF_BEGIN(t2);
+        for (int co = 0; co < cout; co++)
+            for (int i = 0; i < cnt; i++)
+                t_output(&g, m + (size_t)co * ld + (size_t)i * g.tps, ms,
+                         y + ((size_t)co * n + n0 + i) * hw);
+        RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
+    }
+}
+
+void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                        const float *dy, float *dx, float *dw, float *scratch,
+                        int accumulate_dx)
+{
+    geo g;
+    geo_init(&g, s);
+    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 1);
+    const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
+    float *ut = scratch;
+    float *du = ut + 16 * cc;
+    float *v = du + 16 * cc;
+    float *dm = v + 16 * plane_stride(cin, row_ld((size_t)nb * g.tps));
+    if (dx)
+        kernels_transform(w, cout, cin, ut, 1);
+    for (int n0 = 0; n0 < n; n0 += nb) {
+        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps, T8 = (T + 7) & ~7;
+        const size_t ld = row_ld((size_t)T), vs = plane_stride(cin, ld), ms = plane_stride(cout, ld);
+        RCN_PROF_BEGIN(t0);
+        for (int ci = 0; ci < cin; ci++)
+            for (int i = 0; i < cnt; i++)
+                t_input(&g, x + ((size_t)ci * n + n0 + i) * hw,
+                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
+        for (int co = 0; co < cout; co++)
+            for (int i = 0; i < cnt; i++)
+                t_grad_output(&g, dy + ((size_t)co * n + n0 + i) * hw,
+                              dm + (size_t)co * ld + (size_t)i * g.tps, ms);
+        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
+        RCN_PROF_BEGIN(t1);
+        for (int xi = 0; xi < 16; xi++)
+            rcn_gemm_nt_avx2(cout, cin, T, dm + xi * ms, ld, v + xi * vs, ld,
+                             du + (size_t)xi * cc, cin, n0 > 0);
+        if (dx)
+            for (int xi = 0; xi < 16; xi++)
+                rcn_gemm_nn_avx2(cin, T8, cout, ut + (size_t)xi * cc, cout, dm + xi * ms, ld,
+                                 v + xi * vs, ld, 0);
+        RCN_PROF_END(t1, RCN_PROF_GEMM);
+        if (dx) {
+            RCN_PROF_BEGIN(t2);
+            for (int ci = 0; ci < cin; ci++)
+                for (int i = 0; i < cnt; i++)
+                    t_adjoint(&g, v + (size_t)ci * ld + (size_t)i * g.tps, vs,
+                              dx + ((size_t)ci * n + n0 + i) * hw, accumulate_dx);
+            RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
+        }
+    }
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++)
+            kernel_adjoint(du + (size_t)co * cin + ci, cc, dw + ((size_t)co * cin + ci) * 9);
+}
