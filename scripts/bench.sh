@@ -23,6 +23,10 @@
 #   RCN_BENCH_SECONDS    minimum seconds per measurement (2)
 #   RCN_BENCH_TORCH      auto (compare if /usr/bin/python3 has torch), 1
 #                        (required), 0 (skip)
+#   RCN_BENCH_SEARCH     1 (default): also the search-level benchmarks
+#                        (scripts/bench-search.sh: dispatch, -np 1 vs -np 2
+#                        scaling, coordinator overhead, memory per rank),
+#                        stored as "search"; 0 skips them
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RCN=${RCN:-bin/rcn}
@@ -83,6 +87,9 @@ for b in $GRID; do
     "$RCN" bench --preset rcn8 --batch-size "$b" --no-layers --no-peak "${common[@]}" \
         >"$T/grid.$b.json"
 done
+if [ "${RCN_BENCH_SEARCH:-1}" = 1 ]; then
+    RCN=$RCN scripts/bench-search.sh "$T/search.json"
+fi
 uptime >"$T/load-end" 2>/dev/null || true
 
 mkdir -p "$(dirname "$OUT")"
@@ -184,7 +191,8 @@ res = {"what": "rcn bench sweep (scripts/bench.sh); throughput per core = median
        "threads": threads, "rounds": rounds,
        "peak": {"sgemm_gflops": peak["sgemm_gflops"], "fma_peak_gflops": peak["fma_peak_gflops"],
                 "fma_width_bits": peak["fma_width_bits"]},
-       "runs": runs, "table2_projection": proj}
+       "runs": runs, "table2_projection": proj,
+       "search": load("search.json") if os.path.exists(os.path.join(d, "search.json")) else None}
 tmp = out + ".tmp"
 with open(tmp, "w") as f:
     json.dump(res, f, indent=2)
@@ -212,5 +220,13 @@ for e in runs:
 if proj:
     print(f"Table 2 grid (rcn8, {proj['trainings']} trainings x 10 epochs x 54,000 images + "
           f"6,000 evaluated per epoch): {proj['core_hours']:.0f} core-hours")
+s = res["search"]
+if s:
+    dp, sc = s["dispatch"], s["scaling"]
+    print(f"search: {dp['fold_jobs']} trivial fold jobs at -np {dp['ranks']} in "
+          f"{dp['search_wall_seconds']:.2f} s ({dp['launch_to_exit_seconds']:.2f} s launch to exit); "
+          f"-np 2 / -np 1 fold-jobs throughput {sc['speedup']:.2f}x, coordinator overhead "
+          f"{100 * sc['np2']['coordinator_overhead']:.2f}%; peak memory per rank (rcn8, batch 256) "
+          + ", ".join(f"{r['peak_rss_mib']:.0f}" for r in s["memory"]["ranks"]) + " MiB")
 print(f"wrote {out}")
 EOF

@@ -115,6 +115,28 @@ static int status_journal(const char *path)
     return RCN_EXIT_OK;
 }
 
+/* Reports written since rank accounting exists: rank 0's coordination
+ * share of the wall time, and each rank's folds, busy share and peak
+ * memory. Older reports lack these keys: nothing is printed. */
+static void print_ranks(const json_t *meta)
+{
+    const json_t *ov = json_object_get(meta, "coordinator_overhead");
+    if (json_is_number(ov))
+        printf("coordinator: %.2f%% of the wall time on rank 0\n", 100 * json_number_value(ov));
+    size_t i;
+    const json_t *r;
+    json_array_foreach(json_object_get(meta, "rank_stats"), i, r) {
+        const json_t *rss = json_object_get(r, "peak_rss_mib");
+        char mem[32] = "unknown";
+        if (json_is_number(rss))
+            snprintf(mem, sizeof mem, "%.0f MiB", json_number_value(rss));
+        printf("rank %-4lld %6lld folds, busy %5.1f%%, peak memory %s\n",
+               (long long)json_integer_value(json_object_get(r, "rank")),
+               (long long)json_integer_value(json_object_get(r, "folds")),
+               100 * json_number_value(json_object_get(r, "busy_fraction")), mem);
+    }
+}
+
 static int status_report(const char *path)
 {
     json_error_t jerr;
@@ -145,6 +167,7 @@ static int status_report(const char *path)
            finished ? finished : "not yet", (long long)json_integer_value(json_object_get(meta, "ranks")));
     printf("rate:     %.2f folds/min\n",
            60 * json_number_value(json_object_get(meta, "fold_jobs_per_second")));
+    print_ranks(meta);
     print_best(json_object_get(r, "best"));
     const json_t *refit = json_object_get(r, "refit");
     if (json_is_number(json_object_get(refit, "test_accuracy")))

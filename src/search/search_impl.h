@@ -42,7 +42,8 @@ int rcn_search_work(rcn_search_ctx *x);
 
 /* ---- wire protocol (wire.c) ------------------------------------------
  * worker -> 0: REQUEST (first ask), RESULT (a finished fold; asks for the
- * next), ERROR (message; asks for the reply STOP), BYE (after a STOP).
+ * next), ERROR (message; asks for the reply STOP), BYE {peak resident
+ * memory, MiB, a double} (after a STOP).
  * 0 -> worker: JOB {cell, fold}, STOP {RCN_SEARCH_* outcome}; rank 0 sends
  * exactly one STOP per worker and keeps receiving from it until its BYE,
  * so no message is left unreceived. A worker polls for STOP between

@@ -2,6 +2,7 @@
  * them, sends the results back, until rank 0 says stop. Signals are
  * ignored here (rank 0 decides); a STOP arriving mid-fold abandons it. */
 #include <string.h>
+#include <sys/resource.h>
 
 #include "search_impl.h"
 
@@ -25,8 +26,10 @@ int rcn_search_work(rcn_search_ctx *x)
         int in[2];
         MPI_Status st;
         rcn_wire_recv(0, MPI_ANY_TAG, in, sizeof in, &st);
-        if (st.MPI_TAG == RCN_TAG_STOP) {
-            rcn_wire_send(0, RCN_TAG_BYE, &dummy, sizeof dummy);
+        if (st.MPI_TAG == RCN_TAG_STOP) { /* BYE carries this rank's peak memory, MiB */
+            struct rusage ru;
+            double rss = getrusage(RUSAGE_SELF, &ru) ? 0.0 : (double)ru.ru_maxrss / 1024.0;
+            rcn_wire_send(0, RCN_TAG_BYE, &rss, sizeof rss);
             return in[0];
         }
         rcn_train_hooks hooks = {NULL, stop_waiting, NULL};

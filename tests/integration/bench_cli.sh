@@ -72,7 +72,7 @@ grep -q "nonexistent-dir" "$TMPDIR_TEST/e.err" || bad "unwritable --out: no file
 # The sweep script: one small configuration, no PyTorch, its JSON.
 sweep=$TMPDIR_TEST/sweep.json
 RCN_BENCH_OUT=$sweep RCN_BENCH_PRESETS=rcn8 RCN_BENCH_BATCHES=4 RCN_BENCH_GRID=4 \
-    RCN_BENCH_ROUNDS=1 RCN_BENCH_SECONDS=0 RCN_BENCH_TORCH=0 scripts/bench.sh \
+    RCN_BENCH_ROUNDS=1 RCN_BENCH_SECONDS=0 RCN_BENCH_TORCH=0 RCN_BENCH_SEARCH=0 scripts/bench.sh \
     >"$TMPDIR_TEST/sweep.log" 2>&1 || { bad "scripts/bench.sh exited $?"; tail "$TMPDIR_TEST/sweep.log"; }
 for k in '"runs"' '"train_images_per_cpu_second"' '"table2_projection"' '"core_hours"' \
     '"fma_peak_gflops"'; do

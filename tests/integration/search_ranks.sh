@@ -20,6 +20,14 @@ for np in 1 2 4 5; do
     grep -q "^best: batch_size=" "$T/np$np.stdout" || bad "-np $np: no best cell on stdout"
     grep -q "12/12 folds" "$T/np$np.stderr" || bad "-np $np: no final progress line"
     folds "$out" >"$T/np$np.folds"
+    # the run's accounting: one rank_stats entry per rank, their folds add up
+    # to this run's, every rank reports its peak memory, overhead in [0, 1]
+    jq -e --argjson np $np '.meta | (.rank_stats | length) == $np
+        and ([.rank_stats[].folds] | add) == 12
+        and all(.rank_stats[]; .peak_rss_mib > 1 and .train_seconds >= 0)
+        and .coordinator_overhead >= 0 and .coordinator_overhead <= 1
+        and .coordinator_seconds >= 0' "$out" >/dev/null ||
+        bad "-np $np: meta accounting: $(jq -c '.meta | [.rank_stats, .coordinator_overhead]' "$out")"
 done
 for np in 2 4 5; do
     cmp -s "$T/np1.folds" "$T/np$np.folds" || {
@@ -27,6 +35,8 @@ for np in 2 4 5; do
         diff "$T/np1.folds" "$T/np$np.folds" | head -5
     }
 done
+[ "$np" ] && [ "$(jq '[.meta.rank_stats[] | select(.folds > 0)] | length' "$T/np2.json")" = 2 ] ||
+    bad "-np 2: not both ranks trained"
 # the whole aggregation agrees too (cells, marginals, best)
 for np in 2 4 5; do
     a=$(jq -c '[.cells, .marginals, .best] | del(.[0][].mean_fit_time)' "$T/np1.json")
