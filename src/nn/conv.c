@@ -44,6 +44,17 @@ static int tile_samples(const rcn_conv_shape *s, int n)
     return t < n ? t : n;
 }
 
+/* Weight gradients with at most this many im2col rows (the stem's 9, 1x1
+ * convolutions) use the AVX2 dot-product kernel instead of SGEMM. */
+#define NT_MAX_K 32
+
+/* Distance between the rows of a tile of t samples: 8 floats of room for
+ * the whole-vector stores of the AVX2 im2col. */
+static size_t tile_ld(const rcn_conv_shape *s, int t)
+{
+    return (size_t)t * s->ho * s->wo + 8;
+}
+
 /* Winograd pays off once the transformed-domain products have some depth:
  * with one or two input channels (the stem) im2col + GEMM is faster. */
 #define WINO_MIN_CIN 4
@@ -73,7 +84,7 @@ size_t rcn_conv_scratch_floats(const rcn_conv_shape *s, int n)
 {
     size_t need = 0;
     if (!is_pointwise(s))
-        need = (size_t)s->cin * s->k * s->k * tile_samples(s, n) * s->ho * s->wo;
+        need = (size_t)s->cin * s->k * s->k * tile_ld(s, tile_samples(s, n));
     if (rcn_wino_applies(s)) {
         size_t wn = rcn_wino_scratch_floats(s, n);
         need = wn > need ? wn : need;
@@ -101,11 +112,17 @@ static void valid_range(int wo, int w, int stride, int off, int *lo, int *hi)
     *lo = a, *hi = b;
 }
 
-/* col: (cin*k*k, t*ho*wo) for samples n0..n0+t of x: (cin, n, h, w). */
-static void im2col(const rcn_conv_shape *s, int n, int n0, int t, const float *x, float *col)
+/* col: (cin*k*k, t*ho*wo), rows ld apart, for samples n0..n0+t of x:
+ * (cin, n, h, w). */
+static void im2col(const rcn_conv_shape *s, int n, int n0, int t, const float *x, float *col,
+                   size_t ld)
 {
+    if (rcn_simd_avx2() && rcn_im2col_avx2_applies(s)) {
+        rcn_im2col_avx2(s, n, n0, t, x, col, ld);
+        return;
+    }
     const int k = s->k, st = s->stride, h = s->h, w = s->w, ho = s->ho, wo = s->wo;
-    const size_t hw = (size_t)h * w, howo = (size_t)ho * wo, cols = (size_t)t * howo;
+    const size_t hw = (size_t)h * w, howo = (size_t)ho * wo, cols = ld;
     for (int ci = 0; ci < s->cin; ci++) {
         const float *xc = x + ((size_t)ci * n + n0) * hw;
         for (int kh = 0; kh < k; kh++) {
@@ -140,12 +157,12 @@ static void im2col(const rcn_conv_shape *s, int n, int n0, int t, const float *x
     }
 }
 
-/* dx (samples n0..n0+t) += col2im(col). */
+/* dx (samples n0..n0+t) += col2im(col), col rows ld apart. */
 static void col2im_add(const rcn_conv_shape *s, int n, int n0, int t, const float *col,
-                       float *dx)
+                       size_t ld, float *dx)
 {
     const int k = s->k, st = s->stride, h = s->h, w = s->w, ho = s->ho, wo = s->wo;
-    const size_t hw = (size_t)h * w, howo = (size_t)ho * wo, cols = (size_t)t * howo;
+    const size_t hw = (size_t)h * w, howo = (size_t)ho * wo, cols = ld;
     for (int ci = 0; ci < s->cin; ci++) {
         float *dc = dx + ((size_t)ci * n + n0) * hw;
         for (int kh = 0; kh < k; kh++) {
@@ -202,9 +219,10 @@ void rcn_conv_forward(const rcn_conv_shape *s, int n, const float *x, const floa
     const int T = tile_samples(s, n), howo = s->ho * s->wo;
     for (int n0 = 0; n0 < n; n0 += T) {
         int t = n - n0 < T ? n - n0 : T;
-        im2col(s, n, n0, t, x, scratch);
+        const size_t ld = tile_ld(s, t);
+        im2col(s, n, n0, t, x, scratch, ld);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, t * howo, K, 1.0f, w,
-                    K, scratch, t * howo, 0.0f, y + (size_t)n0 * howo, P);
+                    K, scratch, ld, 0.0f, y + (size_t)n0 * howo, P);
     }
 }
 
@@ -235,19 +253,28 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const flo
                         dy, P, accumulate_dx ? 1.0f : 0.0f, dx, P);
         return;
     }
-    if (dx && !accumulate_dx)
+    /* the AVX2 col2im writes every row of dx: no zeroing pass */
+    const int fast_dx = rcn_simd_avx2() && rcn_col2im_avx2_applies(s);
+    if (dx && !accumulate_dx && !fast_dx)
         memset(dx, 0, sizeof(float) * (size_t)s->cin * n * s->h * s->w);
     const int T = tile_samples(s, n), howo = s->ho * s->wo;
     for (int n0 = 0; n0 < n; n0 += T) {
         int t = n - n0 < T ? n - n0 : T;
+        const size_t ld = tile_ld(s, t);
         const float *dyt = dy + (size_t)n0 * howo;
-        im2col(s, n, n0, t, x, scratch);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->cout, K, t * howo, 1.0f, dyt,
-                    P, scratch, t * howo, n0 == 0 ? 0.0f : 1.0f, dw, K);
+        im2col(s, n, n0, t, x, scratch, ld);
+        if (rcn_simd_avx2() && K <= NT_MAX_K) /* few long dot products: OpenBLAS is slow */
+            rcn_gemm_nt_avx2(s->cout, K, t * howo, dyt, P, scratch, ld, dw, K, n0 > 0);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->cout, K, t * howo, 1.0f,
+                        dyt, P, scratch, ld, n0 == 0 ? 0.0f : 1.0f, dw, K);
         if (dx) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, t * howo, s->cout, 1.0f, w,
-                        K, dyt, P, 0.0f, scratch, t * howo);
-            col2im_add(s, n, n0, t, scratch, dx);
+                        K, dyt, P, 0.0f, scratch, ld);
+            if (fast_dx)
+                rcn_col2im_avx2(s, n, n0, t, scratch, ld, dx, accumulate_dx);
+            else
+                col2im_add(s, n, n0, t, scratch, ld, dx);
         }
     }
 }

@@ -77,4 +77,16 @@ void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const fl
                         const float *dy, float *dx, float *dw, float *scratch,
                         int accumulate_dx);
 
+/* AVX2 im2col: col rows (cin*k*k of them, ld >= t*ho*wo + 8 floats apart)
+ * for samples n0 .. n0+t of x (cin, n, h, w); for rcn_im2col_avx2_applies
+ * shapes (stride 1 with wo <= 32, stride 2 with wo <= 16, k <= 7). */
+int rcn_im2col_avx2_applies(const rcn_conv_shape *s);
+void rcn_im2col_avx2(const rcn_conv_shape *s, int n, int n0, int t, const float *x, float *col,
+                     size_t ld);
+/* AVX2 col2im for stride 2 (w <= 32): dx planes of samples n0 .. n0+t =
+ * [dx +] col2im(col), every row written (no zeroing needed). */
+int rcn_col2im_avx2_applies(const rcn_conv_shape *s);
+void rcn_col2im_avx2(const rcn_conv_shape *s, int n, int n0, int t, const float *col, size_t ld,
+                     float *dx, int acc);
+
 #endif
