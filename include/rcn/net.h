@@ -113,7 +113,10 @@ uint8_t *rcn_net_labels(rcn_net *net);
 /* Forward pass over the loaded batch of n samples. train != 0: batch
  * statistics (running stats updated), dropout with masks from
  * dropout_rng (may be NULL when the arch's dropout is 0). Returns the SUM of
- * per-sample cross-entropy losses; *correct (if not NULL) += hits. */
+ * per-sample cross-entropy losses; *correct (if not NULL) += hits. In eval
+ * mode the batch runs in chunks of up to 32 samples (faster: the chunk's
+ * activations stay in cache; each sample's result is the same): afterwards
+ * the logits hold all n samples, the activation buffers the last chunk. */
 double rcn_net_forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng,
                        int64_t *correct);
 const float *rcn_net_logits(const rcn_net *net); /* (n, 10) */
