@@ -4,8 +4,8 @@
  * long dimension contiguous):
  *
  *   nn: C (m x n) = A (m x k) X (k x n), vectorised along n, a 6 x 16 block
- *       of C in 12 accumulators; A's entries are broadcast. n is a multiple
- *       of 8 (callers pad their rows). Forward and data-gradient products.
+ *       of C in 12 accumulators; A's entries are broadcast; any n (the last
+ *       vector of a row masked). Forward and data-gradient products.
  *   nt: C (m x k) = D (m x n) X (k x n)^T, dot products along the long n
  *       (any n), a 4 x 3 block of C in 12 vector accumulators summed
  *       horizontally at the end. Weight gradients.
@@ -48,16 +48,14 @@ void rcn_simd_set_avx2(int on)
 /* 6 x 16 blocks (12 accumulators, 2 loads + 6 broadcasts per 12 FMAs):
  * measured on Zen 3 against 4x24, 3x32, 2x48, 5x16, 4x16: 83-90 GFLOP/s on
  * the Winograd shapes with 32..64 channels where 4x24 gave 60-68. */
-#ifndef NN_MB
 #define NN_MB 6
-#endif
-#ifndef NN_NV
 #define NN_NV 2
-#endif
 
-static ALWAYS_INLINE void nn_block(const int MB, const int NV, int k, const float *a,
-                                   size_t lda, const float *x, size_t ldx, float *c,
-                                   size_t ldc, int accumulate)
+/* One MB x (NV vectors) block of C; MASKED: the last vector has only the
+ * lanes of tm (loads and stores of it masked). */
+static ALWAYS_INLINE void nn_block(const int MB, const int NV, const int MASKED, int k,
+                                   const float *a, size_t lda, const float *x, size_t ldx,
+                                   float *c, size_t ldc, int accumulate, __m256i tm)
 {
     __m256 acc[NN_MB][NN_NV];
 #pragma GCC unroll 8
@@ -70,7 +68,8 @@ static ALWAYS_INLINE void nn_block(const int MB, const int NV, int k, const floa
         __m256 xv[NN_NV];
 #pragma GCC unroll 8
         for (int j = 0; j < NV; j++)
-            xv[j] = _mm256_loadu_ps(xr + 8 * j);
+            xv[j] = MASKED && j == NV - 1 ? _mm256_maskload_ps(xr + 8 * j, tm)
+                                          : _mm256_loadu_ps(xr + 8 * j);
 #pragma GCC unroll 8
         for (int i = 0; i < MB; i++) {
             __m256 av = _mm256_broadcast_ss(a + (size_t)i * lda + p);
@@ -85,26 +84,31 @@ static ALWAYS_INLINE void nn_block(const int MB, const int NV, int k, const floa
 #pragma GCC unroll 8
         for (int j = 0; j < NV; j++) {
             __m256 v = acc[i][j];
-            if (accumulate)
-                v = _mm256_add_ps(v, _mm256_loadu_ps(cr + 8 * j));
-            _mm256_storeu_ps(cr + 8 * j, v);
+            if (MASKED && j == NV - 1) {
+                if (accumulate)
+                    v = _mm256_add_ps(v, _mm256_maskload_ps(cr + 8 * j, tm));
+                _mm256_maskstore_ps(cr + 8 * j, tm, v);
+            } else {
+                if (accumulate)
+                    v = _mm256_add_ps(v, _mm256_loadu_ps(cr + 8 * j));
+                _mm256_storeu_ps(cr + 8 * j, v);
+            }
         }
     }
 }
 
-#define NN_CASE(MB, NV)                                                              \
-    case (MB) * 8 + (NV):                                                            \
-        if ((MB) <= NN_MB && (NV) <= NN_NV)                                          \
-            nn_block((MB) <= NN_MB ? (MB) : 1, (NV) <= NN_NV ? (NV) : 1, k, a, lda, x, \
-                     ldx, c, ldc, accumulate);                                       \
+#define NN_CASE(MB, NV, MK)                                                          \
+    case ((MB) * 4 + (NV)) * 2 + (MK):                                               \
+        nn_block(MB, NV, MK, k, a, lda, x, ldx, c, ldc, accumulate, tm);             \
         break;
 #define NN_CASES(MB) \
-    NN_CASE(MB, 1) NN_CASE(MB, 2) NN_CASE(MB, 3) NN_CASE(MB, 4) NN_CASE(MB, 5) NN_CASE(MB, 6)
+    NN_CASE(MB, 1, 0) NN_CASE(MB, 2, 0) NN_CASE(MB, 1, 1) NN_CASE(MB, 2, 1)
 
-static void nn_dispatch(int mb, int nv, int k, const float *a, size_t lda, const float *x,
-                        size_t ldx, float *c, size_t ldc, int accumulate)
+static void nn_dispatch(int mb, int nv, int masked, int k, const float *a, size_t lda,
+                        const float *x, size_t ldx, float *c, size_t ldc, int accumulate,
+                        __m256i tm)
 {
-    switch (mb * 8 + nv) {
+    switch ((mb * 4 + nv) * 2 + masked) {
         NN_CASES(1) NN_CASES(2) NN_CASES(3) NN_CASES(4) NN_CASES(5) NN_CASES(6)
     default: break;
     }
@@ -113,13 +117,15 @@ static void nn_dispatch(int mb, int nv, int k, const float *a, size_t lda, const
 void rcn_gemm_nn_avx2(int m, int n, int k, const float *a, size_t lda, const float *x,
                       size_t ldx, float *c, size_t ldc, int accumulate)
 {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int j0 = 0; j0 < n; j0 += 8 * NN_NV) {
         int cols = n - j0 < 8 * NN_NV ? n - j0 : 8 * NN_NV;
-        int nv = (cols + 7) / 8;
+        int nv = (cols + 7) / 8, masked = cols % 8 != 0;
+        __m256i tm = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols - 8 * (nv - 1)), idx);
         for (int i0 = 0; i0 < m; i0 += NN_MB) {
             int mb = m - i0 < NN_MB ? m - i0 : NN_MB;
-            nn_dispatch(mb, nv, k, a + (size_t)i0 * lda, lda, x + j0, ldx,
-                        c + (size_t)i0 * ldc + j0, ldc, accumulate);
+            nn_dispatch(mb, nv, masked, k, a + (size_t)i0 * lda, lda, x + j0, ldx,
+                        c + (size_t)i0 * ldc + j0, ldc, accumulate, tm);
         }
     }
 }

@@ -58,8 +58,8 @@ void rcn_cv_forward(const rcn_conv_shape *s, int n, const float *x, const float 
 void rcn_cv_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                      const float *dy, float *dx, float *dw, float *scratch, int accumulate_dx);
 
-/* AVX2: C (m x n, ldc) = [C +] A (m x k, lda) * X (k x n, ldx), n a
- * multiple of 8 (callers pad their rows), vectorised along n. */
+/* AVX2: C (m x n, ldc) = [C +] A (m x k, lda) * X (k x n, ldx), any n,
+ * vectorised along n (a multiple of 8 needs no masked tail). */
 void rcn_gemm_nn_avx2(int m, int n, int k, const float *a, size_t lda, const float *x,
                       size_t ldx, float *c, size_t ldc, int accumulate);
 /* AVX2: C (m x k, ldc) = [C +] D (m x n, ldd) * X (k x n, ldx)^T, any n. */
