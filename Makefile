@@ -92,16 +92,24 @@ clean:
 
 -include $(OBJ:.o=.d) build/obj/main.d
 
-# ---- hardening (helper H): sanitizers, valgrind, fuzzing ----------------------
+# ---- hardening: sanitizers, valgrind, fuzzing ---------------------------------
 #   make test-asan   the whole unit + integration suite built with ASan+UBSan
 #                    (build/asan/), then one valgrind memcheck of a small search
+#   make test-asan-suite   the same without valgrind (what CI runs)
 #   make fuzz        each libFuzzer target for FUZZ_SECONDS (default 600)
-#   make fuzz-ci     the short CI pass: 60 s per target
+#   make fuzz-ci     the short CI pass: FUZZ_CI_SECONDS (default 20) per target
+#   make ci          what .ci/run runs: test, test-asan-suite, fuzz-ci
 FUZZ_SECONDS ?= 600
-.PHONY: test-asan fuzz fuzz-ci
+FUZZ_CI_SECONDS ?= 20
+.PHONY: test-asan test-asan-suite fuzz fuzz-ci ci
 test-asan:
 	@tests/asan/run.sh
+test-asan-suite:
+	@tests/asan/run.sh suite
 fuzz:
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 fuzz-ci:
-	@tests/fuzz/run.sh 60
+	@tests/fuzz/run.sh $(FUZZ_CI_SECONDS)
+ci: test
+	$(MAKE) test-asan-suite
+	$(MAKE) fuzz-ci

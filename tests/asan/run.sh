@@ -13,7 +13,8 @@
 # Then tests/asan/valgrind.sh: one valgrind memcheck run of a small search
 # and its readers (normal build): 0 errors, 0 bytes definitely lost.
 #
-# Usage: tests/asan/run.sh [unit|integration|valgrind|all]   (default all)
+# Usage: tests/asan/run.sh [unit|integration|suite|valgrind|all]   (default all;
+#        suite = unit + integration, what CI runs)
 #        ASAN_JOBS=N  parallel compile jobs (default 2)
 set -u
 cd "$(dirname "$0")/../.."
@@ -40,7 +41,10 @@ export OPENBLAS_NUM_THREADS=1
 fail=0
 start=$(date +%s)
 
-if [ "$what" = all ] || [ "$what" = unit ]; then
+case $what in unit|integration|suite|valgrind|all) ;;
+*) echo "usage: tests/asan/run.sh [unit|integration|suite|valgrind|all]" >&2; exit 2 ;; esac
+
+if [ "$what" = all ] || [ "$what" = suite ] || [ "$what" = unit ]; then
     for t in "$B"/tests/test_*; do
         case $t in *.d|*.log) continue ;; esac
         if "$t" >"$t.log" 2>&1; then
@@ -51,10 +55,13 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
     done
 fi
 
-if [ "$what" = all ] || [ "$what" = integration ]; then
+if [ "$what" = all ] || [ "$what" = suite ] || [ "$what" = integration ]; then
     # As tests/run-integration.sh, with $RCN the sanitized binary.
     export RCN="$PWD/$B/bin/rcn"
     export RCN_BAD_JOB_COMMAND=train # see tests/integration/bad_inputs.sh
+    # folds run ~3x slower under the sanitizers: search_sigterm.sh needs
+    # fewer epochs per fold for the same margin against its signal race
+    export RCN_TEST_SIGNAL_EPOCHS=2
     for t in tests/integration/*.sh; do
         [ -e "$t" ] || continue
         d=$(mktemp -d /tmp/rcn-asan-it.XXXXXX)
