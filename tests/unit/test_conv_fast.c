@@ -122,6 +122,26 @@ typedef struct {
 
 static const impl dispatched = {"conv", rcn_conv_forward, rcn_conv_backward,
                                 rcn_conv_scratch_floats};
+
+/* rcn_conv_* with the AVX-512 kernels off: the AVX2 dispatch (Winograd,
+ * im2col, products) on a CPU that has AVX-512. */
+static void fwd_no512(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
+                      float *scr)
+{
+    rcn_simd_set_avx512(0);
+    rcn_conv_forward(s, n, x, w, y, scr);
+    rcn_simd_set_avx512(1);
+}
+
+static void bwd_no512(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                      const float *dy, float *dx, float *dw, float *scr, int acc)
+{
+    rcn_simd_set_avx512(0);
+    rcn_conv_backward(s, n, x, w, dy, dx, dw, scr, acc);
+    rcn_simd_set_avx512(1);
+}
+
+static const impl avx2_dispatch = {"conv-avx2", fwd_no512, bwd_no512, rcn_conv_scratch_floats};
 static const impl wino2 = {"wino2", rcn_wino2_forward, rcn_wino2_backward,
                            rcn_wino2_scratch_floats};
 
@@ -226,6 +246,60 @@ static void run_case(const shape *c, const impl *im)
     free(scratch), free(yr), free(dxr), free(dwr);
 }
 
+/* The AVX2 products on odd sizes (row blocks, masked last vectors, dot
+ * product tails) against double sums: overwrite and accumulate, nothing
+ * written past n (nn) or k (nt) columns of a row. */
+static void test_gemm(void)
+{
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        return;
+    static const int dims[][3] = {{1, 1, 1},  {6, 16, 16}, {7, 17, 3},  {13, 5, 29},
+                                  {16, 200, 16}, {5, 23, 40}, {64, 33, 64}, {3, 9, 1}};
+    for (size_t q = 0; q < sizeof dims / sizeof dims[0]; q++) {
+        const int m = dims[q][0], n = dims[q][1], k = dims[q][2];
+        const size_t lda = (size_t)k + 3, ldx = (size_t)n + 5, ldc = (size_t)n + 8;
+        float *a = falloc((size_t)m * lda), *x = falloc((size_t)k * ldx);
+        float *c = falloc((size_t)m * ldc), *d = falloc((size_t)m * ldx);
+        float *e = falloc((size_t)m * (k + 8));
+        fill(a, (size_t)m * lda);
+        fill(x, (size_t)k * ldx);
+        fill(d, (size_t)m * ldx);
+        for (int acc = 0; acc <= 1; acc++) {
+            for (size_t i = 0; i < (size_t)m * ldc; i++)
+                c[i] = (i % ldc) < (size_t)n ? 0.25f : CANARY;
+            for (size_t i = 0; i < (size_t)m * (k + 8); i++)
+                e[i] = (i % (k + 8)) < (size_t)k ? 0.25f : CANARY;
+            rcn_gemm_nn_avx2(m, n, k, a, lda, x, ldx, c, ldc, acc);
+            rcn_gemm_nt_avx2(m, k, n, d, ldx, x, ldx, e, k + 8, acc);
+            double worst = 0, worst_t = 0;
+            int can = 0;
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double r = acc ? 0.25 : 0.0;
+                    for (int p = 0; p < k; p++)
+                        r += (double)a[i * lda + p] * x[p * ldx + j];
+                    worst = fmax(worst, fabs(c[i * ldc + j] - r) / (1 + fabs(r)));
+                }
+                for (int p = 0; p < k; p++) {
+                    double r = acc ? 0.25 : 0.0;
+                    for (int j = 0; j < n; j++)
+                        r += (double)d[i * ldx + j] * x[p * ldx + j];
+                    worst_t = fmax(worst_t, fabs(e[i * (k + 8) + p] - r) / (1 + fabs(r)));
+                }
+                for (int j = n; j < (int)ldc; j++)
+                    can += c[i * ldc + j] != CANARY;
+                for (int p = k; p < k + 8; p++)
+                    can += e[i * (k + 8) + p] != CANARY;
+            }
+            CHECK(worst < 1e-5 * sqrt((double)k) && worst_t < 1e-5 * sqrt((double)n),
+                  "gemm avx2 m=%d n=%d k=%d acc=%d: nn error %.3g, nt error %.3g", m, n, k, acc,
+                  worst, worst_t);
+            CHECK(can == 0, "gemm avx2 m=%d n=%d k=%d: %d writes past a row", m, n, k, can);
+        }
+        free(a), free(x), free(c), free(d), free(e);
+    }
+}
+
 /* The errors above must be able to fail: a kernel with a flipped tap. */
 static void self_test(void)
 {
@@ -284,6 +358,13 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&cases[i], &dispatched);
+
+    /* on an AVX-512 CPU, the dispatch it would make without AVX-512 */
+    if (rcn_simd_avx512() && rcn_simd_avx2())
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            run_case(&cases[i], &avx2_dispatch);
+
+    test_gemm();
 
     /* the AVX2 Winograd kernels, called directly (on any CPU with AVX2) */
     printf("AVX2 kernels: %s\n", rcn_simd_avx2() ? "yes" : "no");
