@@ -7,7 +7,7 @@
  *       of C in 12 accumulators; A's entries are broadcast; any n (the last
  *       vector of a row masked). Forward and data-gradient products.
  *   nt: C (m x k) = D (m x n) X (k x n)^T, dot products along the long n
- *       (any n), a 4 x 3 block of C in 12 vector accumulators summed
+ *       (any n), a 3 x 4 block of C in 12 vector accumulators summed
  *       horizontally at the end. Weight gradients.
  *
  * Summation order is fixed by the shapes alone: results are reproducible
@@ -132,8 +132,15 @@ void rcn_gemm_nn_avx2(int m, int n, int k, const float *a, size_t lda, const flo
 
 /* ---- nt ------------------------------------------------------------------ */
 
-#define NT_MB 4
-#define NT_KB 3
+/* 3 x 4 blocks of C: 12 accumulators, 7 loads per 12 FMAs; a row's 4
+ * dot products are summed horizontally together (a hadd tree into one
+ * 4-lane vector, added to C in one go). */
+#ifndef NT_MB
+#define NT_MB 3
+#endif
+#ifndef NT_KB
+#define NT_KB 4
+#endif
 
 /* Lanes [0, left) of the 8 from p (left < 8), zeros elsewhere. */
 static ALWAYS_INLINE __m256 load_tail(const float *p, int left)
@@ -152,64 +159,79 @@ static ALWAYS_INLINE float hsum8(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
+/* The lane sums of a, b, c, d as one vector (fixed order). */
+static ALWAYS_INLINE __m128 hsum8x4(__m256 a, __m256 b, __m256 c, __m256 d)
+{
+    __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+}
+
 static ALWAYS_INLINE void nt_block(const int MB, const int KB, int n, const float *d,
                                    size_t ldd, const float *x, size_t ldx, float *c,
                                    size_t ldc, int accumulate)
 {
     __m256 acc[NT_MB][NT_KB];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int i = 0; i < MB; i++)
-#pragma GCC unroll 3
+#pragma GCC unroll 8
         for (int j = 0; j < KB; j++)
             acc[i][j] = _mm256_setzero_ps();
     int p = 0;
     for (; p + 8 <= n; p += 8) {
         __m256 dv[NT_MB], xv[NT_KB];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int i = 0; i < MB; i++)
             dv[i] = _mm256_loadu_ps(d + (size_t)i * ldd + p);
-#pragma GCC unroll 3
+#pragma GCC unroll 8
         for (int j = 0; j < KB; j++)
             xv[j] = _mm256_loadu_ps(x + (size_t)j * ldx + p);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int i = 0; i < MB; i++)
-#pragma GCC unroll 3
+#pragma GCC unroll 8
             for (int j = 0; j < KB; j++)
                 acc[i][j] = _mm256_fmadd_ps(dv[i], xv[j], acc[i][j]);
     }
     if (p < n) {
         __m256 dv[NT_MB], xv[NT_KB];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int i = 0; i < MB; i++)
             dv[i] = load_tail(d + (size_t)i * ldd + p, n - p);
-#pragma GCC unroll 3
+#pragma GCC unroll 8
         for (int j = 0; j < KB; j++)
             xv[j] = load_tail(x + (size_t)j * ldx + p, n - p);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int i = 0; i < MB; i++)
-#pragma GCC unroll 3
+#pragma GCC unroll 8
             for (int j = 0; j < KB; j++)
                 acc[i][j] = _mm256_fmadd_ps(dv[i], xv[j], acc[i][j]);
     }
-    for (int i = 0; i < MB; i++)
-        for (int j = 0; j < KB; j++) {
-            float *cp = c + (size_t)i * ldc + j;
-            float s = hsum8(acc[i][j]);
-            *cp = accumulate ? *cp + s : s;
+    for (int i = 0; i < MB; i++) {
+        float *cp = c + (size_t)i * ldc;
+        if (KB == 4) {
+            __m128 s4 = hsum8x4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+            if (accumulate)
+                s4 = _mm_add_ps(s4, _mm_loadu_ps(cp));
+            _mm_storeu_ps(cp, s4);
+        } else {
+            for (int j = 0; j < KB; j++) {
+                float sj = hsum8(acc[i][j]);
+                cp[j] = accumulate ? cp[j] + sj : sj;
+            }
         }
+    }
 }
 
 #define NT_CASE(MB, KB)                                                  \
-    case (MB) * 4 + (KB):                                                \
+    case (MB) * 8 + (KB):                                                \
         nt_block(MB, KB, n, d, ldd, x, ldx, c, ldc, accumulate);         \
         break;
-#define NT_CASES(MB) NT_CASE(MB, 1) NT_CASE(MB, 2) NT_CASE(MB, 3)
+#define NT_CASES(MB) NT_CASE(MB, 1) NT_CASE(MB, 2) NT_CASE(MB, 3) NT_CASE(MB, 4)
 
 static void nt_dispatch(int mb, int kb, int n, const float *d, size_t ldd, const float *x,
                         size_t ldx, float *c, size_t ldc, int accumulate)
 {
-    switch (mb * 4 + kb) {
-        NT_CASES(1) NT_CASES(2) NT_CASES(3) NT_CASES(4)
+    switch (mb * 8 + kb) {
+        NT_CASES(1) NT_CASES(2) NT_CASES(3)
     default: break;
     }
 }

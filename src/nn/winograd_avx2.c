@@ -49,6 +49,7 @@
 typedef struct {
     int h, w, th, tw, tps, nv;
     int full_rows;   /* rows r whose 16*nv-float stores stay in the plane */
+    int full_vecs;   /* row vectors j < full_vecs lie inside the row: w / 8 */
     __m256i lm[4];   /* row vector j (columns 8j .. 8j+7): lanes with column < w */
     __m256 tkeep[2]; /* tile vector v: lanes with tile 8v + l < tw (all ones) */
 } geo;
@@ -69,6 +70,7 @@ static void geo_init(geo *g, const rcn_conv_shape *s)
     long hw = (long)s->h * s->w, span = 16L * g->nv;
     long fr = hw >= span ? (hw - span) / s->w + 1 : 0;
     g->full_rows = fr < s->h ? (int)fr : s->h;
+    g->full_vecs = s->w / 8;
     for (int j = 0; j < 4; j++)
         g->lm[j] = _mm256_cmpgt_epi32(_mm256_set1_epi32(s->w - 8 * j), idx);
     for (int v = 0; v < 2; v++)
@@ -162,8 +164,12 @@ static ALWAYS_INLINE void row_eo(const geo *g, const int NV, const float *row, _
                                  __m256 od[2])
 {
     for (int v = 0; v < NV; v++) {
-        __m256 a = _mm256_maskload_ps(row + 16 * v, g->lm[2 * v]);
-        __m256 b = _mm256_maskload_ps(row + 16 * v + 8, g->lm[2 * v + 1]);
+        /* plain loads where the 8 columns are all inside (masked loads are slow) */
+        __m256 a = 2 * v < g->full_vecs ? _mm256_loadu_ps(row + 16 * v)
+                                        : _mm256_maskload_ps(row + 16 * v, g->lm[2 * v]);
+        __m256 b = 2 * v + 1 < g->full_vecs
+                       ? _mm256_loadu_ps(row + 16 * v + 8)
+                       : _mm256_maskload_ps(row + 16 * v + 8, g->lm[2 * v + 1]);
         ev[v] = evens(a, b);
         od[v] = odds(a, b);
     }
