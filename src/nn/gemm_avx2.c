@@ -97,36 +97,58 @@ static ALWAYS_INLINE void nn_block(const int MB, const int NV, const int MASKED,
     }
 }
 
-#define NN_CASE(MB, NV, MK)                                                          \
-    case ((MB) * 4 + (NV)) * 2 + (MK):                                               \
-        nn_block(MB, NV, MK, k, a, lda, x, ldx, c, ldc, accumulate, tm);             \
-        break;
-#define NN_CASES(MB) \
-    NN_CASE(MB, 1, 0) NN_CASE(MB, 2, 0) NN_CASE(MB, 1, 1) NN_CASE(MB, 2, 1)
-
-static void nn_dispatch(int mb, int nv, int masked, int k, const float *a, size_t lda,
-                        const float *x, size_t ldx, float *c, size_t ldc, int accumulate,
-                        __m256i tm)
+/* All row blocks of one column block (NV vectors, the last one masked when
+ * MASKED): one call per column block, the row loop inlined. */
+static ALWAYS_INLINE void nn_cols(const int NV, const int MASKED, int m, int k, const float *a,
+                                  size_t lda, const float *x, size_t ldx, float *c, size_t ldc,
+                                  int accumulate, __m256i tm)
 {
-    switch ((mb * 4 + nv) * 2 + masked) {
-        NN_CASES(1) NN_CASES(2) NN_CASES(3) NN_CASES(4) NN_CASES(5) NN_CASES(6)
+    int i0 = 0;
+    for (; i0 + NN_MB <= m; i0 += NN_MB)
+        nn_block(NN_MB, NV, MASKED, k, a + (size_t)i0 * lda, lda, x, ldx, c + (size_t)i0 * ldc,
+                 ldc, accumulate, tm);
+    a += (size_t)i0 * lda, c += (size_t)i0 * ldc;
+    switch (m - i0) {
+    case 1: nn_block(1, NV, MASKED, k, a, lda, x, ldx, c, ldc, accumulate, tm); break;
+    case 2: nn_block(2, NV, MASKED, k, a, lda, x, ldx, c, ldc, accumulate, tm); break;
+    case 3: nn_block(3, NV, MASKED, k, a, lda, x, ldx, c, ldc, accumulate, tm); break;
+    case 4: nn_block(4, NV, MASKED, k, a, lda, x, ldx, c, ldc, accumulate, tm); break;
+    case 5: nn_block(5, NV, MASKED, k, a, lda, x, ldx, c, ldc, accumulate, tm); break;
     default: break;
     }
+}
+
+static void nn_cols_full(int m, int k, const float *a, size_t lda, const float *x, size_t ldx,
+                         float *c, size_t ldc, int accumulate)
+{
+    nn_cols(NN_NV, 0, m, k, a, lda, x, ldx, c, ldc, accumulate, _mm256_setzero_si256());
+}
+
+static void nn_cols_tail(int nv, int masked, int m, int k, const float *a, size_t lda,
+                         const float *x, size_t ldx, float *c, size_t ldc, int accumulate,
+                         __m256i tm)
+{
+    if (nv == 1 && !masked)
+        nn_cols(1, 0, m, k, a, lda, x, ldx, c, ldc, accumulate, tm);
+    else if (nv == 1)
+        nn_cols(1, 1, m, k, a, lda, x, ldx, c, ldc, accumulate, tm);
+    else if (!masked)
+        nn_cols(2, 0, m, k, a, lda, x, ldx, c, ldc, accumulate, tm);
+    else
+        nn_cols(2, 1, m, k, a, lda, x, ldx, c, ldc, accumulate, tm);
 }
 
 void rcn_gemm_nn_avx2(int m, int n, int k, const float *a, size_t lda, const float *x,
                       size_t ldx, float *c, size_t ldc, int accumulate)
 {
     const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (int j0 = 0; j0 < n; j0 += 8 * NN_NV) {
-        int cols = n - j0 < 8 * NN_NV ? n - j0 : 8 * NN_NV;
-        int nv = (cols + 7) / 8, masked = cols % 8 != 0;
+    int j0 = 0;
+    for (; j0 + 8 * NN_NV <= n; j0 += 8 * NN_NV)
+        nn_cols_full(m, k, a, lda, x + j0, ldx, c + j0, ldc, accumulate);
+    if (j0 < n) {
+        int cols = n - j0, nv = (cols + 7) / 8, masked = cols % 8 != 0;
         __m256i tm = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols - 8 * (nv - 1)), idx);
-        for (int i0 = 0; i0 < m; i0 += NN_MB) {
-            int mb = m - i0 < NN_MB ? m - i0 : NN_MB;
-            nn_dispatch(mb, nv, masked, k, a + (size_t)i0 * lda, lda, x + j0, ldx,
-                        c + (size_t)i0 * ldc + j0, ldc, accumulate, tm);
-        }
+        nn_cols_tail(nv, masked, m, k, a, lda, x + j0, ldx, c + j0, ldc, accumulate, tm);
     }
 }
 
