@@ -50,6 +50,8 @@ typedef struct {
     int h, w, th, tw, tps, nv;
     int full_rows;   /* rows r whose 16*nv-float stores stay in the plane */
     int full_vecs;   /* row vectors j < full_vecs lie inside the row: w / 8 */
+    int rp;          /* 4 tiles per row (w = 7, 8): two tile rows per vector */
+    int full_rows8;  /* rows r whose 8-float stores stay in the plane */
     __m256i lm[4];   /* row vector j (columns 8j .. 8j+7): lanes with column < w */
     __m256 tkeep[2]; /* tile vector v: lanes with tile 8v + l < tw (all ones) */
 } geo;
@@ -71,6 +73,9 @@ static void geo_init(geo *g, const rcn_conv_shape *s)
     long fr = hw >= span ? (hw - span) / s->w + 1 : 0;
     g->full_rows = fr < s->h ? (int)fr : s->h;
     g->full_vecs = s->w / 8;
+    g->rp = g->tw == 4;
+    long fr8 = hw >= 8 ? (hw - 8) / s->w + 1 : 0;
+    g->full_rows8 = fr8 < s->h ? (int)fr8 : s->h;
     for (int j = 0; j < 4; j++)
         g->lm[j] = _mm256_cmpgt_epi32(_mm256_set1_epi32(s->w - 8 * j), idx);
     for (int v = 0; v < 2; v++)
@@ -420,11 +425,183 @@ static ALWAYS_INLINE void input_adjoint(const geo *g, const int NV, const float 
     put_row(g, NV, dxp, 2 * g->th, c3, acc);
 }
 
+/* ---- planes of 4 tiles per row: two tile rows per vector ----------------- *
+ *
+ * Lanes 0..3 hold tile row th, lanes 4..7 tile row th + 1 (th even): the
+ * natural tile order, so a vector is 8 consecutive tiles of V or M. A
+ * vector of two image rows a (lanes 0..3 after the split) and b (lanes
+ * 4..7) is split into even and odd columns in one go, and the one-tile
+ * shifts stay inside each 128-bit half (zero shifted in: the padding). */
+
+/* Image row r of a plane as 8 lanes (zero past w, or outside the plane). */
+static ALWAYS_INLINE __m256 row8(const geo *g, const float *p, int r)
+{
+    if (r < 0 || r >= g->h)
+        return _mm256_setzero_ps();
+    const float *row = p + (size_t)r * g->w;
+    return g->full_vecs ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, g->lm[0]);
+}
+
+/* Lanes shifted up (down) by one inside each 128-bit half, zero shifted in. */
+static ALWAYS_INLINE __m256 half_up(__m256 v)
+{
+    return _mm256_castsi256_ps(_mm256_slli_si256(_mm256_castps_si256(v), 4));
+}
+
+static ALWAYS_INLINE __m256 half_down(__m256 v)
+{
+    return _mm256_castsi256_ps(_mm256_srli_si256(_mm256_castps_si256(v), 4));
+}
+
+/* Writes 8 lanes (columns 0..7) into row r; acc: adds (lanes past w of v
+ * must then be zero). */
+static ALWAYS_INLINE void put_row8(const geo *g, float *plane, int r, __m256 v, int acc)
+{
+    if (r < 0 || r >= g->h)
+        return;
+    float *row = plane + (size_t)r * g->w;
+    if (r < g->full_rows8) {
+        if (acc)
+            v = _mm256_add_ps(v, _mm256_loadu_ps(row));
+        _mm256_storeu_ps(row, v);
+    } else {
+        if (acc)
+            v = _mm256_add_ps(v, _mm256_maskload_ps(row, g->lm[0]));
+        _mm256_maskstore_ps(row, g->lm[0], v);
+    }
+}
+
+/* Horizontal B^T combinations of rows ra (lanes 0..3) and rb (4..7). */
+static ALWAYS_INLINE void rp_row_h(const geo *g, const float *xp, int ra, int rb, __m256 hr[4])
+{
+    __m256 a = row8(g, xp, ra), b = row8(g, xp, rb);
+    __m256 o = evens(a, b), e1 = odds(a, b); /* columns 2t, 2t + 1 */
+    __m256 e = half_up(e1), o1 = half_down(o); /* columns 2t - 1, 2t + 2 */
+    hr[0] = _mm256_sub_ps(e, e1);
+    hr[1] = _mm256_add_ps(o, e1);
+    hr[2] = _mm256_sub_ps(e1, o);
+    hr[3] = _mm256_sub_ps(o, o1);
+}
+
+static void rp_input_transform(const geo *g, const float *xp, float *v, size_t xs)
+{
+    for (int th = 0; th < g->th; th += 2) {
+        __m256 h[4][4];
+        for (int k = 0; k < 4; k++)
+            rp_row_h(g, xp, 2 * th - 1 + k, 2 * th + 1 + k, h[k]);
+        float *vt = v + (size_t)th * 4;
+        for (int j = 0; j < 4; j++) {
+            _mm256_storeu_ps(vt + (size_t)(0 + j) * xs, _mm256_sub_ps(h[0][j], h[2][j]));
+            _mm256_storeu_ps(vt + (size_t)(4 + j) * xs, _mm256_add_ps(h[1][j], h[2][j]));
+            _mm256_storeu_ps(vt + (size_t)(8 + j) * xs, _mm256_sub_ps(h[2][j], h[1][j]));
+            _mm256_storeu_ps(vt + (size_t)(12 + j) * xs, _mm256_sub_ps(h[1][j], h[3][j]));
+        }
+    }
+}
+
+static void rp_output_transform(const geo *g, const float *m, size_t xs, float *yp)
+{
+    for (int th = 0; th < g->th; th += 2) {
+        const float *mt = m + (size_t)th * 4;
+        __m256 s0[4], s1[4];
+        for (int b = 0; b < 4; b++) {
+            __m256 v0 = _mm256_loadu_ps(mt + (size_t)(0 + b) * xs);
+            __m256 v1 = _mm256_loadu_ps(mt + (size_t)(4 + b) * xs);
+            __m256 v2 = _mm256_loadu_ps(mt + (size_t)(8 + b) * xs);
+            __m256 v3 = _mm256_loadu_ps(mt + (size_t)(12 + b) * xs);
+            s0[b] = _mm256_add_ps(_mm256_add_ps(v0, v1), v2);
+            s1[b] = _mm256_sub_ps(_mm256_sub_ps(v1, v2), v3);
+        }
+        __m256 y00 = _mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]);
+        __m256 y01 = _mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]);
+        __m256 y10 = _mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]);
+        __m256 y11 = _mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]);
+        __m256 r0, r2, r1, r3; /* image rows 2th .. 2th + 3 */
+        interleave(y00, y01, &r0, &r2);
+        interleave(y10, y11, &r1, &r3);
+        put_row8(g, yp, 2 * th, r0, 0);
+        put_row8(g, yp, 2 * th + 1, r1, 0);
+        put_row8(g, yp, 2 * th + 2, r2, 0);
+        put_row8(g, yp, 2 * th + 3, r3, 0);
+    }
+}
+
+static void rp_grad_output_transform(const geo *g, const float *dyp, float *dm, size_t xs)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    for (int th = 0; th < g->th; th += 2) {
+        __m256 hr[2][4];
+        for (int i = 0; i < 2; i++) {
+            __m256 a = row8(g, dyp, 2 * th + i), b = row8(g, dyp, 2 * th + 2 + i);
+            __m256 e = evens(a, b), o = odds(a, b);
+            hr[i][0] = e;
+            hr[i][1] = _mm256_add_ps(e, o);
+            hr[i][2] = _mm256_sub_ps(e, o);
+            hr[i][3] = _mm256_sub_ps(zero, o);
+        }
+        float *mt = dm + (size_t)th * 4;
+        for (int b = 0; b < 4; b++) {
+            _mm256_storeu_ps(mt + (size_t)(0 + b) * xs, hr[0][b]);
+            _mm256_storeu_ps(mt + (size_t)(4 + b) * xs, _mm256_add_ps(hr[0][b], hr[1][b]));
+            _mm256_storeu_ps(mt + (size_t)(8 + b) * xs, _mm256_sub_ps(hr[0][b], hr[1][b]));
+            _mm256_storeu_ps(mt + (size_t)(12 + b) * xs, _mm256_sub_ps(zero, hr[1][b]));
+        }
+    }
+}
+
+static ALWAYS_INLINE void rp_input_adjoint(const geo *g, const float *dv, size_t xs, float *dxp,
+                                           int acc)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 lo_half = _mm256_castsi256_ps(_mm256_setr_epi32(-1, -1, -1, -1, 0, 0, 0, 0));
+    const __m256 cols = _mm256_castsi256_ps(g->lm[0]);
+    __m256 c2 = zero, c3 = zero; /* rows 2th - 1, 2th from the previous pair */
+    for (int th = 0; th < g->th; th += 2) {
+        const float *vt = dv + (size_t)th * 4;
+        /* a lone last tile row: the upper lanes hold other tiles' values */
+        const __m256 keep = th + 1 < g->th ? _mm256_castsi256_ps(_mm256_set1_epi32(-1)) : lo_half;
+        __m256 d[4][4];
+        for (int j = 0; j < 4; j++) {
+            __m256 v0 = _mm256_and_ps(keep, _mm256_loadu_ps(vt + (size_t)(0 + j) * xs));
+            __m256 v1 = _mm256_and_ps(keep, _mm256_loadu_ps(vt + (size_t)(4 + j) * xs));
+            __m256 v2 = _mm256_and_ps(keep, _mm256_loadu_ps(vt + (size_t)(8 + j) * xs));
+            __m256 v3 = _mm256_and_ps(keep, _mm256_loadu_ps(vt + (size_t)(12 + j) * xs));
+            d[0][j] = v0;
+            d[1][j] = _mm256_add_ps(_mm256_sub_ps(v1, v2), v3);
+            d[2][j] = _mm256_sub_ps(_mm256_add_ps(v1, v2), v0);
+            d[3][j] = _mm256_sub_ps(zero, v3);
+        }
+        __m256 lo[4], hi[4]; /* image rows 2th - 1 + k (tile row th), 2th + 1 + k (th + 1) */
+        for (int k = 0; k < 4; k++) {
+            __m256 u0 = d[k][0], u1 = d[k][1], u2 = d[k][2], u3 = d[k][3];
+            __m256 cm0 = u0;
+            __m256 cm1 = _mm256_add_ps(_mm256_sub_ps(u1, u2), u3);
+            __m256 cm2 = _mm256_sub_ps(_mm256_add_ps(u1, u2), u0);
+            __m256 cm3 = _mm256_sub_ps(zero, u3);
+            __m256 ev = _mm256_add_ps(cm1, half_up(cm3));
+            __m256 od = _mm256_add_ps(cm2, half_down(cm0));
+            interleave(ev, od, &lo[k], &hi[k]);
+            if (acc) /* column w (window 3 of the last tile) must not spill */
+                lo[k] = _mm256_and_ps(lo[k], cols), hi[k] = _mm256_and_ps(hi[k], cols);
+        }
+        put_row8(g, dxp, 2 * th - 1, _mm256_add_ps(c2, lo[0]), acc);
+        put_row8(g, dxp, 2 * th, _mm256_add_ps(c3, lo[1]), acc);
+        put_row8(g, dxp, 2 * th + 1, _mm256_add_ps(lo[2], hi[0]), acc);
+        put_row8(g, dxp, 2 * th + 2, _mm256_add_ps(lo[3], hi[1]), acc);
+        c2 = hi[2], c3 = hi[3];
+    }
+    const int end = (g->th + 1) / 2 * 2; /* the tile row after the last pair */
+    put_row8(g, dxp, 2 * end - 1, c2, acc);
+    put_row8(g, dxp, 2 * end, c3, acc);
+}
+
 /* ---- per-plane dispatch on the vectors per tile row ---------------------- */
 
 static void t_input(const geo *g, const float *xp, float *v, size_t xs)
 {
-    if (g->nv == 1)
+    if (g->rp)
+        rp_input_transform(g, xp, v, xs);
+    else if (g->nv == 1)
         input_transform(g, 1, xp, v, xs);
     else
         input_transform(g, 2, xp, v, xs);
@@ -432,7 +609,9 @@ static void t_input(const geo *g, const float *xp, float *v, size_t xs)
 
 static void t_output(const geo *g, const float *m, size_t xs, float *yp)
 {
-    if (g->nv == 1)
+    if (g->rp)
+        rp_output_transform(g, m, xs, yp);
+    else if (g->nv == 1)
         output_transform(g, 1, m, xs, yp);
     else
         output_transform(g, 2, m, xs, yp);
@@ -440,7 +619,9 @@ static void t_output(const geo *g, const float *m, size_t xs, float *yp)
 
 static void t_grad_output(const geo *g, const float *dyp, float *dm, size_t xs)
 {
-    if (g->nv == 1)
+    if (g->rp)
+        rp_grad_output_transform(g, dyp, dm, xs);
+    else if (g->nv == 1)
         grad_output_transform(g, 1, dyp, dm, xs);
     else
         grad_output_transform(g, 2, dyp, dm, xs);
@@ -448,7 +629,12 @@ static void t_grad_output(const geo *g, const float *dyp, float *dm, size_t xs)
 
 static void t_adjoint(const geo *g, const float *dv, size_t xs, float *dxp, int acc)
 {
-    if (g->nv == 1) {
+    if (g->rp) {
+        if (acc)
+            rp_input_adjoint(g, dv, xs, dxp, 1);
+        else
+            rp_input_adjoint(g, dv, xs, dxp, 0);
+    } else if (g->nv == 1) {
         if (acc)
             input_adjoint(g, 1, dv, xs, dxp, 1);
         else

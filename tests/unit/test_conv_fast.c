@@ -378,6 +378,9 @@ int main(void)
         {4, 5, 3, 1, 1, 31, 29, 2, 2},
         {4, 5, 3, 1, 1, 17, 18, 2, 3},    /* 9 tiles: a second vector of one lane */
         {4, 5, 3, 1, 1, 16, 16, 2, 2},    /* 8 tiles: one full vector */
+        {6, 5, 3, 1, 1, 5, 7, 3, 3},      /* 4 tiles a row: two tile rows a vector, */
+        {4, 6, 3, 1, 1, 9, 8, 2, 2},      /* an odd count of tile rows, */
+        {5, 5, 3, 1, 1, 1, 7, 3, 3},      /* a single one */
         {6, 4, 3, 1, 1, 15, 15, 3, 3},
         {4, 3, 3, 1, 1, 1, 9, 3, 3},
         {4, 3, 3, 1, 1, 9, 1, 2, 3},
