@@ -210,49 +210,83 @@ static ALWAYS_INLINE void put_row(const geo *g, const int NV, float *plane, int 
 /* ---- weight transforms (scalar: cout*cin*9 values per call) ------------- */
 
 /* U = G g G^T for every kernel g of w (cout, cin, 3, 3), into u[xi][co][ci]
- * (transposed = 0: the forward) or u[xi][ci][co] (transposed = 1). */
+ * (transposed = 0: the forward) or u[xi][ci][co] (transposed = 1), 8
+ * kernels at a time (gathered from w; lanes run along the contiguous index
+ * of u). */
 static void kernels_transform(const float *w, int cout, int cin, float *u, int transposed)
 {
     const size_t cc = (size_t)cout * cin;
-    for (int co = 0; co < cout; co++)
-        for (int ci = 0; ci < cin; ci++) {
-            const float *g = w + ((size_t)co * cin + ci) * 9;
-            float t[4][3];
+    const int outer = transposed ? cin : cout, inner = transposed ? cout : cin;
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i lidx = _mm256_mullo_epi32(idx, _mm256_set1_epi32(transposed ? cin * 9 : 9));
+    const __m256 half = _mm256_set1_ps(0.5f), zero = _mm256_setzero_ps();
+    for (int o = 0; o < outer; o++)
+        for (int i0 = 0; i0 < inner; i0 += 8) {
+            const int left = inner - i0;
+            const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), idx);
+            const int co = transposed ? i0 : o, ci = transposed ? o : i0;
+            const float *base = w + ((size_t)co * cin + ci) * 9;
+            __m256 g[9];
+            for (int k = 0; k < 9; k++)
+                g[k] = _mm256_mask_i32gather_ps(zero, base + k, lidx, _mm256_castsi256_ps(m), 4);
+            __m256 t[4][3];
             for (int k = 0; k < 3; k++) {
-                float a = g[k], b = g[3 + k], c = g[6 + k];
+                __m256 a = g[k], b = g[3 + k], c = g[6 + k];
                 t[0][k] = a;
-                t[1][k] = 0.5f * ((a + b) + c);
-                t[2][k] = 0.5f * ((a - b) + c);
+                t[1][k] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(a, b), c));
+                t[2][k] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_sub_ps(a, b), c));
                 t[3][k] = c;
             }
-            float *dst = u + (transposed ? (size_t)ci * cout + co : (size_t)co * cin + ci);
+            float *dst = u + (size_t)o * inner + i0;
             for (int r = 0; r < 4; r++) {
-                float a = t[r][0], b = t[r][1], c = t[r][2];
-                dst[(size_t)(r * 4 + 0) * cc] = a;
-                dst[(size_t)(r * 4 + 1) * cc] = 0.5f * ((a + b) + c);
-                dst[(size_t)(r * 4 + 2) * cc] = 0.5f * ((a - b) + c);
-                dst[(size_t)(r * 4 + 3) * cc] = c;
+                __m256 a = t[r][0], b = t[r][1], c = t[r][2];
+                __m256 v[4] = {a, _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(a, b), c)),
+                               _mm256_mul_ps(half, _mm256_add_ps(_mm256_sub_ps(a, b), c)), c};
+                for (int q = 0; q < 4; q++) {
+                    float *p = dst + (size_t)(r * 4 + q) * cc;
+                    if (left >= 8)
+                        _mm256_storeu_ps(p, v[q]);
+                    else
+                        _mm256_maskstore_ps(p, m, v[q]);
+                }
             }
         }
 }
 
-/* dg = G^T du G, du[xi * xs]. */
-static void kernel_adjoint(const float *du, size_t xs, float *dg)
+/* dw = G^T dU G for every kernel: du[xi][co][ci] (16 * cout * cin) into w
+ * (cout, cin, 3, 3), 8 input channels at a time. */
+static void kernels_adjoint(const float *du, int cout, int cin, float *dw)
 {
-    float r[4][3];
-    for (int i = 0; i < 4; i++) {
-        float a = du[(i * 4 + 0) * xs], b = du[(i * 4 + 1) * xs];
-        float c = du[(i * 4 + 2) * xs], d = du[(i * 4 + 3) * xs];
-        r[i][0] = a + 0.5f * (b + c);
-        r[i][1] = 0.5f * (b - c);
-        r[i][2] = 0.5f * (b + c) + d;
-    }
-    for (int k = 0; k < 3; k++) {
-        float a = r[0][k], b = r[1][k], c = r[2][k], d = r[3][k];
-        dg[k] = a + 0.5f * (b + c);
-        dg[3 + k] = 0.5f * (b - c);
-        dg[6 + k] = 0.5f * (b + c) + d;
-    }
+    const size_t cc = (size_t)cout * cin;
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 half = _mm256_set1_ps(0.5f);
+    for (int co = 0; co < cout; co++)
+        for (int i0 = 0; i0 < cin; i0 += 8) {
+            const int left = cin - i0;
+            const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), idx);
+            const float *src = du + (size_t)co * cin + i0;
+            __m256 r[4][3];
+            for (int i = 0; i < 4; i++) {
+                __m256 a = _mm256_maskload_ps(src + (size_t)(i * 4 + 0) * cc, m);
+                __m256 b = _mm256_maskload_ps(src + (size_t)(i * 4 + 1) * cc, m);
+                __m256 c = _mm256_maskload_ps(src + (size_t)(i * 4 + 2) * cc, m);
+                __m256 d = _mm256_maskload_ps(src + (size_t)(i * 4 + 3) * cc, m);
+                r[i][0] = _mm256_add_ps(a, _mm256_mul_ps(half, _mm256_add_ps(b, c)));
+                r[i][1] = _mm256_mul_ps(half, _mm256_sub_ps(b, c));
+                r[i][2] = _mm256_add_ps(_mm256_mul_ps(half, _mm256_add_ps(b, c)), d);
+            }
+            float tmp[9][8] __attribute__((aligned(32)));
+            for (int k = 0; k < 3; k++) {
+                __m256 a = r[0][k], b = r[1][k], c = r[2][k], d = r[3][k];
+                _mm256_store_ps(tmp[k], _mm256_add_ps(a, _mm256_mul_ps(half, _mm256_add_ps(b, c))));
+                _mm256_store_ps(tmp[3 + k], _mm256_mul_ps(half, _mm256_sub_ps(b, c)));
+                _mm256_store_ps(tmp[6 + k], _mm256_add_ps(_mm256_mul_ps(half, _mm256_add_ps(b, c)), d));
+            }
+            float *dst = dw + ((size_t)co * cin + i0) * 9;
+            for (int l = 0; l < (left < 8 ? left : 8); l++)
+                for (int k = 0; k < 9; k++)
+                    dst[(size_t)l * 9 + k] = tmp[k][l];
+        }
 }
 
 /* ---- data transforms (one sample plane of one channel) ------------------ */
@@ -769,7 +803,5 @@ void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const fl
             RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
         }
     }
-    for (int co = 0; co < cout; co++)
-        for (int ci = 0; ci < cin; ci++)
-            kernel_adjoint(du + (size_t)co * cin + ci, cc, dw + ((size_t)co * cin + ci) * 9);
+    kernels_adjoint(du, cout, cin, dw);
 }
