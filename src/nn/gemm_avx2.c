@@ -4,8 +4,9 @@
  * long dimension contiguous):
  *
  *   nn: C (m x n) = A (m x k) X (k x n), vectorised along n, a 6 x 16 block
- *       of C in 12 accumulators; A's entries are broadcast; any n (the last
- *       vector of a row masked). Forward and data-gradient products.
+ *       of C (4 x 24 for up to 16 rows) in 12 accumulators; A's entries are
+ *       broadcast; any n (the last vector of a row masked). Forward and
+ *       data-gradient products.
  *   nt: C (m x k) = D (m x n) X (k x n)^T, dot products along the long n
  *       (any n), a 3 x 4 block of C in 12 vector accumulators summed
  *       horizontally at the end. Weight gradients.
@@ -45,11 +46,13 @@ void rcn_simd_set_avx2(int on)
 
 /* ---- nn ------------------------------------------------------------------ */
 
-/* 6 x 16 blocks (12 accumulators, 2 loads + 6 broadcasts per 12 FMAs):
- * measured on Zen 3 against 4x24, 3x32, 2x48, 5x16, 4x16: 83-90 GFLOP/s on
- * the Winograd shapes with 32..64 channels where 4x24 gave 60-68. */
+/* Blocks of C: 6 x 16 (12 accumulators, 2 loads + 6 broadcasts per 12
+ * FMAs), measured on Zen 3 against 4x24, 3x32, 2x48, 5x16, 4x16, 8x8: the
+ * best on 32..64 rows (83-90 GFLOP/s where 4x24 gave 60-68); on 16 rows
+ * 4 x 24 (3 loads + 4 broadcasts) wins instead (77 against 71), once the
+ * loads are kept out of the FMAs (see nt). */
 #define NN_MB 6
-#define NN_NV 2
+#define NN_NV 3
 
 /* One MB x (NV vectors) block of C; MASKED: the last vector has only the
  * lanes of tm (loads and stores of it masked). */
@@ -67,9 +70,11 @@ static ALWAYS_INLINE void nn_block(const int MB, const int NV, const int MASKED,
         const float *xr = x + (size_t)p * ldx;
         __m256 xv[NN_NV];
 #pragma GCC unroll 8
-        for (int j = 0; j < NV; j++)
+        for (int j = 0; j < NV; j++) {
             xv[j] = MASKED && j == NV - 1 ? _mm256_maskload_ps(xr + 8 * j, tm)
                                           : _mm256_loadu_ps(xr + 8 * j);
+            __asm__("" : "+x"(xv[j])); /* in a register, not folded into each FMA */
+        }
 #pragma GCC unroll 8
         for (int i = 0; i < MB; i++) {
             __m256 av = _mm256_broadcast_ss(a + (size_t)i * lda + p);
@@ -97,15 +102,15 @@ static ALWAYS_INLINE void nn_block(const int MB, const int NV, const int MASKED,
     }
 }
 
-/* All row blocks of one column block (NV vectors, the last one masked when
- * MASKED): one call per column block, the row loop inlined. */
-static ALWAYS_INLINE void nn_cols(const int NV, const int MASKED, int m, int k, const float *a,
-                                  size_t lda, const float *x, size_t ldx, float *c, size_t ldc,
-                                  int accumulate, __m256i tm)
+/* All row blocks (MB rows, then the rest) of one column block (NV vectors,
+ * the last one masked when MASKED): one call per column block. */
+static ALWAYS_INLINE void nn_cols(const int MB, const int NV, const int MASKED, int m, int k,
+                                  const float *a, size_t lda, const float *x, size_t ldx,
+                                  float *c, size_t ldc, int accumulate, __m256i tm)
 {
     int i0 = 0;
-    for (; i0 + NN_MB <= m; i0 += NN_MB)
-        nn_block(NN_MB, NV, MASKED, k, a + (size_t)i0 * lda, lda, x, ldx, c + (size_t)i0 * ldc,
+    for (; i0 + MB <= m; i0 += MB)
+        nn_block(MB, NV, MASKED, k, a + (size_t)i0 * lda, lda, x, ldx, c + (size_t)i0 * ldc,
                  ldc, accumulate, tm);
     a += (size_t)i0 * lda, c += (size_t)i0 * ldc;
     switch (m - i0) {
@@ -118,37 +123,51 @@ static ALWAYS_INLINE void nn_cols(const int NV, const int MASKED, int m, int k, 
     }
 }
 
-static void nn_cols_full(int m, int k, const float *a, size_t lda, const float *x, size_t ldx,
-                         float *c, size_t ldc, int accumulate)
+/* Column blocks of W vectors with MB-row blocks: full ones, then the tail
+ * (1..W vectors, the last one masked when n is not a multiple of 8). */
+static void nn_6x2_full(int m, int k, const float *a, size_t lda, const float *x, size_t ldx,
+                        float *c, size_t ldc, int accumulate)
 {
-    nn_cols(NN_NV, 0, m, k, a, lda, x, ldx, c, ldc, accumulate, _mm256_setzero_si256());
+    nn_cols(6, 2, 0, m, k, a, lda, x, ldx, c, ldc, accumulate, _mm256_setzero_si256());
 }
 
-static void nn_cols_tail(int nv, int masked, int m, int k, const float *a, size_t lda,
-                         const float *x, size_t ldx, float *c, size_t ldc, int accumulate,
-                         __m256i tm)
+static void nn_4x3_full(int m, int k, const float *a, size_t lda, const float *x, size_t ldx,
+                        float *c, size_t ldc, int accumulate)
 {
-    if (nv == 1 && !masked)
-        nn_cols(1, 0, m, k, a, lda, x, ldx, c, ldc, accumulate, tm);
-    else if (nv == 1)
-        nn_cols(1, 1, m, k, a, lda, x, ldx, c, ldc, accumulate, tm);
-    else if (!masked)
-        nn_cols(2, 0, m, k, a, lda, x, ldx, c, ldc, accumulate, tm);
-    else
-        nn_cols(2, 1, m, k, a, lda, x, ldx, c, ldc, accumulate, tm);
+    nn_cols(4, 3, 0, m, k, a, lda, x, ldx, c, ldc, accumulate, _mm256_setzero_si256());
+}
+
+static void nn_tail(int mb, int nv, int masked, int m, int k, const float *a, size_t lda,
+                    const float *x, size_t ldx, float *c, size_t ldc, int accumulate,
+                    __m256i tm)
+{
+#define NN_TAIL(MB, NV, MK)                                                              \
+    if (mb == (MB) && nv == (NV) && masked == (MK)) {                                    \
+        nn_cols(MB, NV, MK, m, k, a, lda, x, ldx, c, ldc, accumulate, tm);               \
+        return;                                                                          \
+    }
+    NN_TAIL(6, 1, 0) NN_TAIL(6, 1, 1) NN_TAIL(6, 2, 1)
+    NN_TAIL(4, 1, 0) NN_TAIL(4, 1, 1) NN_TAIL(4, 2, 0) NN_TAIL(4, 2, 1) NN_TAIL(4, 3, 1)
+#undef NN_TAIL
 }
 
 void rcn_gemm_nn_avx2(int m, int n, int k, const float *a, size_t lda, const float *x,
                       size_t ldx, float *c, size_t ldc, int accumulate)
 {
     const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const int narrow = m <= 16 && m % 4 == 0; /* 4 x 24 blocks, else 6 x 16 */
+    const int W = narrow ? 3 : 2, mb = narrow ? 4 : 6;
     int j0 = 0;
-    for (; j0 + 8 * NN_NV <= n; j0 += 8 * NN_NV)
-        nn_cols_full(m, k, a, lda, x + j0, ldx, c + j0, ldc, accumulate);
+    for (; j0 + 8 * W <= n; j0 += 8 * W) {
+        if (narrow)
+            nn_4x3_full(m, k, a, lda, x + j0, ldx, c + j0, ldc, accumulate);
+        else
+            nn_6x2_full(m, k, a, lda, x + j0, ldx, c + j0, ldc, accumulate);
+    }
     if (j0 < n) {
         int cols = n - j0, nv = (cols + 7) / 8, masked = cols % 8 != 0;
         __m256i tm = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols - 8 * (nv - 1)), idx);
-        nn_cols_tail(nv, masked, m, k, a, lda, x + j0, ldx, c + j0, ldc, accumulate, tm);
+        nn_tail(mb, nv, masked, m, k, a, lda, x + j0, ldx, c + j0, ldc, accumulate, tm);
     }
 }
 

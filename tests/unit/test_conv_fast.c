@@ -253,8 +253,10 @@ static void test_gemm(void)
 {
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
         return;
-    static const int dims[][3] = {{1, 1, 1},  {6, 16, 16}, {7, 17, 3},  {13, 5, 29},
-                                  {16, 200, 16}, {5, 23, 40}, {64, 33, 64}, {3, 9, 1}};
+    static const int dims[][3] = {{1, 1, 1},    {6, 16, 16},  {7, 17, 3},   {13, 5, 29},
+                                  {16, 200, 16}, {5, 23, 40},  {64, 33, 64}, {3, 9, 1},
+                                  {8, 45, 7},    {12, 37, 5},  {4, 8, 3},     {16, 20, 9},
+                                  {16, 48, 2},   {20, 30, 11}, {32, 16, 32}};
     for (size_t q = 0; q < sizeof dims / sizeof dims[0]; q++) {
         const int m = dims[q][0], n = dims[q][1], k = dims[q][2];
         const size_t lda = (size_t)k + 3, ldx = (size_t)n + 5, ldc = (size_t)n + 8;
