@@ -30,6 +30,13 @@ void rcn_conv_shape_init(rcn_conv_shape *s, int cin, int cout, int k, int stride
     s->wo = (w + 2 * pad - k) / stride + 1;
 }
 
+/* The AVX2 kernels serve CPUs without AVX-512 only: AVX-512 CPUs keep
+ * their own path (and its im2col fallback) exactly. */
+static int avx2_path(void)
+{
+    return !rcn_simd_avx512() && rcn_simd_avx2();
+}
+
 static int is_pointwise(const rcn_conv_shape *s)
 {
     return s->k == 1 && s->stride == 1 && s->pad == 0;
@@ -123,7 +130,7 @@ static void valid_range(int wo, int w, int stride, int off, int *lo, int *hi)
 static void im2col(const rcn_conv_shape *s, int n, int n0, int t, const float *x, float *col,
                    size_t ld)
 {
-    if (rcn_simd_avx2() && rcn_im2col_avx2_applies(s)) {
+    if (avx2_path() && rcn_im2col_avx2_applies(s)) {
         rcn_im2col_avx2(s, n, n0, t, x, col, ld);
         return;
     }
@@ -213,7 +220,7 @@ void rcn_conv_forward(const rcn_conv_shape *s, int n, const float *x, const floa
         rcn_cv_forward(s, n, x, w, y, scratch);
         return;
     }
-    if (!rcn_simd_avx512() && rcn_simd_avx2() && use_wino2(s)) {
+    if (avx2_path() && use_wino2(s)) {
         rcn_wino2_forward(s, n, x, w, y, scratch);
         return;
     }
@@ -227,7 +234,7 @@ void rcn_conv_forward(const rcn_conv_shape *s, int n, const float *x, const floa
         int t = n - n0 < T ? n - n0 : T;
         const size_t ld = tile_ld(s, t);
         im2col(s, n, n0, t, x, scratch, ld);
-        if (rcn_simd_avx2() && K <= NN_MAX_K)
+        if (avx2_path() && K <= NN_MAX_K)
             rcn_gemm_nn_avx2(s->cout, t * howo, K, w, K, scratch, ld, y + (size_t)n0 * howo, P, 0);
         else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, t * howo, K, 1.0f,
@@ -249,7 +256,7 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const flo
         rcn_cv_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
         return;
     }
-    if (!rcn_simd_avx512() && rcn_simd_avx2() && use_wino2(s)) {
+    if (avx2_path() && use_wino2(s)) {
         rcn_wino2_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
         return;
     }
@@ -263,12 +270,12 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const flo
         return;
     }
     /* the AVX2 col2im writes every row of dx: no zeroing pass */
-    const int fast_dx = rcn_simd_avx2() && rcn_col2im_avx2_applies(s);
+    const int fast_dx = avx2_path() && rcn_col2im_avx2_applies(s);
     if (dx && !accumulate_dx && !fast_dx)
         memset(dx, 0, sizeof(float) * (size_t)s->cin * n * s->h * s->w);
     const int T = tile_samples(s, n), howo = s->ho * s->wo;
     /* the data gradient's product by the AVX2 nn kernel takes w^T (K, cout) */
-    const int nn_dx = dx && rcn_simd_avx2() && K <= NN_MAX_K;
+    const int nn_dx = dx && avx2_path() && K <= NN_MAX_K;
     float *wt = scratch + (size_t)K * tile_ld(s, T);
     if (nn_dx)
         for (int co = 0; co < s->cout; co++)
@@ -279,7 +286,7 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const flo
         const size_t ld = tile_ld(s, t);
         const float *dyt = dy + (size_t)n0 * howo;
         im2col(s, n, n0, t, x, scratch, ld);
-        if (rcn_simd_avx2() && K <= NT_MAX_K) /* few long dot products: OpenBLAS is slow */
+        if (avx2_path() && K <= NT_MAX_K)
             rcn_gemm_nt_avx2(s->cout, K, t * howo, dyt, P, scratch, ld, dw, K, n0 > 0);
         else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->cout, K, t * howo, 1.0f,
