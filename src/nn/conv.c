@@ -60,6 +60,9 @@ static int tile_samples(const rcn_conv_shape *s, int n)
  * measured on Zen 3 (forward): K = 9..144 44-63 GFLOP/s against SGEMM's
  * 20-54, K = 288 60 vs 64; the data gradient (w^T dy) won at K = 288 too. */
 #define NN_MAX_K 160
+/* ... and for the data gradient up to this many (w^T dy, K = 288: 67-85
+ * against SGEMM's 59-70 GFLOP/s). */
+#define NN_DX_MAX_K 320
 
 /* Distance between the rows of a tile of t samples: 8 floats of room for
  * the whole-vector stores of the AVX2 im2col. */
@@ -275,7 +278,7 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const flo
         memset(dx, 0, sizeof(float) * (size_t)s->cin * n * s->h * s->w);
     const int T = tile_samples(s, n), howo = s->ho * s->wo;
     /* the data gradient's product by the AVX2 nn kernel takes w^T (K, cout) */
-    const int nn_dx = dx && avx2_path() && K <= NN_MAX_K;
+    const int nn_dx = dx && avx2_path() && K <= NN_DX_MAX_K;
     float *wt = scratch + (size_t)K * tile_ld(s, T);
     if (nn_dx)
         for (int co = 0; co < s->cout; co++)
