@@ -38,6 +38,69 @@ static ALWAYS_INLINE __m256 evens(__m256 a, __m256 b)
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
 }
 
+static ALWAYS_INLINE __m256 odds(__m256 a, __m256 b)
+{
+    __m256 t = _mm256_shuffle_ps(a, b, 0xDD);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+}
+
+/* [prev7, x0 .. x6] */
+static ALWAYS_INLINE __m256 up1(__m256 x, __m256 prev)
+{
+    __m256 t = _mm256_permute2f128_ps(prev, x, 0x21);
+    return _mm256_castsi256_ps(
+        _mm256_alignr_epi8(_mm256_castps_si256(x), _mm256_castps_si256(t), 12));
+}
+
+/* 3x3 stride 2 pad 1 with w <= 32: each input row is loaded once and split
+ * into even and odd columns; the three taps of an output row are the odd
+ * columns shifted by one (column 2ow - 1), the even (2ow) and the odd
+ * (2ow + 1) ones. */
+static void im2col_k3s2(const rcn_conv_shape *s, int n, int n0, int t, const float *x,
+                        float *col, size_t ld)
+{
+    const int h = s->h, w = s->w, ho = s->ho, wo = s->wo, nvo = (wo + 7) / 8;
+    const size_t hw = (size_t)h * w, howo = (size_t)ho * wo;
+    __m256i lm[4];
+    for (int j = 0; j < 4; j++)
+        lm[j] = lanes_in(-8 * j, w - 8 * j);
+    const int full = w / 8; /* row vectors entirely inside the row */
+    const __m256 zero = _mm256_setzero_ps();
+    for (int ci = 0; ci < s->cin; ci++) {
+        float *cc = col + (size_t)ci * 9 * ld;
+        for (int ti = 0; ti < t; ti++) {
+            const float *xs = x + ((size_t)ci * n + n0 + ti) * hw;
+            for (int oh = 0; oh < ho; oh++) {
+                float *dst0 = cc + (size_t)ti * howo + (size_t)oh * wo;
+                for (int kh = 0; kh < 3; kh++) {
+                    int ih = 2 * oh - 1 + kh;
+                    float *dst = dst0 + (size_t)kh * 3 * ld;
+                    if (ih < 0 || ih >= h) {
+                        for (int kw = 0; kw < 3; kw++)
+                            for (int j = 0; j < nvo; j++)
+                                _mm256_storeu_ps(dst + kw * ld + 8 * j, zero);
+                        continue;
+                    }
+                    const float *row = xs + (size_t)ih * w;
+                    __m256 prev = zero;
+                    for (int j = 0; j < nvo; j++) {
+                        __m256 a = 2 * j < full ? _mm256_loadu_ps(row + 16 * j)
+                                                : _mm256_maskload_ps(row + 16 * j, lm[2 * j]);
+                        __m256 b = 2 * j + 1 < full
+                                       ? _mm256_loadu_ps(row + 16 * j + 8)
+                                       : _mm256_maskload_ps(row + 16 * j + 8, lm[2 * j + 1]);
+                        __m256 ev = evens(a, b), od = odds(a, b);
+                        _mm256_storeu_ps(dst + 8 * j, up1(od, prev));
+                        _mm256_storeu_ps(dst + ld + 8 * j, ev);
+                        _mm256_storeu_ps(dst + 2 * ld + 8 * j, od);
+                        prev = od;
+                    }
+                }
+            }
+        }
+    }
+}
+
 int rcn_im2col_avx2_applies(const rcn_conv_shape *s)
 {
     if (s->k < 1 || s->k > MAXK || s->pad < 0 || s->pad >= s->k || s->ho < 1 || s->wo < 1)
@@ -48,6 +111,10 @@ int rcn_im2col_avx2_applies(const rcn_conv_shape *s)
 void rcn_im2col_avx2(const rcn_conv_shape *s, int n, int n0, int t, const float *x, float *col,
                      size_t ld)
 {
+    if (s->k == 3 && s->stride == 2 && s->pad == 1 && s->w <= 32) {
+        im2col_k3s2(s, n, n0, t, x, col, ld);
+        return;
+    }
     const int k = s->k, st = s->stride, pad = s->pad, h = s->h, w = s->w, ho = s->ho, wo = s->wo;
     const int nvo = (wo + 7) / 8;
     const size_t hw = (size_t)h * w, howo = (size_t)ho * wo;
