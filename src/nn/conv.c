@@ -10,7 +10,10 @@
  * That is the portable reference. The entry points first dispatch to the
  * vector kernels of simd.h: on AVX-512 CPUs Winograd (winograd.c) and
  * im2col + own products (conv_avx512.c); on others the AVX2 Winograd
- * kernels (winograd_avx2.c) for the 3x3 stride-1 convolutions they win. */
+ * kernels (winograd_avx2.c) for the 3x3 stride-1 convolutions they win,
+ * and for the rest this file's tiles with the AVX2 im2col / col2im
+ * (im2col_avx2.c) and products (gemm_avx2.c) in place of the scalar copies
+ * and SGEMM where those measured slower (thresholds below). */
 #include "rcn/nn.h"
 
 #include <cblas.h>
