@@ -4,6 +4,13 @@
 # linked with -fsanitize=fuzzer. Driven by tests/fuzz/run.sh (make fuzz,
 # make fuzz-ci); usable alone: make -f tests/fuzz/fuzz.mk -j2 all
 #
+# The numeric kernels (src/nn/) are compiled plain (-O2, no sanitizers, no
+# coverage): the targets fuzz the readers and validators, which are fully
+# instrumented, and only fuzz_safetensors runs a forward pass to check a
+# loaded model; clang with ASan and coverage on the AVX-512 kernels took
+# minutes and gigabytes per file. The kernels are sanitized by make
+# test-asan (gcc), on every test that exercises them.
+#
 # The targets call no MPI; the library is compiled with Open MPI's include
 # flags and linked with its libraries only because some sources include
 # <mpi.h> (clang with `mpicc --showme` flags, as mpicc wraps gcc).
@@ -12,8 +19,10 @@ FUZZ_CC  ?= clang
 MPI_CFLAGS := $(shell mpicc --showme:compile)
 MPI_LIBS   := $(shell mpicc --showme:link)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-CFLAGS   := -O1 -g -march=x86-64-v3 -std=c11 -Wall -Wextra -D_GNU_SOURCE -Iinclude \
-            $(MPI_CFLAGS) -MMD -MP -DRCN_VERSION=\"0.1.0-fuzz\" -DRCN_GIT_REV=\"fuzz\" $(SAN)
+BASE     := -g -march=x86-64-v3 -std=c11 -Wall -Wextra -D_GNU_SOURCE -Iinclude \
+            $(MPI_CFLAGS) -MMD -MP -DRCN_VERSION=\"0.1.0-fuzz\" -DRCN_GIT_REV=\"fuzz\"
+CFLAGS   := -O1 $(BASE) $(SAN)
+INSTR    := -fsanitize=fuzzer-no-link
 LDLIBS   := -lopenblas -ljansson -lz -lm $(MPI_LIBS)
 B        := build/fuzz
 
@@ -28,6 +37,10 @@ $(B)/librcn.a: $(OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+NN_OBJ := $(patsubst src/%.c,$(B)/obj/%.o,$(filter src/nn/%,$(SRC)))
+$(NN_OBJ): CFLAGS := -O2 $(BASE)
+$(NN_OBJ): INSTR :=
+
 # Files that select their ISA with `#pragma GCC target("avx512f")` (which
 # clang ignores) get it for the whole file, as the pragma does under gcc.
 AVX512_SRC := $(shell grep -l 'pragma GCC target.*avx512' $(SRC) /dev/null)
@@ -36,7 +49,7 @@ $(AVX512_SRC:src/%.c=$(B)/obj/%.o): CFLAGS += -mavx512f -mavx512vl -mavx512bw -m
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(CFLAGS) $(INSTR) -c -o $@ $<
 
 $(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(B)/librcn.a
 	@mkdir -p $(dir $@)
