@@ -114,9 +114,15 @@ uint8_t *rcn_net_labels(rcn_net *net);
  * statistics (running stats updated), dropout with masks from
  * dropout_rng (may be NULL when the arch's dropout is 0). Returns the SUM of
  * per-sample cross-entropy losses; *correct (if not NULL) += hits. In eval
- * mode the batch runs in chunks of up to 32 samples (faster: the chunk's
- * activations stay in cache; each sample's result is the same): afterwards
- * the logits hold all n samples, the activation buffers the last chunk. */
+ * mode the batch runs in chunks of up to RCN_EVAL_CHUNK samples (a sample's
+ * result does not depend on its batch; a chunk's activations stay in the L2
+ * cache where a large batch's do not): afterwards the logits hold all n
+ * samples, the activation buffers the last chunk. Training batches are not
+ * split: their batch statistics span the whole batch. */
+/* Measured on Zen 3 (512 KiB L2), inference per CPU-second at batch 64,
+ * chunks of 4 / 8 / 32: rcn8 ~4,790 / 4,790 / 4,200, rcn14 ~2,280 / 2,350 /
+ * 2,200. */
+#define RCN_EVAL_CHUNK 8
 double rcn_net_forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng,
                        int64_t *correct);
 const float *rcn_net_logits(const rcn_net *net); /* (n, 10) */

@@ -434,13 +434,6 @@ static void bn_bwd(rcn_net *net, bn_layer *bn, size_t m, const float *x, const f
                     G(net, bn->gamma), G(net, bn->beta), relu);
 }
 
-/* Evaluation runs in chunks of at most this many samples: in eval mode a
- * sample's output depends on that sample alone, and a chunk's activations
- * stay in the caches where a whole large batch's do not (rcn14 inference at
- * batch 256: ~15% faster in chunks of 32 on Zen 3). Training batches are not
- * split: their batch statistics span the whole batch. */
-#define EVAL_CHUNK 32
-
 /* The forward of samples [0, n) whose inputs, labels and logits are at
  * `in`, `labels`, `logits` (the net's buffers, or an offset into them); the
  * activations use the start of the net's buffers as a batch of n. */
@@ -486,13 +479,13 @@ static double forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int6
 
 double rcn_net_forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int64_t *correct)
 {
-    if (train || n <= EVAL_CHUNK)
+    if (train || n <= RCN_EVAL_CHUNK)
         return forward(net, n, train, dropout_rng, correct, net->input, net->labels,
                        net->logits);
     const size_t px = (size_t)RCN_IMG_H * RCN_IMG_W;
     double sum = 0.0;
-    for (int i = 0; i < n; i += EVAL_CHUNK) {
-        int k = n - i < EVAL_CHUNK ? n - i : EVAL_CHUNK;
+    for (int i = 0; i < n; i += RCN_EVAL_CHUNK) {
+        int k = n - i < RCN_EVAL_CHUNK ? n - i : RCN_EVAL_CHUNK;
         sum += forward(net, k, 0, NULL, correct, net->input + (size_t)i * px, net->labels + i,
                        net->logits + (size_t)i * RCN_CLASSES);
     }

@@ -1,7 +1,8 @@
-/* test_eval_chunks.c - eval-mode forward passes run in chunks of up to 32
- * samples (rcn_net_forward): a batch of 100 (3 full chunks and a short one)
- * gives the same logits, loss sum and hit count as the same samples passed
- * one at a time and in batches of 32, for rcn8 with non-trivial BN running
+/* test_eval_chunks.c - eval-mode forward passes run in chunks of up to
+ * RCN_EVAL_CHUNK samples (rcn_net_forward): a batch of 100 (full chunks and
+ * a short one) gives the same logits, loss sum and hit count as the same
+ * samples passed one at a time and, bit for bit, in batches of the chunk
+ * size, for rcn8 with non-trivial BN running
  * statistics; train-mode passes are never split (their batch statistics span
  * the whole batch): the first two samples of a train forward of 100 differ
  * from a train forward of those two alone. */
@@ -61,7 +62,7 @@ int main(void)
     for (int i = 0; i < N; i++)
         y[i] = (uint8_t)rcn_rng_below(&r, RCN_CLASSES);
 
-    int64_t c_all = 0, c_one = 0, c_32 = 0;
+    int64_t c_all = 0, c_one = 0, c_c = 0;
     double s_all = run(net, x, y, 0, N, 0, logits_all, &c_all);
     double s_one = 0.0;
     for (int i = 0; i < N; i++)
@@ -73,13 +74,15 @@ int main(void)
     CHECK_CLOSE(s_all, s_one, 1e-4 * fabs(s_one), "eval loss sum, batch vs singles");
     CHECK(c_all == c_one, "eval hits: %lld vs %lld", (long long)c_all, (long long)c_one);
 
-    double s_32 = 0.0;
-    for (int i = 0; i < N; i += 32)
-        s_32 += run(net, x, y, i, N - i < 32 ? N - i : 32, 0, logits_part, &c_32);
+    double s_c = 0.0;
+    const int C = RCN_EVAL_CHUNK;
+    CHECK(N % C != 0 && N > 2 * C, "the batch must cover full chunks and a short one");
+    for (int i = 0; i < N; i += C)
+        s_c += run(net, x, y, i, N - i < C ? N - i : C, 0, logits_part, &c_c);
     int same = memcmp(logits_all, logits_part, sizeof logits_all) == 0;
-    CHECK(same, "eval: a batch of %d is not bit-identical to its chunks of 32", N);
-    CHECK(s_all == s_32, "eval loss sum: %.17g vs chunks of 32 %.17g", s_all, s_32);
-    CHECK(c_all == c_32, "eval hits: %lld vs %lld", (long long)c_all, (long long)c_32);
+    CHECK(same, "eval: a batch of %d is not bit-identical to its chunks of %d", N, C);
+    CHECK(s_all == s_c, "eval loss sum: %.17g vs chunks of %d %.17g", s_all, C, s_c);
+    CHECK(c_all == c_c, "eval hits: %lld vs %lld", (long long)c_all, (long long)c_c);
 
     /* train mode: batch statistics of all N, so not the per-sample result */
     double t_all = run(net, x, y, 0, N, 1, logits_all, NULL);
