@@ -477,15 +477,21 @@ static double forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int6
                             correct);
 }
 
+int rcn_net_eval_chunk(const rcn_net *net)
+{
+    return net->n_params > RCN_EVAL_CHUNK_BIG_PARAMS ? RCN_EVAL_CHUNK_BIG : RCN_EVAL_CHUNK;
+}
+
 double rcn_net_forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int64_t *correct)
 {
-    if (train || n <= RCN_EVAL_CHUNK)
+    const int chunk = rcn_net_eval_chunk(net);
+    if (train || n <= chunk)
         return forward(net, n, train, dropout_rng, correct, net->input, net->labels,
                        net->logits);
     const size_t px = (size_t)RCN_IMG_H * RCN_IMG_W;
     double sum = 0.0;
-    for (int i = 0; i < n; i += RCN_EVAL_CHUNK) {
-        int k = n - i < RCN_EVAL_CHUNK ? n - i : RCN_EVAL_CHUNK;
+    for (int i = 0; i < n; i += chunk) {
+        int k = n - i < chunk ? n - i : chunk;
         sum += forward(net, k, 0, NULL, correct, net->input + (size_t)i * px, net->labels + i,
                        net->logits + (size_t)i * RCN_CLASSES);
     }

@@ -37,6 +37,7 @@ typedef struct {
     int n_done, n_done_start, n_diverged;
     int *queue, n_queue, head;
     int *wstate;            /* per rank; [0] unused */
+    int *held;              /* per rank: fold jobs sent and not yet answered */
     int n_bye;
     int stopping, outcome;
     int failed;             /* x->err holds the first failure */
@@ -87,19 +88,30 @@ static void begin_stop(coord *c, int outcome)
             send_stop(c, w);
 }
 
-/* Answers worker w, which is waiting: the next fold job or STOP. */
+/* Answers worker w after its request or result: tops its jobs in hand up
+ * to two while the queue holds more than two per rank (the worker then
+ * starts its next fold the moment it sends a result, instead of waiting for
+ * rank 0's next poll, which comes only between rank 0's own batches), to one
+ * near the end (so that the last, cheapest jobs go to whoever is free);
+ * STOP once it holds none and none are left, or when stopping. */
 static void reply(coord *c, int w)
 {
     if (c->wstate[w] == W_STOPPED || c->wstate[w] == W_DONE)
         return;
-    if (c->stopping || c->head >= c->n_queue) {
+    if (c->stopping) {
         send_stop(c, w);
         return;
     }
-    int slot = c->queue[c->head++];
-    int job[2] = {slot / c->k, slot % c->k};
-    MPI_Send(job, (int)sizeof job, MPI_BYTE, w, RCN_TAG_JOB, MPI_COMM_WORLD);
-    c->wstate[w] = W_BUSY;
+    int depth = c->n_queue - c->head > 2 * c->x->size ? 2 : 1;
+    while (c->held[w] < depth && c->head < c->n_queue) {
+        int slot = c->queue[c->head++];
+        int job[2] = {slot / c->k, slot % c->k};
+        MPI_Send(job, (int)sizeof job, MPI_BYTE, w, RCN_TAG_JOB, MPI_COMM_WORLD);
+        c->held[w]++;
+        c->wstate[w] = W_BUSY;
+    }
+    if (c->held[w] == 0)
+        send_stop(c, w);
 }
 
 /* Peak resident set size of this process, MiB. */
@@ -231,6 +243,8 @@ static void handle(coord *c, const MPI_Status *st)
         MPI_Recv(c->msg, (int)sizeof *c->msg, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD,
                  MPI_STATUS_IGNORE);
         record(c, c->msg->cell, c->msg->fold, &c->msg->res);
+        if (c->held[w] > 0)
+            c->held[w]--;
         c->rank_folds[w]++;
         c->rank_train_s[w] += c->msg->res.seconds;
         reply(c, w);
@@ -448,6 +462,7 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
     c.total = x->plan.n_cells * c.k;
     c.done = calloc((size_t)c.total, 1);
     c.wstate = calloc((size_t)x->size, sizeof *c.wstate);
+    c.held = calloc((size_t)x->size, sizeof *c.held);
     c.msg = malloc(sizeof *c.msg);
     c.own = malloc(sizeof *c.own);
     c.folds = json_array();
@@ -455,7 +470,7 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
     c.rank_train_s = calloc((size_t)x->size, sizeof *c.rank_train_s);
     c.rank_rss_mib = calloc((size_t)x->size, sizeof *c.rank_rss_mib);
     c.last_write = rcn_clock();
-    if (!c.done || !c.wstate || !c.msg || !c.own || !c.folds || !c.rank_folds ||
+    if (!c.done || !c.wstate || !c.held || !c.msg || !c.own || !c.folds || !c.rank_folds ||
         !c.rank_train_s || !c.rank_rss_mib) {
         fprintf(stderr, "rcn search: out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, 1);
@@ -512,6 +527,7 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
     json_decref(c.folds);
     free(c.done);
     free(c.wstate);
+    free(c.held);
     free(c.msg);
     free(c.own);
     free(c.queue);

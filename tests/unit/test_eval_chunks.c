@@ -75,7 +75,8 @@ int main(void)
     CHECK(c_all == c_one, "eval hits: %lld vs %lld", (long long)c_all, (long long)c_one);
 
     double s_c = 0.0;
-    const int C = RCN_EVAL_CHUNK;
+    const int C = rcn_net_eval_chunk(net);
+    CHECK(C == RCN_EVAL_CHUNK, "rcn8's chunk: %d", C);
     CHECK(N % C != 0 && N > 2 * C, "the batch must cover full chunks and a short one");
     for (int i = 0; i < N; i += C)
         s_c += run(net, x, y, i, N - i < C ? N - i : C, 0, logits_part, &c_c);
