@@ -14,10 +14,17 @@ static int stop_waiting(void *ud)
     return flag;
 }
 
+/* Results are sent without waiting for rank 0 to take them (a result is
+ * larger than MPI's eager limit, so a blocking send would wait for rank 0's
+ * next poll, which comes only between rank 0's own batches): the worker goes
+ * on with the job it already holds, and waits for the send only before the
+ * next one. Two buffers alternate; MPI keeps one sender's messages in order,
+ * so rank 0 still receives every result before this rank's BYE. */
 int rcn_search_work(rcn_search_ctx *x)
 {
-    static rcn_wire_result msg; /* one per process: too large for the stack */
-    int dummy = 0;
+    static rcn_wire_result msg[2]; /* one per process: too large for the stack */
+    MPI_Request pending = MPI_REQUEST_NULL;
+    int cur = 0, dummy = 0;
     if (x->runner)
         rcn_wire_send(0, RCN_TAG_REQUEST, &dummy, sizeof dummy);
     else
@@ -27,6 +34,8 @@ int rcn_search_work(rcn_search_ctx *x)
         MPI_Status st;
         rcn_wire_recv(0, MPI_ANY_TAG, in, sizeof in, &st);
         if (st.MPI_TAG == RCN_TAG_STOP) { /* BYE carries this rank's peak memory, MiB */
+            if (pending != MPI_REQUEST_NULL)
+                rcn_wire_wait(&pending, NULL);
             struct rusage ru;
             double rss = getrusage(RUSAGE_SELF, &ru) ? 0.0 : (double)ru.ru_maxrss / 1024.0;
             rcn_wire_send(0, RCN_TAG_BYE, &rss, sizeof rss);
@@ -34,14 +43,18 @@ int rcn_search_work(rcn_search_ctx *x)
         }
         rcn_train_hooks hooks = {NULL, stop_waiting, NULL};
         rcn_error err;
-        if (rcn_fold_run(x->runner, in[0], in[1], &hooks, &msg.res, &err)) {
+        if (rcn_fold_run(x->runner, in[0], in[1], &hooks, &msg[cur].res, &err)) {
             rcn_wire_send(0, RCN_TAG_ERROR, err.msg, sizeof err.msg);
             continue;
         }
-        if (msg.res.aborted) /* a STOP is waiting: the next receive takes it */
+        if (msg[cur].res.aborted) /* a STOP is waiting: the next receive takes it */
             continue;
-        msg.cell = in[0];
-        msg.fold = in[1];
-        rcn_wire_send(0, RCN_TAG_RESULT, &msg, sizeof msg);
+        msg[cur].cell = in[0];
+        msg[cur].fold = in[1];
+        if (pending != MPI_REQUEST_NULL)
+            rcn_wire_wait(&pending, NULL);
+        MPI_Isend(&msg[cur], (int)sizeof msg[cur], MPI_BYTE, 0, RCN_TAG_RESULT, MPI_COMM_WORLD,
+                  &pending);
+        cur ^= 1;
     }
 }
