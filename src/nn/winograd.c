@@ -28,6 +28,7 @@
 
 #include "prof.h"
 #include "simd.h"
+#include "wino_plan.h"
 
 #define MAX_W 30
 /* Floats of V + M per chunk in the forward: 512 KiB, half the L2 of the
@@ -84,45 +85,17 @@ int rcn_wino_applies(const rcn_conv_shape *s)
            s->h >= 1 && s->ho == s->h && s->wo == s->w;
 }
 
+static const rcn_wino_budget BUDGET = {CHUNK_BUDGET, BWD_BUDGET, BWD_MIN_TILES};
+
 static int chunk_samples(const rcn_conv_shape *s, int n, int backward)
 {
-    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
-    long per = 16L * tps * (s->cin + s->cout);
-    int nb = (int)(CHUNK_BUDGET / (per ? per : 1));
-    if (backward && (long)nb * tps < BWD_MIN_TILES) {
-        int want = (BWD_MIN_TILES + tps - 1) / tps, fit = (int)(BWD_BUDGET / (per ? per : 1));
-        nb = want < fit ? want : fit > nb ? fit : nb;
-    }
-    if (nb < 1)
-        nb = 1;
-    return nb < n ? nb : n;
+    return rcn_wino_chunk_samples(s, n, backward, &BUDGET);
 }
 
-/* Row length of V and M for T tiles: a multiple of 16 floats, but never of
- * 256 (1 KiB), so that the rows a product walks down do not all fall into
- * the same few cache sets. Monotonic in T. */
-static size_t row_ld(size_t T)
-{
-    size_t ld = (T + 15) & ~(size_t)15;
-    return ld % 256 ? ld : ld + 16;
-}
-
-/* Distance between the 16 transformed-position planes of a buffer with c
- * rows: one cache line more than the rows need, so that the 16 planes a
- * transform writes at once are spread over 16 cache sets. */
-static size_t plane_stride(int c, size_t ld)
-{
-    return (size_t)c * ld + 16;
-}
 
 size_t rcn_wino_scratch_floats(const rcn_conv_shape *s, int n)
 {
-    if (n < 1)
-        n = 1;
-    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
-    int nb = chunk_samples(s, n, 0), nbb = chunk_samples(s, n, 1);
-    size_t ld = row_ld((size_t)(nb > nbb ? nb : nbb) * tps);
-    return 32 * (size_t)s->cin * s->cout + 16 * (plane_stride(s->cin, ld) + plane_stride(s->cout, ld));
+    return rcn_wino_plan_scratch(s, n, &BUDGET);
 }
 
 /* Asks for the plane to be worked on next (hw floats at p) to be brought
@@ -681,11 +654,12 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
     const size_t hw = (size_t)s->h * s->w;
     float *u = scratch;
     float *v = u + 16 * (size_t)cout * cin;
-    float *m = v + 16 * plane_stride(cin, row_ld((size_t)nb * g.tps));
+    float *m = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
     kernels_transform(w, cout, cin, u, 0);
     for (int n0 = 0; n0 < n; n0 += nb) {
         const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
-        const size_t ld = row_ld((size_t)T), vs = plane_stride(cin, ld), ms = plane_stride(cout, ld);
+        const size_t ld = rcn_wino_row_ld((size_t)T);
+        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
             for (int i = 0; i < cnt; i++) {
@@ -724,12 +698,13 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
     float *ut = scratch;
     float *du = ut + 16 * cc;
     float *v = du + 16 * cc;
-    float *dm = v + 16 * plane_stride(cin, row_ld((size_t)nb * g.tps));
+    float *dm = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
     if (dx)
         kernels_transform(w, cout, cin, ut, 1);
     for (int n0 = 0; n0 < n; n0 += nb) {
         const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
-        const size_t ld = row_ld((size_t)T), vs = plane_stride(cin, ld), ms = plane_stride(cout, ld);
+        const size_t ld = rcn_wino_row_ld((size_t)T);
+        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
             for (int i = 0; i < cnt; i++) {

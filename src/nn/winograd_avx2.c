@@ -32,6 +32,7 @@
 
 #include "prof.h"
 #include "simd.h"
+#include "wino_plan.h"
 
 #define MAX_W 32
 /* Floats of V + M per chunk in the forward: 256 KiB, half the L2 of a
@@ -82,46 +83,17 @@ static void geo_init(geo *g, const rcn_conv_shape *s)
         g->tkeep[v] = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(g->tw - 8 * v), idx));
 }
 
+static const rcn_wino_budget BUDGET = {W2_CHUNK_BUDGET, BWD_BUDGET, BWD_MIN_TILES};
+
 static int chunk_samples(const rcn_conv_shape *s, int n, int backward)
 {
-    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
-    long per = 16L * tps * (s->cin + s->cout);
-    int nb = (int)(W2_CHUNK_BUDGET / (per ? per : 1));
-    if (backward && (long)nb * tps < BWD_MIN_TILES) {
-        int want = (BWD_MIN_TILES + tps - 1) / tps, fit = (int)(BWD_BUDGET / (per ? per : 1));
-        nb = want < fit ? want : fit > nb ? fit : nb;
-    }
-    if (nb < 1)
-        nb = 1;
-    return nb < n ? nb : n;
+    return rcn_wino_chunk_samples(s, n, backward, &BUDGET);
 }
 
-/* Row length of V and M for T tiles: a multiple of 16 floats (so the
- * products may run over whole 8-lane vectors), never of 256 (1 KiB), so that
- * the rows a product walks down do not share cache sets. Monotonic in T. */
-static size_t row_ld(size_t T)
-{
-    size_t ld = (T + 15) & ~(size_t)15;
-    return ld % 256 ? ld : ld + 16;
-}
-
-/* Distance between the 16 transformed-position planes of a buffer with c
- * rows: a cache line more than the rows need (spreads the 16 planes a
- * transform writes at once over cache sets; takes the spill of whole-vector
- * stores past the last row). */
-static size_t plane_stride(int c, size_t ld)
-{
-    return (size_t)c * ld + 16;
-}
 
 size_t rcn_wino2_scratch_floats(const rcn_conv_shape *s, int n)
 {
-    if (n < 1)
-        n = 1;
-    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
-    int nb = chunk_samples(s, n, 0), nbb = chunk_samples(s, n, 1);
-    size_t ld = row_ld((size_t)(nb > nbb ? nb : nbb) * tps);
-    return 32 * (size_t)s->cin * s->cout + 16 * (plane_stride(s->cin, ld) + plane_stride(s->cout, ld));
+    return rcn_wino_plan_scratch(s, n, &BUDGET);
 }
 
 /* ---- lane helpers ------------------------------------------------------- */
@@ -723,11 +695,12 @@ void rcn_wino2_forward(const rcn_conv_shape *s, int n, const float *x, const flo
     const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
     float *u = scratch;
     float *v = u + 16 * cc;
-    float *m = v + 16 * plane_stride(cin, row_ld((size_t)nb * g.tps));
+    float *m = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
     kernels_transform(w, cout, cin, u, 0);
     for (int n0 = 0; n0 < n; n0 += nb) {
         const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps, T8 = (T + 7) & ~7;
-        const size_t ld = row_ld((size_t)T), vs = plane_stride(cin, ld), ms = plane_stride(cout, ld);
+        const size_t ld = rcn_wino_row_ld((size_t)T);
+        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
             for (int i = 0; i < cnt; i++) {
@@ -763,12 +736,13 @@ void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const fl
     float *ut = scratch;
     float *du = ut + 16 * cc;
     float *v = du + 16 * cc;
-    float *dm = v + 16 * plane_stride(cin, row_ld((size_t)nb * g.tps));
+    float *dm = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
     if (dx)
         kernels_transform(w, cout, cin, ut, 1);
     for (int n0 = 0; n0 < n; n0 += nb) {
         const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps, T8 = (T + 7) & ~7;
-        const size_t ld = row_ld((size_t)T), vs = plane_stride(cin, ld), ms = plane_stride(cout, ld);
+        const size_t ld = rcn_wino_row_ld((size_t)T);
+        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
             for (int i = 0; i < cnt; i++) {

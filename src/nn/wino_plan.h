@@ -1,0 +1,69 @@
+/* wino_plan.h - the ISA-independent planning shared by the two Winograd
+ * F(2x2,3x3) implementations (winograd.c, AVX-512; winograd_avx2.c, AVX2):
+ * how many whole samples a chunk of the batch takes, the row length and
+ * plane stride of the transformed buffers V and M, and the scratch they
+ * need. Each implementation passes its own cache budgets (floats). */
+#ifndef RCN_NN_WINO_PLAN_H
+#define RCN_NN_WINO_PLAN_H
+
+#include <stddef.h>
+
+#include "rcn/nn.h"
+
+typedef struct {
+    long fwd;       /* floats of V + M per chunk in the forward */
+    long bwd;       /* ... in the backward, when it needs more tiles */
+    long bwd_tiles; /* the backward's weight product wants at least this many
+                       tiles per chunk (a horizontal sum per chunk) */
+} rcn_wino_budget;
+
+/* Samples per chunk: V + M within the budget, at least 1, at most n; the
+ * backward takes at least bwd_tiles tiles when they fit bwd floats. */
+static inline int rcn_wino_chunk_samples(const rcn_conv_shape *s, int n, int backward,
+                                         const rcn_wino_budget *b)
+{
+    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
+    long per = 16L * tps * (s->cin + s->cout);
+    int nb = (int)(b->fwd / (per ? per : 1));
+    if (backward && (long)nb * tps < b->bwd_tiles) {
+        int want = (int)((b->bwd_tiles + tps - 1) / tps), fit = (int)(b->bwd / (per ? per : 1));
+        nb = want < fit ? want : fit > nb ? fit : nb;
+    }
+    if (nb < 1)
+        nb = 1;
+    return nb < n ? nb : n;
+}
+
+/* Row length of V and M for T tiles: a multiple of 16 floats (whole
+ * vectors of either ISA), never of 256 (1 KiB), so that the rows a product
+ * walks down do not all fall into the same few cache sets. Monotonic in T. */
+static inline size_t rcn_wino_row_ld(size_t T)
+{
+    size_t ld = (T + 15) & ~(size_t)15;
+    return ld % 256 ? ld : ld + 16;
+}
+
+/* Distance between the 16 transformed-position planes of a buffer with c
+ * rows: one cache line more than the rows need, so that the 16 planes a
+ * transform writes at once are spread over cache sets (and whole-vector
+ * stores past the last row stay inside). */
+static inline size_t rcn_wino_plane_stride(int c, size_t ld)
+{
+    return (size_t)c * ld + 16;
+}
+
+/* Scratch floats: the transformed weights (and their gradient), V and M
+ * of the larger of the forward and backward chunks. */
+static inline size_t rcn_wino_plan_scratch(const rcn_conv_shape *s, int n,
+                                           const rcn_wino_budget *b)
+{
+    if (n < 1)
+        n = 1;
+    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
+    int nb = rcn_wino_chunk_samples(s, n, 0, b), nbb = rcn_wino_chunk_samples(s, n, 1, b);
+    size_t ld = rcn_wino_row_ld((size_t)(nb > nbb ? nb : nbb) * tps);
+    return 32 * (size_t)s->cin * s->cout +
+           16 * (rcn_wino_plane_stride(s->cin, ld) + rcn_wino_plane_stride(s->cout, ld));
+}
+
+#endif
