@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "simd.h"
+#include "avx2_lanes.h"
 
 #define MAXK 7
 #define ALWAYS_INLINE inline __attribute__((always_inline))
@@ -30,26 +31,6 @@ static ALWAYS_INLINE __m256i lanes_in(int lo, int hi)
     const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_and_si256(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32(lo - 1)),
                             _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), idx));
-}
-
-static ALWAYS_INLINE __m256 evens(__m256 a, __m256 b)
-{
-    __m256 t = _mm256_shuffle_ps(a, b, 0x88);
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
-}
-
-static ALWAYS_INLINE __m256 odds(__m256 a, __m256 b)
-{
-    __m256 t = _mm256_shuffle_ps(a, b, 0xDD);
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
-}
-
-/* [prev7, x0 .. x6] */
-static ALWAYS_INLINE __m256 up1(__m256 x, __m256 prev)
-{
-    __m256 t = _mm256_permute2f128_ps(prev, x, 0x21);
-    return _mm256_castsi256_ps(
-        _mm256_alignr_epi8(_mm256_castps_si256(x), _mm256_castps_si256(t), 12));
 }
 
 /* 3x3 stride 2 pad 1 with w <= 32: each input row is loaded once and split

@@ -32,6 +32,7 @@
 
 #include "prof.h"
 #include "simd.h"
+#include "avx2_lanes.h"
 #include "wino_plan.h"
 
 #define MAX_W 32
@@ -97,27 +98,6 @@ size_t rcn_wino2_scratch_floats(const rcn_conv_shape *s, int n)
 }
 
 /* ---- lane helpers ------------------------------------------------------- */
-
-/* Even / odd lanes of the 16 floats a, b. */
-static ALWAYS_INLINE __m256 evens(__m256 a, __m256 b)
-{
-    __m256 t = _mm256_shuffle_ps(a, b, 0x88);
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
-}
-
-static ALWAYS_INLINE __m256 odds(__m256 a, __m256 b)
-{
-    __m256 t = _mm256_shuffle_ps(a, b, 0xDD);
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
-}
-
-/* [prev7, x0 .. x6] */
-static ALWAYS_INLINE __m256 up1(__m256 x, __m256 prev)
-{
-    __m256 t = _mm256_permute2f128_ps(prev, x, 0x21);
-    return _mm256_castsi256_ps(
-        _mm256_alignr_epi8(_mm256_castps_si256(x), _mm256_castps_si256(t), 12));
-}
 
 /* [x1 .. x7, next0] */
 static ALWAYS_INLINE __m256 down1(__m256 x, __m256 next)
