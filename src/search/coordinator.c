@@ -13,7 +13,6 @@
  * seconds and peak memory (meta rank_stats). */
 #include <math.h>
 #include <stdarg.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,22 +113,13 @@ static void reply(coord *c, int w)
         send_stop(c, w);
 }
 
-/* Peak resident set size of this process, MiB. */
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru))
-        return 0.0;
-    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
-}
-
 /* meta.rank_stats: per rank, this run's folds, their training seconds and
  * the peak memory (workers report theirs when they finish; null before). */
 static json_t *rank_stats(coord *c, double wall)
 {
     json_t *a = json_array();
     for (int r = 0; a && r < c->x->size; r++) {
-        double rss = r == 0 ? peak_rss_mib() : c->rank_rss_mib[r];
+        double rss = r == 0 ? rcn_peak_rss_mib() : c->rank_rss_mib[r];
         json_array_append_new(
             a, json_pack("{s:i, s:i, s:f, s:f, s:o}", "rank", r, "folds", c->rank_folds[r],
                          "train_seconds", c->rank_train_s[r], "busy_fraction",

@@ -2,6 +2,7 @@
  * diverged, best so far): a live "\r" line on a terminal, plain lines
  * otherwise; and the clock and time formatting the search uses. */
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +13,14 @@ double rcn_clock(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double rcn_peak_rss_mib(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru))
+        return 0.0;
+    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
 }
 
 void rcn_iso_time(char *buf, size_t cap)

@@ -68,6 +68,7 @@ void rcn_wire_idle(void); /* a short sleep while waiting for messages */
 /* ---- clock and progress (progress.c) --------------------------------- */
 
 double rcn_clock(void);                    /* monotonic seconds */
+double rcn_peak_rss_mib(void);             /* this process's peak resident memory; 0 if unknown */
 
 typedef struct {
     FILE *f;

@@ -2,7 +2,6 @@
  * them, sends the results back, until rank 0 says stop. Signals are
  * ignored here (rank 0 decides); a STOP arriving mid-fold abandons it. */
 #include <string.h>
-#include <sys/resource.h>
 
 #include "search_impl.h"
 
@@ -36,8 +35,7 @@ int rcn_search_work(rcn_search_ctx *x)
         if (st.MPI_TAG == RCN_TAG_STOP) { /* BYE carries this rank's peak memory, MiB */
             if (pending != MPI_REQUEST_NULL)
                 rcn_wire_wait(&pending, NULL);
-            struct rusage ru;
-            double rss = getrusage(RUSAGE_SELF, &ru) ? 0.0 : (double)ru.ru_maxrss / 1024.0;
+            double rss = rcn_peak_rss_mib();
             rcn_wire_send(0, RCN_TAG_BYE, &rss, sizeof rss);
             return in[0];
         }
