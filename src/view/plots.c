@@ -124,14 +124,37 @@ static void gp_end(FILE *g)
     fprintf(g, "  set output\n}\n");
 }
 
+/* Tics of a log-scale axis ("y", "cb") over the data range [lo, hi] (lo > 0):
+ * 1, 2 and 5 times each power of ten inside it, or only the powers of ten
+ * when the range spans more than three decades. gnuplot's own log tics are
+ * the powers of ten alone, which leaves an axis spanning 0.24..2.7 with the
+ * single label "1". */
+static void log_tics(FILE *g, const char *axis, double lo, double hi)
+{
+    static const double mant[] = {1, 2, 5};
+    int e0 = (int)floor(log10(lo)), e1 = (int)ceil(log10(hi));
+    int nm = e1 - e0 > 3 ? 1 : 3, n = 0;
+    fprintf(g, "  set %stics (", axis);
+    for (int e = e0; e <= e1; e++)
+        for (int k = 0; k < nm; k++) {
+            double v = mant[k] * pow(10.0, e);
+            if (v < lo * (1 - 1e-9) || v > hi * (1 + 1e-9))
+                continue;
+            fprintf(g, "%s\"%g\" %.9g", n++ ? ", " : "", v, v);
+        }
+    fprintf(g, ")\n");
+}
+
 /* Loss axis: log scale when the values span a decade or more. */
 static void loss_axis(FILE *g, double lo, double hi)
 {
     fprintf(g, "  set autoscale yfix\n");
-    if (lo > 0 && isfinite(lo) && hi / lo >= 10)
+    if (lo > 0 && isfinite(lo) && hi / lo >= 10) {
         fprintf(g, "  set logscale y\n  set format y \"%%g\"\n");
-    else
-        fprintf(g, "  unset logscale y\n  set format y \"%%g\"\n");
+        log_tics(g, "y", lo, hi);
+    } else {
+        fprintf(g, "  unset logscale y\n  set format y \"%%g\"\n  set ytics autofreq\n");
+    }
 }
 
 static void track(double x, double *lo, double *hi)
@@ -438,7 +461,7 @@ static int plot_cell(pctx *c, const rcn_view_cell *cell)
     }
     /* bottom panel: accuracy */
     fprintf(g, "  set title \"accuracy per epoch\"\n  set ylabel \"accuracy (%%)\"\n"
-               "  unset logscale y\n  set yrange [*:100]\n  set offsets 0, 0, 0, graph 0.06\n"
+               "  unset logscale y\n  set ytics autofreq\n  set yrange [*:100]\n  set offsets 0, 0, 0, graph 0.06\n"
                "  set key inside right bottom vertical box opaque samplen 3\n");
     if (!cv.any_acc) {
         empty_panel(g, "no finished epoch to plot", 100);
@@ -564,7 +587,7 @@ static int plot_sweep(pctx *c, int axis)
             if (n <= 6)
                 fprintf(g, "  set key inside right bottom vertical box opaque samplen 3\n");
             fprintf(g, "  set title \"%s accuracy per epoch\"\n  set ylabel \"accuracy (%%)\"\n"
-                       "  unset logscale y\n  set yrange [*:100]\n  set offsets 0, 0, 0, graph 0.06\n",
+                       "  unset logscale y\n  set ytics autofreq\n  set yrange [*:100]\n  set offsets 0, 0, 0, graph 0.06\n",
                     valname);
         }
         fprintf(g, "  plot ");
@@ -890,8 +913,10 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     fprintf(g, "  set palette defined (0 \"#440154\", 0.25 \"#3b528b\", 0.5 \"#21918c\", "
                "0.75 \"#5ec962\", 1 \"#fde725\")\n");
     fprintf(g, "  set cblabel \"mean %s loss (cross-entropy per sample)\"\n", valname);
-    if (n_val && hi / lo >= 10)
-        fprintf(g, "  set logscale cb\n  set format cb \"%%g\"\n");
+    if (n_val && hi / lo >= 10) {
+        fprintf(g, "  set logscale cb\n  set format cb \"%%g\"\n  set autoscale cbfix\n");
+        log_tics(g, "cb", lo, hi);
+    }
     if (n_val && hi == lo)
         fprintf(g, "  set cbrange [%.9g:%.9g]\n", lo * 0.9, hi * 1.1);
     fprintf(g, "  unset key\n  set style textbox opaque noborder\n");

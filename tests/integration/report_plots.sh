@@ -11,6 +11,7 @@ d=$TMPDIR_TEST
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
+
 if ! command -v gnuplot >/dev/null 2>&1; then
     echo "gnuplot missing: installing gnuplot-nox"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -91,5 +92,18 @@ rc=$?
 "$RCN" report --plots "$d/afile/sub" tests/report/grid.json >"$d/out" 2>"$d/err"
 rc=$?
 [ "$rc" = 1 ] && grep -q 'cannot create' "$d/err" || bad "bad plot folder: exit $rc: $(cat "$d/err")"
+# a log-scale loss axis (y, or the heatmap's colour box) spanning a decade or
+# two carries 1-2-5 labels, not gnuplot's lone powers of ten: the committed
+# Experiment 1 (0.039..1.2) and table2-mini (0.24..2.7) reports
+"$RCN" report --plots "$d/t1" results/table1.json >"$d/msg" 2>&1 || bad "table1 plots: $(cat "$d/msg")"
+grep -q 'set ytics ("0.05" 0.05, "0.1" 0.1, "0.2" 0.2, "0.5" 0.5, "1" 1)' "$d/t1/cell_000.gp" || bad "table1 loss axis tics: $(grep ytics "$d/t1/cell_000.gp")"
+"$RCN" report --plots "$d/t2" results/table2-mini.json >"$d/msg" 2>&1 || bad "table2-mini plots: $(cat "$d/msg")"
+for f in "$d"/t1/*.gp "$d"/t2/*.gp; do
+    for ax in y cb; do
+        grep -q "^  set logscale $ax\$" "$f" || continue
+        n=$(grep "^  set ${ax}tics (" "$f" | head -1 | grep -o '" [0-9.e+-]*' | wc -l)
+        [ "$n" -ge 2 ] || bad "$(basename "$f"): log $ax axis with $n labelled tics"
+    done
+done
 [ "$fail" = 0 ] && echo "all report plots as expected"
 exit $fail
