@@ -26,11 +26,13 @@ do for [fmt in "png svg"] {
   set autoscale yfix
   set logscale y
   set format y "%g"
+  set ytics ("0.05" 0.05, "0.1" 0.1, "0.2" 0.2, "0.5" 0.5, "1" 1)
   plot "cell_000.dat" index 0 using 1:2 with linespoints lw 2.5 pt 7 ps 1 lc rgb "#1f5fbf" title "train", \
        "cell_000.dat" index 0 using 1:3 with linespoints lw 2.5 pt 5 ps 1 lc rgb "#d9541a" title "test"
   set title "accuracy per epoch"
   set ylabel "accuracy (%)"
   unset logscale y
+  set ytics autofreq
   set yrange [*:100]
   set offsets 0, 0, 0, graph 0.06
   set key inside right bottom vertical box opaque samplen 3

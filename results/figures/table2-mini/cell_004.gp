@@ -24,8 +24,9 @@ do for [fmt in "png svg"] {
   set ylabel "mean cross-entropy loss (per sample)"
   set key inside right top vertical box opaque samplen 3
   set autoscale yfix
-  unset logscale y
+  set logscale y
   set format y "%g"
+  set ytics ("0.1" 0.1, "0.2" 0.2, "0.5" 0.5, "1" 1, "2" 2)
   plot for [i=1:10] "cell_004.dat" index i using 1:2 with lines lw 1 lc rgb "#b3cdf2" title (i == 1 ? "train, each fold" : ""), \
        for [i=1:10] "cell_004.dat" index i using 1:3 with lines lw 1 lc rgb "#f5c4a8" title (i == 1 ? "validation, each fold" : ""), \
        "cell_004.dat" index 0 using 1:2 with linespoints lw 2.5 pt 7 ps 1 lc rgb "#1f5fbf" title "train, mean of 10 folds", \
@@ -33,6 +34,7 @@ do for [fmt in "png svg"] {
   set title "accuracy per epoch"
   set ylabel "accuracy (%)"
   unset logscale y
+  set ytics autofreq
   set yrange [*:100]
   set offsets 0, 0, 0, graph 0.06
   set key inside right bottom vertical box opaque samplen 3

@@ -22,11 +22,9 @@ do for [fmt in "png svg"] {
   unset grid
   set palette defined (0 "#440154", 0.25 "#3b528b", 0.5 "#21918c", 0.75 "#5ec962", 1 "#fde725")
   set cblabel "mean validation loss (cross-entropy per sample)"
-  set logscale cb
-  set format cb "%g"
   unset key
   set style textbox opaque noborder
-  set object 1 rect from 3.5, -0.5 to 4.5, 0.5 front fillstyle empty border lc rgb "black" lw 4
+  set object 1 rect from 2.5, 1.5 to 3.5, 2.5 front fillstyle empty border lc rgb "black" lw 4
   plot "heatmap.dat" using 1:2:(0.5):(0.5):5 with boxxyerror fs solid 1.0 noborder lc palette notitle, \
        "heatmap.dat" using 1:2:($6 == 0 ? sprintf("%.4g", $5) : $6 == 1 ? "diverged" : "incomplete") with labels boxed font ",9" notitle
   set output

@@ -19,7 +19,7 @@ do for [fmt in "png svg"] {
   set ylabel "mean cross-entropy loss (per sample)"
   set xtics ("0.005" 0.005, "0.0525" 0.0525, "0.1" 0.1, "0.1475" 0.1475, "0.195" 0.195)
   set xrange [-0.0026:0.2026]
-  set yrange [0:2.69146271]
+  set yrange [0:2.60029443]
   set format y "%g"
   plot "lr_batch_size-160.dat" using 1:2 with linespoints lw 2.5 pt 7 ps 1.2 lc rgb "#1f5fbf" title "mean train loss", \
        "lr_batch_size-160.dat" using 1:3 with linespoints lw 2.5 pt 5 ps 1.2 lc rgb "#d9541a" title "mean validation loss"
