@@ -427,10 +427,10 @@ static int plot_cell(pctx *c, const rcn_view_cell *cell)
         fprintf(g, "  set title ");
         gp_quote(g, t);
         fprintf(g, "\n  set ylabel \"" LOSS_LABEL "\"\n"
-                   "  set key inside right top vertical box opaque samplen 3\n");
+                   "  set key inside right top vertical box opaque samplen 3 width 1\n");
     } else {
         fprintf(g, "  set title \"loss per epoch\"\n  set ylabel \"" LOSS_LABEL "\"\n"
-                   "  set key inside right top vertical box opaque samplen 3\n");
+                   "  set key inside right top vertical box opaque samplen 3 width 1\n");
     }
     loss_axis(g, cv.lo, cv.hi);
     if (!cv.any_loss) {
@@ -462,7 +462,7 @@ static int plot_cell(pctx *c, const rcn_view_cell *cell)
     /* bottom panel: accuracy */
     fprintf(g, "  set title \"accuracy per epoch\"\n  set ylabel \"accuracy (%%)\"\n"
                "  unset logscale y\n  set ytics autofreq\n  set yrange [*:100]\n  set offsets 0, 0, 0, graph 0.06\n"
-               "  set key inside right bottom vertical box opaque samplen 3\n");
+               "  set key inside right bottom vertical box opaque samplen 3 width 1\n");
     if (!cv.any_acc) {
         empty_panel(g, "no finished epoch to plot", 100);
     } else {
@@ -582,10 +582,10 @@ static int plot_sweep(pctx *c, int axis)
             fprintf(g, "\n  set ylabel \"" LOSS_LABEL "\"\n");
             loss_axis(g, lo, hi);
             if (n <= 6)
-                fprintf(g, "  set key inside right top vertical box opaque samplen 3\n");
+                fprintf(g, "  set key inside right top vertical box opaque samplen 3 width 1\n");
         } else {
             if (n <= 6)
-                fprintf(g, "  set key inside right bottom vertical box opaque samplen 3\n");
+                fprintf(g, "  set key inside right bottom vertical box opaque samplen 3 width 1\n");
             fprintf(g, "  set title \"%s accuracy per epoch\"\n  set ylabel \"accuracy (%%)\"\n"
                        "  unset logscale y\n  set ytics autofreq\n  set yrange [*:100]\n  set offsets 0, 0, 0, graph 0.06\n",
                     valname);
