@@ -22,7 +22,7 @@ do for [fmt in "png svg"] {
   set xlabel "epoch"
   set title "loss per epoch"
   set ylabel "mean cross-entropy loss (per sample)"
-  set key inside right top vertical box opaque samplen 3
+  set key inside right top vertical box opaque samplen 3 width 1
   set autoscale yfix
   unset logscale y
   set format y "%g"
@@ -37,7 +37,7 @@ do for [fmt in "png svg"] {
   set ytics autofreq
   set yrange [*:100]
   set offsets 0, 0, 0, graph 0.06
-  set key inside right bottom vertical box opaque samplen 3
+  set key inside right bottom vertical box opaque samplen 3 width 1
   plot "cell_000.dat" index 0 using 1:4 with linespoints lw 2.5 pt 7 ps 1 lc rgb "#1f5fbf" title "train (mean)", \
        "cell_000.dat" index 0 using 1:5 with linespoints lw 2.5 pt 5 ps 1 lc rgb "#d9541a" title "validation (mean)"
   unset multiplot
