@@ -1,15 +1,11 @@
 /* avx2_lanes.h - the 8-lane float shuffles the AVX2 kernels share
  * (im2col_avx2.c, winograd_avx2.c): even / odd lanes of a 16-float pair and
- * one-lane shifts across a vector boundary. Include after <immintrin.h>;
- * the including file compiles for AVX2. */
+ * one-lane shifts across a vector boundary. Include after simd.h (for
+ * ALWAYS_INLINE); the including file compiles for AVX2. */
 #ifndef RCN_NN_AVX2_LANES_H
 #define RCN_NN_AVX2_LANES_H
 
 #include <immintrin.h>
-
-#ifndef ALWAYS_INLINE
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#endif
 
 /* Even / odd lanes of the 16 floats a, b. */
 static ALWAYS_INLINE __m256 evens(__m256 a, __m256 b)

@@ -33,7 +33,6 @@
 #define PF_AHEAD 1
 #endif
 
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* Row length of the im2col block for N columns: a multiple of 16 floats,
  * never of 256 (1 KiB), so that consecutive rows do not share cache sets. */

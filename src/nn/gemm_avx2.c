@@ -42,7 +42,6 @@ void rcn_simd_set_avx2(int on)
         (void)rcn_simd_avx2();
 }
 
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* ---- nn ------------------------------------------------------------------ */
 

@@ -41,7 +41,6 @@ void rcn_simd_set_avx512(int on)
         avx512_state = -1, (void)rcn_simd_avx512();
 }
 
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 static ALWAYS_INLINE __mmask16 tail_mask(int lanes)
 {

@@ -23,7 +23,6 @@
 #include "avx2_lanes.h"
 
 #define MAXK 7
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 static ALWAYS_INLINE __m256i lanes_in(int lo, int hi)
 {

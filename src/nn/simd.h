@@ -16,6 +16,10 @@
 
 #include "rcn/nn.h"
 
+/* Forces inlining of the small vector helpers the kernels call in their
+ * inner loops. */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
 /* 1 when the AVX-512 kernels may be used (decided once per process). */
 int rcn_simd_avx512(void);
 /* Tests: force the portable path (on = 0) or the default choice (on = 1). */

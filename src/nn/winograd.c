@@ -60,7 +60,6 @@ static const int ILV_LO[16] __attribute__((aligned(64))) = {0, 16, 1, 17, 2, 18,
 static const int ILV_HI[16] __attribute__((aligned(64))) = {8,  24, 9,  25, 10, 26, 11, 27,
                                                              12, 28, 13, 29, 14, 30, 15, 31};
 
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 static __mmask16 lanes(int n)
 {
@@ -91,7 +90,6 @@ static int chunk_samples(const rcn_conv_shape *s, int n, int backward)
 {
     return rcn_wino_chunk_samples(s, n, backward, &BUDGET);
 }
-
 
 size_t rcn_wino_scratch_floats(const rcn_conv_shape *s, int n)
 {

@@ -46,7 +46,6 @@
 #define BWD_BUDGET (1 << 18)
 #define BWD_MIN_TILES 512
 
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 typedef struct {
     int h, w, th, tw, tps, nv;
@@ -90,7 +89,6 @@ static int chunk_samples(const rcn_conv_shape *s, int n, int backward)
 {
     return rcn_wino_chunk_samples(s, n, backward, &BUDGET);
 }
-
 
 size_t rcn_wino2_scratch_floats(const rcn_conv_shape *s, int n)
 {

@@ -21,6 +21,13 @@
 
 #define FONT "DejaVu Sans,11"
 #define LOSS_LABEL "mean cross-entropy loss (per sample)"
+/* A legend inside a panel: boxed over the curves, one character of slack
+ * (pngcairo measures some labels short). */
+#define KEY_BOX "vertical box opaque samplen 3 width 1"
+/* The accuracy panel's y axis, after a loss panel that may have set a log
+ * scale and explicit tics. */
+#define ACC_AXIS "  unset logscale y\n  set ytics autofreq\n  set yrange [*:100]\n" \
+                 "  set offsets 0, 0, 0, graph 0.06\n"
 #define C_TRAIN "#1f5fbf"
 #define C_VAL "#d9541a"
 #define C_TRAIN_LIGHT "#b3cdf2"
@@ -427,10 +434,10 @@ static int plot_cell(pctx *c, const rcn_view_cell *cell)
         fprintf(g, "  set title ");
         gp_quote(g, t);
         fprintf(g, "\n  set ylabel \"" LOSS_LABEL "\"\n"
-                   "  set key inside right top vertical box opaque samplen 3 width 1\n");
+                   "  set key inside right top " KEY_BOX "\n");
     } else {
         fprintf(g, "  set title \"loss per epoch\"\n  set ylabel \"" LOSS_LABEL "\"\n"
-                   "  set key inside right top vertical box opaque samplen 3 width 1\n");
+                   "  set key inside right top " KEY_BOX "\n");
     }
     loss_axis(g, cv.lo, cv.hi);
     if (!cv.any_loss) {
@@ -461,8 +468,8 @@ static int plot_cell(pctx *c, const rcn_view_cell *cell)
     }
     /* bottom panel: accuracy */
     fprintf(g, "  set title \"accuracy per epoch\"\n  set ylabel \"accuracy (%%)\"\n"
-               "  unset logscale y\n  set ytics autofreq\n  set yrange [*:100]\n  set offsets 0, 0, 0, graph 0.06\n"
-               "  set key inside right bottom vertical box opaque samplen 3 width 1\n");
+               ACC_AXIS
+               "  set key inside right bottom " KEY_BOX "\n");
     if (!cv.any_acc) {
         empty_panel(g, "no finished epoch to plot", 100);
     } else {
@@ -582,12 +589,12 @@ static int plot_sweep(pctx *c, int axis)
             fprintf(g, "\n  set ylabel \"" LOSS_LABEL "\"\n");
             loss_axis(g, lo, hi);
             if (n <= 6)
-                fprintf(g, "  set key inside right top vertical box opaque samplen 3 width 1\n");
+                fprintf(g, "  set key inside right top " KEY_BOX "\n");
         } else {
             if (n <= 6)
-                fprintf(g, "  set key inside right bottom vertical box opaque samplen 3 width 1\n");
+                fprintf(g, "  set key inside right bottom " KEY_BOX "\n");
             fprintf(g, "  set title \"%s accuracy per epoch\"\n  set ylabel \"accuracy (%%)\"\n"
-                       "  unset logscale y\n  set ytics autofreq\n  set yrange [*:100]\n  set offsets 0, 0, 0, graph 0.06\n",
+                       ACC_AXIS,
                     valname);
         }
         fprintf(g, "  plot ");

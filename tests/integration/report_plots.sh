@@ -11,7 +11,6 @@ d=$TMPDIR_TEST
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
-
 if ! command -v gnuplot >/dev/null 2>&1; then
     echo "gnuplot missing: installing gnuplot-nox"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
