@@ -36,7 +36,7 @@ build/librcn.a: $(OBJ)
 
 # The objects that embed RCN_GIT_REV are rebuilt when the revision changes
 # (the stamp is rewritten only then), so a binary never reports a stale one.
-REV_OBJ := build/obj/main.o build/obj/search/report.o build/obj/cli/train.o
+REV_OBJ := build/obj/main.o build/obj/results/report.o build/obj/cli/train.o
 $(REV_OBJ): build/gitrev.stamp
 build/gitrev.stamp: FORCE
 	@mkdir -p build

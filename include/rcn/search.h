@@ -39,9 +39,4 @@ void rcn_search_install_signals(int rank);
  * other ranks report failures through rank 0. */
 int rcn_search_run(const rcn_search_opts *o, json_t **report, rcn_error *err);
 
-/* Now as ISO-8601 UTC, "2024-05-01T12:00:00Z" (cap >= 21). */
-void rcn_iso_time(char *buf, size_t cap);
-/* Formats seconds as "1h02m03s" / "4m05s" / "7s" ("?" when unknown). */
-void rcn_format_duration(double s, char *buf, size_t cap);
-
 #endif

@@ -10,7 +10,7 @@
 #include "rcn/cli.h"
 #include "rcn/journal.h"
 #include "rcn/report.h"
-#include "rcn/search.h"
+#include "rcn/clock.h"
 
 static const char usage_text[] =
     "usage: rcn status JOURNAL_OR_REPORT\n"

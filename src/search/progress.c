@@ -1,50 +1,12 @@
 /* progress.c - the search's progress on stderr (done/total, rate, ETA,
  * diverged, best so far): a live "\r" line on a terminal, plain lines
- * otherwise; and the clock and time formatting the search uses. */
+ * otherwise. */
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "rcn/clock.h"
+
 #include "search_impl.h"
-
-double rcn_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-double rcn_peak_rss_mib(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru))
-        return 0.0;
-    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
-}
-
-void rcn_iso_time(char *buf, size_t cap)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-void rcn_format_duration(double s, char *buf, size_t cap)
-{
-    if (!(s >= 0) || s > 1e9) {
-        snprintf(buf, cap, "?");
-        return;
-    }
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, cap, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
-    else if (t >= 60)
-        snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
-    else
-        snprintf(buf, cap, "%lds", t);
-}
 
 void rcn_progress_start(rcn_progress *p, FILE *f, int total, int done)
 {

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "rcn/clock.h"
 #include "rcn/data.h"
 #include "rcn/fold.h"
 #include "rcn/job.h"
@@ -65,10 +66,7 @@ void rcn_wire_bcast(void *buf, size_t len);
 void rcn_wire_barrier(void);
 void rcn_wire_idle(void); /* a short sleep while waiting for messages */
 
-/* ---- clock and progress (progress.c) --------------------------------- */
-
-double rcn_clock(void);                    /* monotonic seconds */
-double rcn_peak_rss_mib(void);             /* this process's peak resident memory; 0 if unknown */
+/* ---- progress (progress.c) ------------------------------------------- */
 
 typedef struct {
     FILE *f;

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rcn/search.h"
+#include "rcn/clock.h"
 
 #define HEADER_PREFIX "{\"type\":\"header\""
 #define LINE_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
