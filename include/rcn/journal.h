@@ -38,4 +38,19 @@ rcn_journal *rcn_journal_open(const char *path, const char *job_hash, const json
 int rcn_journal_append(rcn_journal *j, const json_t *fold, rcn_error *err);
 void rcn_journal_close(rcn_journal *j);
 
+/* One search per journal: the lock file "<journal>.lock" beside it carries
+ * a POSIX record lock (fcntl: works across hosts on NFS, and dies with its
+ * holder, kill -9 included) and one line naming the holder, "pid 1234 on
+ * host n1 since 2026-12-06T11:20:00Z". Readers of the journal (rcn status,
+ * rcn report) take no lock. */
+typedef struct rcn_journal_lock rcn_journal_lock;
+
+/* Takes the lock of the journal at `journal` (which need not exist yet)
+ * without waiting and writes this process's holder line. Held by another
+ * process: an error "<journal> is in use by <its holder line> (one search
+ * per journal)". A lock file left by a holder that died is reused. */
+rcn_journal_lock *rcn_journal_lock_take(const char *journal, rcn_error *err);
+/* Removes the lock file (while still holding it) and releases the lock. */
+void rcn_journal_lock_release(rcn_journal_lock *l);
+
 #endif

@@ -1,7 +1,9 @@
-/* journal.c - the append-only, fsync'ed journal of finished folds (see
- * include/rcn/journal.h and the format in include/rcn/report.h). */
+/* journal.c - the append-only, fsync'ed journal of finished folds and the
+ * lock that keeps it to one search (see include/rcn/journal.h and the
+ * format in include/rcn/report.h). */
 #include "rcn/journal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rcn/clock.h"
@@ -355,4 +358,141 @@ void rcn_journal_close(rcn_journal *j)
         return;
     close(j->fd);
     free(j);
+}
+
+/* ---- the lock ---------------------------------------------------------- */
+
+#define LOCK_SUFFIX ".lock"
+#define LOCK_TRIES 100      /* lock files replaced under us before giving up */
+#define HOLDER_WAITS 20     /* 50 ms waits for a new holder to write its line */
+
+struct rcn_journal_lock {
+    int fd;
+    char path[4096 + sizeof LOCK_SUFFIX];
+};
+
+/* A whole-file write lock without waiting: F_OFD_SETLK where the kernel has
+ * it (the lock belongs to this open file, so no other descriptor of the
+ * process can drop it), else the classic per-process F_SETLK. 0 or -1 with
+ * errno (EAGAIN or EACCES: held elsewhere). */
+static int lock_whole(int fd)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+#ifdef F_OFD_SETLK
+    if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+        return 0;
+    if (errno != EINVAL)
+        return -1;
+#endif
+    return fcntl(fd, F_SETLK, &fl);
+}
+
+/* The holder line of the lock file at `path` into buf (one line, printable
+ * bytes only); "" if none was written within HOLDER_WAITS waits. */
+static void read_holder(const char *path, char *buf, size_t cap)
+{
+    assert(cap > 1);
+    buf[0] = 0;
+    for (int i = 0; i < HOLDER_WAITS && !buf[0]; i++) {
+        if (i) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, cap - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        for (char *p = buf; *p; p++)
+            if ((unsigned char)*p < 32 || (unsigned char)*p > 126)
+                *p = '?';
+    }
+}
+
+static int write_holder(rcn_journal_lock *l, rcn_error *err)
+{
+    char host[256] = "?", since[32], line[512];
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "?");
+    rcn_iso_time(since, sizeof since);
+    int n = snprintf(line, sizeof line, "pid %ld on host %s since %s\n", (long)getpid(), host,
+                     since);
+    assert(n > 0 && (size_t)n < sizeof line);
+    if (ftruncate(l->fd, 0) != 0 || pwrite(l->fd, line, (size_t)n, 0) != n || fsync(l->fd) != 0)
+        return rcn_errorf(err, "%s: cannot write the lock's holder: %s", l->path,
+                          strerror(errno));
+    return 0;
+}
+
+/* Locks the file now at l->path. 1: taken (l->fd set); 0: the file was
+ * replaced between open and lock (a holder removed it on release), try
+ * again; -1: error (held by another process, or no lock possible). */
+static int lock_once(rcn_journal_lock *l, const char *journal, rcn_error *err)
+{
+    int fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return rcn_errorf(err, "%s: cannot open its lock file %s: %s", journal, l->path,
+                          strerror(errno));
+    if (lock_whole(fd) != 0) {
+        int e = errno;
+        close(fd);
+        if (e != EAGAIN && e != EACCES)
+            return rcn_errorf(err, "%s: cannot lock %s: %s (the file system must support POSIX "
+                              "record locks)", journal, l->path, strerror(e));
+        char holder[256];
+        read_holder(l->path, holder, sizeof holder);
+        return rcn_errorf(err, "%s is in use by %s (one search per journal)", journal,
+                          holder[0] ? holder : "another search that has not yet named itself");
+    }
+    struct stat held, now;
+    if (fstat(fd, &held) != 0 || stat(l->path, &now) != 0 || held.st_dev != now.st_dev ||
+        held.st_ino != now.st_ino) {
+        close(fd);
+        return 0;
+    }
+    l->fd = fd;
+    return 1;
+}
+
+rcn_journal_lock *rcn_journal_lock_take(const char *journal, rcn_error *err)
+{
+    rcn_journal_lock *l = calloc(1, sizeof *l);
+    if (!l) {
+        rcn_errorf(err, "%s: out of memory", journal);
+        return NULL;
+    }
+    l->fd = -1;
+    if ((size_t)snprintf(l->path, sizeof l->path, "%s" LOCK_SUFFIX, journal) >= sizeof l->path) {
+        free(l);
+        rcn_errorf(err, "%s: path too long for its lock file", journal);
+        return NULL;
+    }
+    int rc = 0;
+    for (int i = 0; i < LOCK_TRIES && rc == 0; i++)
+        rc = lock_once(l, journal, err);
+    if (rc == 0)
+        rcn_errorf(err, "%s: its lock file %s was replaced %d times while being locked", journal,
+                   l->path, LOCK_TRIES);
+    if (rc == 1 && write_holder(l, err) == 0)
+        return l;
+    rcn_journal_lock_release(l);
+    return NULL;
+}
+
+void rcn_journal_lock_release(rcn_journal_lock *l)
+{
+    if (!l)
+        return;
+    if (l->fd >= 0) {
+        /* removed while held: whoever opened this file meanwhile finds it
+         * unlinked after locking it and opens the new one (lock_once) */
+        unlink(l->path);
+        close(l->fd);
+    }
+    free(l);
 }

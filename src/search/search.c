@@ -99,6 +99,8 @@ static int setup_root(rcn_search_ctx *x, rcn_error *err)
         return -1;
     if (check_output(x->job.output, err))
         return -1;
+    if (!(x->lock = rcn_journal_lock_take(x->job.journal, err)))
+        return -1;
     rcn_fold_spec_from_job(&x->job, &x->spec);
     x->cells = calloc((size_t)x->spec.n_cells, sizeof *x->cells);
     if (!x->cells)
@@ -177,6 +179,7 @@ static void ctx_free(rcn_search_ctx *x)
         free(x->test.labels);
     }
     rcn_journal_close(x->journal);
+    rcn_journal_lock_release(x->lock); /* after the final report */
     json_decref(x->journaled);
     json_decref(x->hosts);
     rcn_plan_free(&x->plan);

@@ -31,6 +31,7 @@ typedef struct {
     /* rank 0 only */
     rcn_job job;
     rcn_plan plan;
+    rcn_journal_lock *lock;  /* the journal's, from before the data is read to the end */
     rcn_journal *journal;
     json_t *journaled;       /* folds finished before this run (from the journal) */
     json_t *hosts;           /* distinct processor names, in rank order */

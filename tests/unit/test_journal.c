@@ -1,11 +1,15 @@
 /* test_journal.c - the search journal: header + one fsync'ed line per
  * fold; resume reads them back exactly; a torn last line is ignored and cut
  * off before the next append; a journal of another job, or a file that is
- * not a journal, is refused and left byte-for-byte unchanged. */
+ * not a journal, is refused and left byte-for-byte unchanged; the journal's
+ * lock admits one process, names it to the others, and is released on
+ * release and on the holder's death (kill -9). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -39,6 +43,80 @@ static json_t *fold(int cell, int fold, double loss)
 {
     return json_pack("{s:i, s:s, s:i, s:s, s:f, s:n}", "cell", cell, "key", "k", "fold", fold,
                      "status", "ok", "val_loss", loss, "diverged");
+}
+
+/* Tries the lock in a child process: 0 taken, 1 refused with a message
+ * naming the journal and containing `holder`, 2 refused otherwise. */
+static int take_in_child(const char *journal, const char *holder)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        rcn_error e;
+        rcn_journal_lock *l = rcn_journal_lock_take(journal, &e);
+        if (l) {
+            rcn_journal_lock_release(l);
+            _exit(0);
+        }
+        _exit(strstr(e.msg, journal) && strstr(e.msg, holder) &&
+              strstr(e.msg, "one search per journal") ? 1 : 2);
+    }
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+static void test_lock(const char *journal)
+{
+    char lockfile[300], me[64], text[512];
+    rcn_error err = {{0}};
+    snprintf(lockfile, sizeof lockfile, "%s.lock", journal);
+    snprintf(me, sizeof me, "pid %ld on host ", (long)getpid());
+
+    rcn_journal_lock *l = rcn_journal_lock_take(journal, &err);
+    CHECK(l != NULL, "take: %s", err.msg);
+    size_t len;
+    char *holder = slurp(lockfile, &len);
+    CHECK(holder && !strncmp(holder, me, strlen(me)) && strstr(holder, " since 20") &&
+              holder[len - 1] == '\n', "holder line: %s", holder ? holder : "(none)");
+    free(holder);
+    CHECK(take_in_child(journal, me) == 1, "a second process is refused, naming the holder");
+    CHECK(rcn_journal_read(journal, NULL, NULL, &err) == 0, "a locked journal reads: %s",
+          err.msg);
+    rcn_journal_lock_release(l);
+    CHECK(access(lockfile, F_OK) != 0, "release removes the lock file");
+    CHECK(take_in_child(journal, me) == 0, "taken again after release");
+
+    /* the holder dies with kill -9: the lock goes with it, its file stays */
+    int ready[2];
+    CHECK(pipe(ready) == 0, "pipe");
+    fflush(NULL);
+    pid_t holder_pid = fork();
+    if (holder_pid == 0) {
+        char ok = rcn_journal_lock_take(journal, NULL) ? 'y' : 'n';
+        if (write(ready[1], &ok, 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    char ok = 0;
+    CHECK(holder_pid > 0 && read(ready[0], &ok, 1) == 1 && ok == 'y', "child took the lock");
+    snprintf(text, sizeof text, "pid %ld on host ", (long)holder_pid);
+    CHECK(!rcn_journal_lock_take(journal, &err) && strstr(err.msg, text) &&
+              strstr(err.msg, journal), "refused while the child holds it: %s", err.msg);
+    kill(holder_pid, SIGKILL);
+    waitpid(holder_pid, NULL, 0);
+    close(ready[0]);
+    close(ready[1]);
+    CHECK(access(lockfile, F_OK) == 0, "a killed holder leaves its lock file");
+    l = rcn_journal_lock_take(journal, &err);
+    CHECK(l != NULL, "taken after the holder's death: %s", err.msg);
+    holder = slurp(lockfile, &len);
+    CHECK(holder && !strncmp(holder, me, strlen(me)), "stale holder overwritten: %s",
+          holder ? holder : "(none)");
+    free(holder);
+    rcn_journal_lock_release(l);
 }
 
 int main(void)
@@ -173,6 +251,8 @@ int main(void)
               !strcmp(json_string_value(json_object_get(header, "job_hash")), "cccc"),
           "fresh header after a torn one");
     json_decref(header);
+
+    test_lock(path);
 
     json_decref(job);
     unlink(path);
