@@ -20,10 +20,13 @@ static const char usage_text[] =
     "cells in, kept and eliminated with their scores (mean val loss over the\n"
     "rung's folds at its epoch), then the winner, its rank in the exhaustive\n"
     "grid (0 = best) and the fold-epochs against the exhaustive grid.\n"
-    "SCHEDULE is a file holding the schedule object or the object itself, e.g.\n"
-    "  '{\"kind\": \"halving\", \"eta\": 3, \"rungs\": [{\"epochs\": 1, \"folds\": 2}]}'\n"
-    "(see `rcn search --help`, \"schedule\"). The journal must hold every fold\n"
-    "result the schedule reads (an exhaustive search's journal does).\n"
+    "SCHEDULE is a file holding the schedule object or the object itself:\n"
+    "  {\"kind\": \"grid\"}  or  {\"kind\": \"halving\", \"eta\": 3 (keep the best 1/eta),\n"
+    "   \"first\": {\"epochs\": 1, \"folds\": 2}, \"growth\": 2 (epochs and folds per rung)}\n"
+    "  or explicit rungs: {\"kind\": \"halving\", \"rungs\": [{\"epochs\": 1, \"folds\": 2}, ...]};\n"
+    "  the last rung is always the job's epochs on all its folds.\n"
+    "The journal must hold every fold result the schedule reads (an exhaustive\n"
+    "search's journal does).\n"
     "  --json   print one JSON object instead of text\n"
     "Exit status: 0 replayed; 1 bad schedule, unreadable journal or missing\n"
     "fold results; 2 usage.\n";
@@ -43,8 +46,10 @@ static json_t *load_schedule(const char *arg, const char **where, rcn_error *err
         *where = arg;
         j = json_load_file(arg, JSON_REJECT_DUPLICATES, &jerr);
     }
-    if (!j)
+    if (!j && jerr.line > 0)
         rcn_errorf(err, "%s: %s (line %d, column %d)", *where, jerr.text, jerr.line, jerr.column);
+    else if (!j)
+        rcn_errorf(err, "%s: %s", *where, jerr.text);
     return j;
 }
 
