@@ -115,9 +115,12 @@ typedef struct {
 } rcn_fold_record;
 
 /* Reads journal or report fold objects ({"cell", "fold", "epochs": [{"epoch",
- * "val_loss"}, ...], "diverged": null | {"epoch"}}) into *recs (malloc'ed,
- * free with rcn_fold_records_free). Cells must be < n_cells and folds < k;
- * errors name `where` and the fold's index in the array. */
+ * "val_loss"}, ...], "diverged": null | {"epoch"}, "status"}) into *recs
+ * (malloc'ed; free with rcn_fold_records_free). A "diverged" status without
+ * a "diverged" object counts as diverged at its last epoch. Cells must be
+ * < n_cells and folds < k; errors name `where` and the fold's index in the
+ * array. A continued fold's object must hold all its epochs from 1 (the
+ * earlier rung's epochs followed by the new ones). */
 int rcn_fold_records_from_json(const json_t *folds, const char *where, int n_cells, int k,
                                rcn_fold_record **recs, int *n_recs, rcn_error *err);
 void rcn_fold_records_free(rcn_fold_record *recs, int n_recs);

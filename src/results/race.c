@@ -398,6 +398,9 @@ static int record_from_json(const json_t *fo, const char *where, size_t i, int n
     r->n_epochs = (int)json_array_size(ep);
     r->diverged_at = dv && !json_is_null(dv) ? (int)json_integer_value(json_object_get(dv, "epoch"))
                                              : 0;
+    const char *st = json_string_value(json_object_get(fo, "status"));
+    if (!r->diverged_at && st && !strcmp(st, "diverged")) /* as the report reads it: unusable */
+        r->diverged_at = r->n_epochs > 0 ? r->n_epochs : 1;
     /* diverged in training: the epochs before it; in evaluation: all of them */
     if (r->diverged_at && r->diverged_at != r->n_epochs && r->diverged_at != r->n_epochs + 1)
         return rcn_errorf(err, "%s: folds[%zu].diverged.epoch: %d, but the fold has %d epochs",

@@ -340,12 +340,15 @@ static void test_records_json(void)
     json_t *folds = json_loads(
         "[{\"cell\": 1, \"fold\": 0, \"epochs\": [{\"epoch\": 1, \"val_loss\": 0.5}, {\"epoch\": 2,"
         " \"val_loss\": null}], \"diverged\": {\"epoch\": 2, \"batch\": null, \"loss\": null}},"
-        " {\"cell\": 0, \"fold\": 1, \"epochs\": [], \"diverged\": {\"epoch\": 1}}]", 0, &je);
+        " {\"cell\": 0, \"fold\": 1, \"epochs\": [], \"diverged\": {\"epoch\": 1}},"
+        " {\"cell\": 0, \"fold\": 0, \"status\": \"diverged\", \"diverged\": null,"
+        " \"epochs\": [{\"epoch\": 1, \"val_loss\": 0.4}]}]", 0, &je);
     rcn_fold_record *r;
     int n;
     rcn_error err = {{0}};
     CHECK(rcn_fold_records_from_json(folds, "j.jsonl", 2, 2, &r, &n, &err) == 0, "%s", err.msg);
-    CHECK(n == 2 && r[0].cell == 1 && r[0].n_epochs == 2 && r[0].val_loss[0] == 0.5 &&
+    CHECK(n == 3 && r[2].diverged_at == 1, "a \"diverged\" status alone: diverged at its last");
+    CHECK(r[0].cell == 1 && r[0].n_epochs == 2 && r[0].val_loss[0] == 0.5 &&
           isnan(r[0].val_loss[1]) && r[0].diverged_at == 2 && r[1].diverged_at == 1, "records");
     rcn_fold_records_free(r, n);
     CHECK(rcn_fold_records_from_json(folds, "j.jsonl", 2, 1, &r, &n, &err) == -1 &&
