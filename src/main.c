@@ -13,6 +13,7 @@
 #pragma weak rcn_cmd_bench
 #pragma weak rcn_cmd_synth
 #pragma weak rcn_cmd_dump
+#pragma weak rcn_cmd_replay
 
 static const struct {
     const char *name;
@@ -26,6 +27,7 @@ static const struct {
     {"report", rcn_cmd_report, "tables and plots of a search report"},
     {"bench", rcn_cmd_bench, "time training and inference steps"},
     {"synth", rcn_cmd_synth, "write a small synthetic IDX data set (for tests)"},
+    {"replay", rcn_cmd_replay, "replay a racing schedule on a journal's fold results"},
     {"dump", rcn_cmd_dump, "one training step's tensors as safetensors (PyTorch check)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

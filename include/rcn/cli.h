@@ -19,6 +19,7 @@ int rcn_cmd_report(int argc, char **argv);
 int rcn_cmd_bench(int argc, char **argv);
 int rcn_cmd_synth(int argc, char **argv); /* write a synthetic IDX data set (tests) */
 int rcn_cmd_dump(int argc, char **argv);  /* one step's tensors, for the PyTorch check */
+int rcn_cmd_replay(int argc, char **argv); /* a racing schedule on a journal's folds */
 
 #endif
 
