@@ -59,6 +59,56 @@ int64_t rcn_arch_param_count(const rcn_arch *a);
  * training step costs about 3x this. */
 double rcn_arch_forward_flops(const rcn_arch *a);
 
+/* ---- the layers of an architecture ------------------------------------
+ * rcn_arch_walk is the one description of the network's topology: the
+ * network's plan (rcn_net_create), the parameter and FLOP counts above and
+ * the benchmark's per-layer view all visit the same sequence. */
+
+typedef enum {
+    RCN_LAYER_CONV,    /* k x k convolution, no bias, padding (k-1)/2 */
+    RCN_LAYER_BN,      /* BatchNorm over cout channels, a ReLU fused if relu */
+    RCN_LAYER_MAXPOOL, /* k x k max pool (the stem's optional one) */
+    RCN_LAYER_GAP,     /* global average pool: (n, c, h, h) -> (n, c) */
+    RCN_LAYER_FC       /* linear cin -> cout (RCN_CLASSES) with bias; dropout
+                        * precedes it in training */
+} rcn_layer_kind;
+
+typedef enum {
+    RCN_PART_STEM,     /* stem conv, its BN, the optional max pool */
+    RCN_PART_CONV1,    /* a block's conv1 / bn1 */
+    RCN_PART_CONV2,    /* a block's conv2 / bn2 */
+    RCN_PART_SHORTCUT, /* a block's projection shortcut conv / BN */
+    RCN_PART_HEAD      /* global average pool, fc */
+} rcn_layer_part;
+
+typedef struct {
+    rcn_layer_kind kind;
+    rcn_layer_part part;
+    int stage, block;   /* stage and block within it; -1 outside the stages */
+    int index;          /* residual block over all stages; -1 outside them */
+    char name[40];      /* state_dict prefix ("stem.conv", "stages.1.0.bn2",
+                         * "fc"); "" for layers without tensors */
+    int cin, cout;      /* channels in and out (equal but for CONV and FC) */
+    int k, stride, pad; /* CONV and MAXPOOL; 0 otherwise */
+    int h, ho;          /* input and output side (square); 1 for FC, ho 1 for GAP */
+    int relu;           /* BN: a ReLU follows (fused into the BN) */
+    int needs_dx;       /* CONV: its input needs a gradient (not the image) */
+    int64_t params;     /* trainable parameters */
+    double flops;       /* forward FLOPs per image (2 per multiply-add; CONV, FC) */
+} rcn_layer;
+
+/* Returns 0 to go on, anything else to stop the walk. */
+typedef int (*rcn_layer_fn)(const rcn_layer *l, void *ud);
+
+/* Calls fn on the layers of `a` in forward order: stem conv, stem BN, the
+ * stem's max pool (if stem_pool); per residual block conv1, bn1, conv2,
+ * bn2, then the shortcut conv and BN when the block projects (stride 2 or a
+ * change of channels; otherwise the shortcut is the identity); GAP; FC.
+ * `a` must pass rcn_arch_validate (which itself walks an arch whose fields
+ * are in range, to check the sides). Returns fn's first nonzero value, or
+ * 0 after the last layer. */
+int rcn_arch_walk(const rcn_arch *a, rcn_layer_fn fn, void *ud);
+
 typedef struct rcn_net rcn_net;
 
 typedef struct {

@@ -1,34 +1,15 @@
-/* safetensors.h - save and load a network in the safetensors format
- * (8-byte LE header length, JSON header, raw LE float32 data), tensor names
- * and shapes as PyTorch's state_dict of MODEL.md's structure.
- *
- * The header's __metadata__ (string values only, per the format) holds
- * "format": "rcn", "arch": the rcn_arch JSON, "pixel_mean"/"pixel_std",
- * plus whatever string pairs the caller adds. */
+/* safetensors.h - the safetensors format (8-byte LE header length, JSON
+ * header, raw LE float32 data): writing and reading named float32 tensors
+ * with their string __metadata__ (rcn dump, tests). Networks are saved and
+ * loaded on top of it (include/rcn/netfile.h). */
 #ifndef RCN_SAFETENSORS_H
 #define RCN_SAFETENSORS_H
 
 #include <jansson.h>
-
-#include "rcn/error.h"
+#include <stddef.h>
 #include <stdint.h>
 
-#include "rcn/net.h"
-
-/* Writes atomically (temp file + rename). `extra` (may be NULL) is an object
- * of extra metadata; non-string values are stored JSON-encoded. */
-int rcn_safetensors_save(const char *path, rcn_net *net, const json_t *extra,
-                         rcn_error *err);
-
-/* Reads a file written by rcn (or any safetensors file with the right
- * names, shapes and an "arch" metadata entry), builds a net for batches up
- * to max_batch and loads every tensor. *metadata (if not NULL) receives a
- * new reference to the __metadata__ object. Every byte of the header is
- * checked: offsets, sizes, dtypes, shapes, names. */
-rcn_net *rcn_safetensors_load(const char *path, int max_batch,
-                              json_t **metadata, rcn_error *err);
-
-/* ---- generic named float32 tensors (rcn dump, tests) ---------------- */
+#include "rcn/error.h"
 
 #define RCN_ST_MAX_DIMS 8
 
@@ -69,5 +50,7 @@ int rcn_safetensors_read(const char *path, rcn_st_file *f, rcn_error *err);
 void rcn_st_file_free(rcn_st_file *f);
 /* Index of the tensor named `name`, or -1. */
 int rcn_st_file_find(const rcn_st_file *f, const char *name);
+/* A shape as "[16, 1, 3, 3]" in buf (truncated to cap); returns buf. */
+const char *rcn_st_shape_str(char *buf, size_t cap, int ndim, const int64_t *shape);
 
 #endif

@@ -18,12 +18,12 @@
 
 #include <cblas.h>
 
-#include "../nn/prof.h"
 #include "rcn/cli.h"
 #include "rcn/data.h"
 #include "rcn/fileio.h"
 #include "rcn/net.h"
 #include "rcn/nn.h"
+#include "rcn/prof.h"
 
 static const char usage_text[] =
     "usage: rcn bench [options]\n"
@@ -273,47 +273,25 @@ typedef struct {
     bn_item bn[MAX_ITEMS];
 } layer_list;
 
-static void add_conv(layer_list *l, int cin, int cout, int k, int stride, int h, int needs_dx)
+/* rcn_arch_walk visitor: the convolutions and BatchNorms of the network,
+ * the shapes rcn_net_create plans. */
+static int list_layer(const rcn_layer *w, void *ud)
 {
-    if (l->nconv == MAX_ITEMS)
-        return;
-    conv_item *c = &l->conv[l->nconv++];
-    rcn_conv_shape_init(&c->s, cin, cout, k, stride, (k - 1) / 2, h, h);
-    c->needs_dx = needs_dx;
+    layer_list *l = ud;
+    if (w->kind == RCN_LAYER_CONV && l->nconv < MAX_ITEMS) {
+        conv_item *c = &l->conv[l->nconv++];
+        rcn_conv_shape_init(&c->s, w->cin, w->cout, w->k, w->stride, w->pad, w->h, w->h);
+        c->needs_dx = w->needs_dx;
+    } else if (w->kind == RCN_LAYER_BN && l->nbn < MAX_ITEMS) {
+        l->bn[l->nbn++] = (bn_item){w->cout, w->h * w->h, w->relu};
+    }
+    return 0;
 }
 
-static void add_bn(layer_list *l, int c, int hw, int relu)
-{
-    if (l->nbn == MAX_ITEMS)
-        return;
-    l->bn[l->nbn++] = (bn_item){c, hw, relu};
-}
-
-/* The convolutions and BatchNorms of the network, as net.c builds them. */
 static void list_layers(const rcn_arch *a, layer_list *l)
 {
     memset(l, 0, sizeof *l);
-    int h = (RCN_IMG_H + 2 * ((a->stem_k - 1) / 2) - a->stem_k) / a->stem_stride + 1;
-    add_conv(l, 1, a->stem_c, a->stem_k, a->stem_stride, RCN_IMG_H, 0);
-    add_bn(l, a->stem_c, h * h, 1);
-    if (a->stem_pool)
-        h = (h + 2 - 3) / 2 + 1;
-    int c = a->stem_c;
-    for (int i = 0; i < a->n_stages; i++) {
-        for (int j = 0; j < a->stage_blocks[i]; j++) {
-            int s = (i > 0 && j == 0) ? 2 : 1, co = a->stage_c[i];
-            int ho = (h + 2 - 3) / s + 1;
-            add_conv(l, c, co, 3, s, h, 1);
-            add_bn(l, co, ho * ho, 1);
-            add_conv(l, co, co, 3, 1, ho, 1);
-            add_bn(l, co, ho * ho, 0);
-            if (s != 1 || c != co) {
-                add_conv(l, c, co, 1, s, h, 1);
-                add_bn(l, co, ho * ho, 0);
-            }
-            c = co, h = ho;
-        }
-    }
+    rcn_arch_walk(a, list_layer, l);
 }
 
 typedef struct {

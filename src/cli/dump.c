@@ -13,6 +13,7 @@
 #include "rcn/cli.h"
 #include "rcn/data.h"
 #include "rcn/net.h"
+#include "rcn/netfile.h"
 #include "rcn/safetensors.h"
 
 static void usage(FILE *f)

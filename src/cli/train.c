@@ -16,7 +16,7 @@
 #include "rcn/fileio.h"
 #include "rcn/job.h"
 #include "rcn/jsonutil.h"
-#include "rcn/safetensors.h"
+#include "rcn/netfile.h"
 #include "rcn/train.h"
 
 static const char usage_text[] =

@@ -1,5 +1,6 @@
 /* arch.c - network architectures: the presets of MODEL.md, custom specs from
- * JSON, validation, parameter counts and FLOPs. */
+ * JSON, validation, the walk over an architecture's layers (the one
+ * statement of its topology and shapes), parameter counts and FLOPs. */
 #include "rcn/net.h"
 
 #include <stdio.h>
@@ -32,6 +33,17 @@ int rcn_arch_preset(const char *name, rcn_arch *a, rcn_error *err)
 /* Spatial size after a k x k conv/pool with stride s and padding p. */
 static int out_size(int h, int k, int s, int p) { return (h + 2 * p - k) / s + 1; }
 
+/* Walk visitor of rcn_arch_validate: every layer keeps at least 1x1. */
+static int check_side(const rcn_layer *l, void *ud)
+{
+    if (l->ho >= 1)
+        return 0;
+    if (l->stage < 0)
+        return rcn_errorf(ud, "stem: the 28x28 input shrinks to nothing");
+    return rcn_errorf(ud, "stages[%d]: the 28x28 input shrinks to nothing "
+                      "(too many stride-2 stages)", l->stage);
+}
+
 int rcn_arch_validate(const rcn_arch *a, rcn_error *err)
 {
     if (a->stem_k < 1 || a->stem_k > 11 || a->stem_k % 2 == 0)
@@ -45,9 +57,6 @@ int rcn_arch_validate(const rcn_arch *a, rcn_error *err)
                           a->n_stages);
     if (!(a->dropout >= 0.0f && a->dropout < 1.0f))
         return rcn_errorf(err, "dropout must be in [0, 1) (got %g)", (double)a->dropout);
-    int h = out_size(RCN_IMG_H, a->stem_k, a->stem_stride, (a->stem_k - 1) / 2);
-    if (a->stem_pool)
-        h = out_size(h, 3, 2, 1);
     int blocks = 0;
     for (int i = 0; i < a->n_stages; i++) {
         if (a->stage_c[i] < 1 || a->stage_c[i] > 4096)
@@ -60,13 +69,8 @@ int rcn_arch_validate(const rcn_arch *a, rcn_error *err)
         if (blocks > RCN_MAX_BLOCKS)
             return rcn_errorf(err, "stages: %d residual blocks in all (up to stages[%d]), more "
                               "than the %d a network may have", blocks, i, RCN_MAX_BLOCKS);
-        if (i > 0)
-            h = out_size(h, 3, 2, 1);
-        if (h < 1)
-            return rcn_errorf(err, "stages[%d]: the 28x28 input shrinks to nothing "
-                              "(too many stride-2 stages)", i);
     }
-    return 0;
+    return rcn_arch_walk(a, check_side, err);
 }
 
 static int get_int(const json_t *o, const char *key, const char *where, int *out,
@@ -196,50 +200,134 @@ json_t *rcn_arch_to_json(const rcn_arch *a)
                      (double)a->dropout);
 }
 
-/* Walks the network's convolutions, calling fn(cin, cout, k, hout*wout, ud). */
-static void walk_convs(const rcn_arch *a, void (*fn)(int, int, int, int, void *), void *ud)
+/* ---- the walk ------------------------------------------------------------ */
+
+typedef struct {
+    rcn_layer_fn fn;
+    void *ud;
+    char prefix[24]; /* "stem" or "stages.<i>.<j>" */
+} walker;
+
+/* Visits a conv of l->part (padding (k-1)/2) and the BN after it, named
+ * <prefix>.<conv> and <prefix>.<bn>; l->ho is then their output side. */
+static int conv_bn(walker *w, rcn_layer *l, const char *conv, const char *bn, int cin,
+                   int cout, int k, int stride, int h, int relu)
 {
-    int h = out_size(RCN_IMG_H, a->stem_k, a->stem_stride, (a->stem_k - 1) / 2);
-    fn(1, a->stem_c, a->stem_k, h * h, ud);
-    if (a->stem_pool)
-        h = out_size(h, 3, 2, 1);
-    int c = a->stem_c;
+    l->kind = RCN_LAYER_CONV;
+    snprintf(l->name, sizeof l->name, "%s.%s", w->prefix, conv);
+    l->cin = cin, l->cout = cout;
+    l->k = k, l->stride = stride, l->pad = (k - 1) / 2;
+    l->h = h, l->ho = out_size(h, k, stride, l->pad);
+    l->relu = 0;
+    l->needs_dx = l->part != RCN_PART_STEM;
+    l->params = (int64_t)cin * cout * k * k;
+    l->flops = 2.0 * cin * cout * k * k * l->ho * l->ho;
+    int rc = w->fn(l, w->ud);
+    if (rc)
+        return rc;
+    l->kind = RCN_LAYER_BN;
+    snprintf(l->name, sizeof l->name, "%s.%s", w->prefix, bn);
+    l->cin = cout;
+    l->k = l->stride = l->pad = 0;
+    l->h = l->ho;
+    l->relu = relu;
+    l->needs_dx = 0;
+    l->params = 2 * (int64_t)cout; /* gamma, beta */
+    l->flops = 0.0;
+    return w->fn(l, w->ud);
+}
+
+/* Visits residual block `block` of stage `stage` (`index` over all stages)
+ * on a (cin, *h, *h) input; *h becomes its output side. */
+static int visit_block(walker *w, int stage, int block, int index, int cin, int cout, int *h)
+{
+    int s = (stage > 0 && block == 0) ? 2 : 1, rc;
+    rcn_layer l = {.stage = stage, .block = block, .index = index};
+    snprintf(w->prefix, sizeof w->prefix, "stages.%d.%d", stage, block);
+    l.part = RCN_PART_CONV1;
+    if ((rc = conv_bn(w, &l, "conv1", "bn1", cin, cout, 3, s, *h, 1)))
+        return rc;
+    int ho = l.ho;
+    l.part = RCN_PART_CONV2;
+    if ((rc = conv_bn(w, &l, "conv2", "bn2", cout, cout, 3, 1, ho, 0)))
+        return rc;
+    if (s != 1 || cin != cout) {
+        l.part = RCN_PART_SHORTCUT;
+        if ((rc = conv_bn(w, &l, "shortcut.conv", "shortcut.bn", cin, cout, 1, s, *h, 0)))
+            return rc;
+    }
+    *h = ho;
+    return 0;
+}
+
+/* Visits the global average pool and fc over (c, h, h) features. */
+static int visit_head(walker *w, int c, int h)
+{
+    rcn_layer l = {.kind = RCN_LAYER_GAP, .part = RCN_PART_HEAD, .stage = -1, .block = -1,
+                   .index = -1, .cin = c, .cout = c, .h = h, .ho = 1};
+    int rc = w->fn(&l, w->ud);
+    if (rc)
+        return rc;
+    l.kind = RCN_LAYER_FC;
+    snprintf(l.name, sizeof l.name, "fc");
+    l.cout = RCN_CLASSES, l.h = 1;
+    l.params = (int64_t)c * RCN_CLASSES + RCN_CLASSES;
+    l.flops = 2.0 * c * RCN_CLASSES;
+    return w->fn(&l, w->ud);
+}
+
+int rcn_arch_walk(const rcn_arch *a, rcn_layer_fn fn, void *ud)
+{
+    walker w = {fn, ud, "stem"};
+    rcn_layer l = {.part = RCN_PART_STEM, .stage = -1, .block = -1, .index = -1};
+    int rc = conv_bn(&w, &l, "conv", "bn", 1, a->stem_c, a->stem_k, a->stem_stride,
+                     RCN_IMG_H, 1);
+    if (rc)
+        return rc;
+    int h = l.ho;
+    if (a->stem_pool) {
+        l.kind = RCN_LAYER_MAXPOOL;
+        l.name[0] = '\0';
+        l.k = 3, l.stride = 2, l.pad = 1;
+        l.ho = out_size(h, 3, 2, 1);
+        l.relu = 0, l.params = 0;
+        if ((rc = fn(&l, ud)))
+            return rc;
+        h = l.ho;
+    }
+    int c = a->stem_c, index = 0;
     for (int i = 0; i < a->n_stages; i++) {
-        for (int b = 0; b < a->stage_blocks[i]; b++) {
-            int s = (i > 0 && b == 0) ? 2 : 1;
-            int co = a->stage_c[i];
-            int ho = out_size(h, 3, s, 1);
-            fn(c, co, 3, ho * ho, ud);
-            fn(co, co, 3, ho * ho, ud);
-            if (s != 1 || c != co)
-                fn(c, co, 1, ho * ho, ud);
-            c = co, h = ho;
+        for (int j = 0; j < a->stage_blocks[i]; j++) {
+            if ((rc = visit_block(&w, i, j, index++, c, a->stage_c[i], &h)))
+                return rc;
+            c = a->stage_c[i];
         }
     }
+    return visit_head(&w, c, h);
 }
 
-static void count_params(int cin, int cout, int k, int hw, void *ud)
+static int add_params(const rcn_layer *l, void *ud)
 {
-    (void)hw;
-    *(int64_t *)ud += (int64_t)cin * cout * k * k + 2 * cout; /* conv + BN gamma/beta */
+    *(int64_t *)ud += l->params;
+    return 0;
 }
 
-static void count_flops(int cin, int cout, int k, int hw, void *ud)
+static int add_flops(const rcn_layer *l, void *ud)
 {
-    *(double *)ud += 2.0 * cin * cout * k * k * hw;
+    *(double *)ud += l->flops;
+    return 0;
 }
 
 int64_t rcn_arch_param_count(const rcn_arch *a)
 {
     int64_t n = 0;
-    walk_convs(a, count_params, &n);
-    int c = a->stage_c[a->n_stages - 1];
-    return n + (int64_t)c * RCN_CLASSES + RCN_CLASSES;
+    rcn_arch_walk(a, add_params, &n);
+    return n;
 }
 
 double rcn_arch_forward_flops(const rcn_arch *a)
 {
     double f = 0;
-    walk_convs(a, count_flops, &f);
-    return f + 2.0 * a->stage_c[a->n_stages - 1] * RCN_CLASSES;
+    rcn_arch_walk(a, add_flops, &f);
+    return f;
 }

@@ -9,6 +9,7 @@
  * size (two ping-pong between blocks, two temporaries), not one per layer. */
 #include "rcn/net.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ struct rcn_net {
     conv_layer stem_conv;
     bn_layer stem_bn;
     int stem_h, pool_h; /* after conv, after the optional max pool */
+    int pool_k, pool_stride, pool_pad;
     float *input, *stem_a, *stem_r, *pool_y;
     int32_t *pool_arg;
 
@@ -78,6 +80,7 @@ struct rcn_net {
 static int add_tensor(rcn_net *net, const char *name, int is_param, int ndim, int d0,
                       int d1, int d2, int d3)
 {
+    assert(net->n_tensors < MAX_TENSORS && ndim >= 1 && ndim <= 4);
     rcn_tensor_info *t = &net->tensors[net->n_tensors];
     snprintf(t->name, sizeof t->name, "%s", name);
     t->ndim = ndim;
@@ -99,27 +102,128 @@ static int add_tensor(rcn_net *net, const char *name, int is_param, int ndim, in
     return net->n_tensors++;
 }
 
-static void add_conv(rcn_net *net, conv_layer *cv, const char *prefix, int cin, int cout,
-                     int k, int stride, int h)
+/* A walked CONV layer: its shape and weight tensor. */
+static void add_conv(rcn_net *net, conv_layer *cv, const rcn_layer *l)
 {
     char name[64];
-    rcn_conv_shape_init(&cv->s, cin, cout, k, stride, (k - 1) / 2, h, h);
-    snprintf(name, sizeof name, "%.48s.weight", prefix);
-    cv->w = add_tensor(net, name, 1, 4, cout, cin, k, k);
+    assert(l->kind == RCN_LAYER_CONV);
+    rcn_conv_shape_init(&cv->s, l->cin, l->cout, l->k, l->stride, l->pad, l->h, l->h);
+    assert(cv->s.ho == l->ho && cv->s.wo == l->ho);
+    snprintf(name, sizeof name, "%s.weight", l->name);
+    cv->w = add_tensor(net, name, 1, 4, l->cout, l->cin, l->k, l->k);
 }
 
-static void add_bn(rcn_net *net, bn_layer *bn, const char *prefix, int c)
+/* A walked BN layer: gamma, beta and running statistics. */
+static void add_bn(rcn_net *net, bn_layer *bn, const rcn_layer *l)
 {
     char name[64];
+    const int c = l->cout;
+    assert(l->kind == RCN_LAYER_BN && l->cin == c);
     bn->c = c;
-    snprintf(name, sizeof name, "%.48s.weight", prefix);
+    snprintf(name, sizeof name, "%s.weight", l->name);
     bn->gamma = add_tensor(net, name, 1, 1, c, 0, 0, 0);
-    snprintf(name, sizeof name, "%.48s.bias", prefix);
+    snprintf(name, sizeof name, "%s.bias", l->name);
     bn->beta = add_tensor(net, name, 1, 1, c, 0, 0, 0);
-    snprintf(name, sizeof name, "%.48s.running_mean", prefix);
+    snprintf(name, sizeof name, "%s.running_mean", l->name);
     bn->rmean = add_tensor(net, name, 0, 1, c, 0, 0, 0);
-    snprintf(name, sizeof name, "%.48s.running_var", prefix);
+    snprintf(name, sizeof name, "%s.running_var", l->name);
     bn->rvar = add_tensor(net, name, 0, 1, c, 0, 0, 0);
+}
+
+/* ---- the plan: rcn_arch_walk's layers as the stem, blocks and head ------- */
+
+static void plan_stem(rcn_net *net, const rcn_layer *l)
+{
+    switch (l->kind) {
+    case RCN_LAYER_CONV:
+        add_conv(net, &net->stem_conv, l);
+        break;
+    case RCN_LAYER_BN:
+        add_bn(net, &net->stem_bn, l);
+        assert(l->relu); /* the forward fuses it */
+        net->stem_h = net->pool_h = l->h;
+        break;
+    case RCN_LAYER_MAXPOOL:
+        assert(net->arch.stem_pool && l->h == net->stem_h && l->cin == net->stem_bn.c);
+        net->pool_h = l->ho;
+        net->pool_k = l->k, net->pool_stride = l->stride, net->pool_pad = l->pad;
+        break;
+    default:
+        assert(!"a stem layer of an unknown kind");
+    }
+}
+
+/* The walk's relu flags are the ones forward and backward fuse: after bn1
+ * only (bn2 and the shortcut BN feed the sum, whose ReLU is separate). */
+static void plan_block(rcn_net *net, const rcn_layer *l)
+{
+    if (l->part == RCN_PART_CONV1 && l->kind == RCN_LAYER_CONV) {
+        assert(l->index == net->n_blocks && net->n_blocks < MAX_BLOCKS);
+        block *b = &net->blocks[net->n_blocks++];
+        b->cin = l->cin, b->cout = l->cout, b->h = l->h, b->ho = l->ho;
+    }
+    assert(l->index == net->n_blocks - 1);
+    block *b = &net->blocks[l->index];
+    assert(l->cout == b->cout && l->ho == b->ho);
+    const int p = l->part;
+    conv_layer *cv = p == RCN_PART_CONV1 ? &b->c1 : p == RCN_PART_CONV2 ? &b->c2 : &b->sc;
+    bn_layer *bn = p == RCN_PART_CONV1 ? &b->b1 : p == RCN_PART_CONV2 ? &b->b2 : &b->bsc;
+    if (l->kind == RCN_LAYER_CONV) {
+        /* conv1 and the shortcut read the block's input, conv2 bn1's output */
+        assert(l->part == RCN_PART_CONV2 ? l->cin == b->cout && l->h == b->ho
+                                         : l->cin == b->cin && l->h == b->h);
+        add_conv(net, cv, l);
+    } else {
+        assert(l->kind == RCN_LAYER_BN && l->relu == (l->part == RCN_PART_CONV1));
+        add_bn(net, bn, l);
+    }
+    if (l->part == RCN_PART_SHORTCUT)
+        b->has_sc = 1;
+}
+
+static void plan_head(rcn_net *net, const rcn_layer *l)
+{
+    if (l->kind == RCN_LAYER_GAP) {
+        assert(net->n_blocks > 0 && l->cin == net->blocks[net->n_blocks - 1].cout &&
+               l->h == net->blocks[net->n_blocks - 1].ho);
+        net->feat_c = l->cin;
+        net->feat_hw = l->h * l->h;
+        return;
+    }
+    assert(l->kind == RCN_LAYER_FC && l->cin == net->feat_c && l->cout == RCN_CLASSES);
+    char name[64];
+    snprintf(name, sizeof name, "%s.weight", l->name);
+    net->fc_w = add_tensor(net, name, 1, 2, l->cout, l->cin, 0, 0);
+    snprintf(name, sizeof name, "%s.bias", l->name);
+    net->fc_b = add_tensor(net, name, 1, 1, l->cout, 0, 0, 0);
+}
+
+/* rcn_arch_walk visitor: adds each layer to the plan of the net `ud`. */
+static int plan_layer(const rcn_layer *l, void *ud)
+{
+    rcn_net *net = ud;
+    if (l->part == RCN_PART_STEM)
+        plan_stem(net, l);
+    else if (l->part == RCN_PART_HEAD)
+        plan_head(net, l);
+    else
+        plan_block(net, l);
+    return 0;
+}
+
+/* Each block reads the previous block's output (the first, the stem's). */
+static void check_plan(const rcn_net *net)
+{
+    int c = net->arch.stem_c, h = net->pool_h;
+    for (int i = 0; i < net->n_blocks; i++) {
+        const block *b = &net->blocks[i];
+        assert(b->cin == c && b->h == h);
+        assert(b->has_sc == (b->c1.s.stride != 1 || b->cin != b->cout));
+        c = b->cout, h = b->ho;
+    }
+    assert(net->feat_c == c && net->feat_hw == h * h);
+    assert((int64_t)net->n_params == rcn_arch_param_count(&net->arch));
+    (void)c, (void)h;
 }
 
 /* ---- the arena ---------------------------------------------------------- */
@@ -204,9 +308,9 @@ static void layout(rcn_net *net, arena *a)
     net->dlogits = take(a, (size_t)N * RCN_CLASSES * F);
 }
 
-/* Builds the layer plan and tensor table for max_batch and sizes the arena
- * (the counting layout pass): *arena_bytes gets its size. Allocates only
- * the struct itself. */
+/* Builds the layer plan (rcn_arch_walk's layers) and tensor table for
+ * max_batch and sizes the arena (the counting layout pass): *arena_bytes
+ * gets its size. Allocates only the struct itself. */
 static rcn_net *plan_net(const rcn_arch *arch, int max_batch, size_t *arena_bytes,
                          rcn_error *err)
 {
@@ -220,49 +324,8 @@ static rcn_net *plan_net(const rcn_arch *arch, int max_batch, size_t *arena_byte
         return rcn_errorf(err, "out of memory creating the network"), NULL;
     net->arch = *arch;
     net->max_batch = max_batch;
-    const rcn_arch *a = arch;
-    int h = (RCN_IMG_H + 2 * ((a->stem_k - 1) / 2) - a->stem_k) / a->stem_stride + 1;
-    add_conv(net, &net->stem_conv, "stem.conv", 1, a->stem_c, a->stem_k, a->stem_stride,
-             RCN_IMG_H);
-    add_bn(net, &net->stem_bn, "stem.bn", a->stem_c);
-    net->stem_h = h;
-    if (a->stem_pool)
-        h = (h + 2 - 3) / 2 + 1;
-    net->pool_h = h;
-    int c = a->stem_c;
-    for (int i = 0; i < a->n_stages; i++) {
-        for (int j = 0; j < a->stage_blocks[i]; j++) {
-            if (net->n_blocks == MAX_BLOCKS) {
-                free(net);
-                return rcn_errorf(err, "too many residual blocks (max %d)", MAX_BLOCKS), NULL;
-            }
-            block *b = &net->blocks[net->n_blocks++];
-            int s = (i > 0 && j == 0) ? 2 : 1, co = a->stage_c[i];
-            char p[64];
-            b->cin = c, b->cout = co, b->h = h;
-            b->ho = (h + 2 - 3) / s + 1;
-            b->has_sc = s != 1 || c != co;
-            snprintf(p, sizeof p, "stages.%d.%d.conv1", i, j);
-            add_conv(net, &b->c1, p, c, co, 3, s, h);
-            snprintf(p, sizeof p, "stages.%d.%d.bn1", i, j);
-            add_bn(net, &b->b1, p, co);
-            snprintf(p, sizeof p, "stages.%d.%d.conv2", i, j);
-            add_conv(net, &b->c2, p, co, co, 3, 1, b->ho);
-            snprintf(p, sizeof p, "stages.%d.%d.bn2", i, j);
-            add_bn(net, &b->b2, p, co);
-            if (b->has_sc) {
-                snprintf(p, sizeof p, "stages.%d.%d.shortcut.conv", i, j);
-                add_conv(net, &b->sc, p, c, co, 1, s, h);
-                snprintf(p, sizeof p, "stages.%d.%d.shortcut.bn", i, j);
-                add_bn(net, &b->bsc, p, co);
-            }
-            c = co, h = b->ho;
-        }
-    }
-    net->feat_c = c;
-    net->feat_hw = h * h;
-    net->fc_w = add_tensor(net, "fc.weight", 1, 2, RCN_CLASSES, c, 0, 0);
-    net->fc_b = add_tensor(net, "fc.bias", 1, 1, RCN_CLASSES, 0, 0, 0);
+    rcn_arch_walk(arch, plan_layer, net);
+    check_plan(net);
 
     arena ar = {NULL, 0};
     layout(net, &ar);
@@ -333,20 +396,26 @@ float *rcn_net_momentum(rcn_net *net) { return net->mom; }
 size_t rcn_net_num_buffers(const rcn_net *net) { return net->n_buffers; }
 float *rcn_net_buffers(rcn_net *net) { return net->bufs; }
 int rcn_net_num_tensors(const rcn_net *net) { return net->n_tensors; }
-const rcn_tensor_info *rcn_net_tensor(const rcn_net *net, int i) { return &net->tensors[i]; }
+
+const rcn_tensor_info *rcn_net_tensor(const rcn_net *net, int i)
+{
+    assert(i >= 0 && i < net->n_tensors);
+    return &net->tensors[i];
+}
+
 float *rcn_net_input(rcn_net *net) { return net->input; }
 uint8_t *rcn_net_labels(rcn_net *net) { return net->labels; }
 const float *rcn_net_logits(const rcn_net *net) { return net->logits; }
 
 float *rcn_net_tensor_data(rcn_net *net, int i)
 {
-    const rcn_tensor_info *t = &net->tensors[i];
+    const rcn_tensor_info *t = rcn_net_tensor(net, i);
     return (t->is_param ? net->params : net->bufs) + t->offset;
 }
 
 float *rcn_net_tensor_grad(rcn_net *net, int i)
 {
-    const rcn_tensor_info *t = &net->tensors[i];
+    const rcn_tensor_info *t = rcn_net_tensor(net, i);
     return t->is_param ? net->grads + t->offset : NULL;
 }
 
@@ -405,6 +474,7 @@ void rcn_net_load_batch(rcn_net *net, const uint8_t *images, const uint8_t *labe
     const int px = RCN_IMG_H * RCN_IMG_W;
     const float scale = 1.0f / (255.0f * RCN_PIXEL_STD);
     const float shift = -RCN_PIXEL_MEAN / RCN_PIXEL_STD;
+    assert(n >= 0 && n <= net->max_batch);
     for (int i = 0; i < n; i++) {
         const uint8_t *src = images + (size_t)idx[i] * px;
         float *dst = net->input + (size_t)i * px;
@@ -446,8 +516,9 @@ static double forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int6
                      net->scratch);
     bn_fwd(net, &net->stem_bn, m, net->stem_a, net->stem_r, train, 1);
     if (a->stem_pool)
-        rcn_maxpool_forward(a->stem_c, n, net->stem_h, net->stem_h, 3, 2, 1, net->stem_r,
-                            net->pool_y, net->pool_arg);
+        rcn_maxpool_forward(a->stem_c, n, net->stem_h, net->stem_h, net->pool_k,
+                            net->pool_stride, net->pool_pad, net->stem_r, net->pool_y,
+                            net->pool_arg);
     for (int i = 0; i < net->n_blocks; i++) {
         block *b = &net->blocks[i];
         size_t mo = (size_t)n * b->ho * b->ho, len = (size_t)b->cout * mo;
@@ -485,6 +556,7 @@ int rcn_net_eval_chunk(const rcn_net *net)
 double rcn_net_forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int64_t *correct)
 {
     const int chunk = rcn_net_eval_chunk(net);
+    assert(n >= 0 && n <= net->max_batch);
     if (train || n <= chunk)
         return forward(net, n, train, dropout_rng, correct, net->input, net->labels,
                        net->logits);
@@ -505,6 +577,7 @@ void rcn_net_backward(rcn_net *net, int n)
     const rcn_arch *a = &net->arch;
     const int dropped = a->dropout > 0.0f;
     const float *fc_in = dropped ? net->dropped : net->pooled;
+    assert(n >= 0 && n <= net->max_batch);
     rcn_linear_backward(n, net->feat_c, RCN_CLASSES, fc_in, P(net, net->fc_w), net->dlogits,
                         net->dpooled, G(net, net->fc_w), G(net, net->fc_b));
     if (dropped)
@@ -536,8 +609,8 @@ void rcn_net_backward(rcn_net *net, int n)
     /* dy: gradient w.r.t. the stem output (after the optional pool). */
     size_t m = (size_t)n * net->stem_h * net->stem_h;
     if (a->stem_pool) {
-        rcn_maxpool_backward(a->stem_c, n, net->stem_h, net->stem_h, 3, 2, 1, dy,
-                             net->pool_arg, dx);
+        rcn_maxpool_backward(a->stem_c, n, net->stem_h, net->stem_h, net->pool_k,
+                             net->pool_stride, net->pool_pad, dy, net->pool_arg, dx);
         float *sw = dy;
         dy = dx, dx = sw;
     }

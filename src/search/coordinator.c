@@ -18,8 +18,8 @@
 
 #include "rcn/fileio.h"
 #include "rcn/jsonutil.h"
+#include "rcn/netfile.h"
 #include "rcn/report.h"
-#include "rcn/safetensors.h"
 #include "search_impl.h"
 
 /* Per-batch overhead of a training step (SGD update, batch statistics,

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "fuzz_common.h"
+#include "rcn/netfile.h"
 #include "rcn/safetensors.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

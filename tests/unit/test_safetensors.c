@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "rcn/netfile.h"
 #include "rcn/safetensors.h"
 
 static char tmpdir[256];
