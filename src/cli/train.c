@@ -22,9 +22,9 @@
 static const char usage_text[] =
     "usage: rcn train [options]\n"
     "\n"
-    "Trains a network of MODEL.md on a training set and evaluates it on the test\n"
-    "set after every epoch (the paper's Experiment 1). Prints one line per epoch;\n"
-    "--out writes the same as JSON, --save the trained model as safetensors.\n"
+    "Trains a network of docs/MODEL.md on a training set and evaluates it on the\n"
+    "test set after every epoch (the paper's Experiment 1). Prints one line per\n"
+    "epoch; --out writes the same as JSON, --save the trained model as safetensors.\n"
     "Losses are mean per-sample cross-entropy; the JSON also carries the paper's\n"
     "Table 1 convention (sum of per-batch mean losses).\n"
     "\n"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make_cases.sh - regenerates the bad input files of tests/bad/ (except
-# tests/bad/jobs/, helper B1's): the good model with bin/rcn, then every
+# tests/bad/jobs/, written by hand): the good model with bin/rcn, then every
 # mutation with make_cases.py. Review `git diff tests/bad` afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

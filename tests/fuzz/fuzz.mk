@@ -15,28 +15,26 @@
 # source but the commands (src/cli) and the distributed run (src/search),
 # the only code that includes <mpi.h>.
 
-FUZZ_CC  ?= clang
-SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-BASE     := -g -march=x86-64-v3 -std=c11 -Wall -Wextra -D_GNU_SOURCE -Iinclude -MMD -MP \
-            -DRCN_VERSION=\"0.1.0-fuzz\" -DRCN_GIT_REV=\"fuzz\"
-CFLAGS   := -O1 $(BASE) $(SAN)
-INSTR    := -fsanitize=fuzzer-no-link
-LDLIBS   := -lopenblas -ljansson -lz -lm
-B        := build/fuzz
+FUZZ_CC     ?= clang
+CC          := $(FUZZ_CC)
+SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS      := -O1 -g -march=x86-64-v3 $(SAN)
+INSTR       := -fsanitize=fuzzer-no-link
+B           := build/fuzz
+VERSION_TAG := fuzz
+SRC_EXCLUDE := ! -path 'src/cli/*' ! -path 'src/search/*'
+FLAGS_MK    := tests/fuzz/fuzz.mk
+# sources, flags, the object and library rules: mk/rules.mk (shared with the
+# release build); bin/rcn and the unit tests are not built here
+include mk/rules.mk
 
-SRC     := $(shell find src -name '*.c' ! -path src/main.c ! -path 'src/cli/*' ! -path 'src/search/*' | sort)
-OBJ     := $(SRC:src/%.c=$(B)/obj/%.o)
 TARGETS := $(patsubst tests/fuzz/%.c,$(B)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 
 .PHONY: all
 all: $(TARGETS)
 
-$(B)/librcn.a: $(OBJ)
-	@rm -f $@
-	ar rcs $@ $^
-
 NN_OBJ := $(patsubst src/%.c,$(B)/obj/%.o,$(filter src/nn/%,$(SRC)))
-$(NN_OBJ): CFLAGS := -O2 $(BASE)
+$(NN_OBJ): CFLAGS := -O2 -g -march=x86-64-v3 $(RCN_CFLAGS)
 $(NN_OBJ): INSTR :=
 
 # Files that select their ISA with `#pragma GCC target("avx512f")` (which
@@ -45,15 +43,11 @@ AVX512_SRC := $(shell grep -l 'pragma GCC target.*avx512' $(SRC) /dev/null)
 $(AVX512_SRC:src/%.c=$(B)/obj/%.o): CFLAGS += -mavx512f -mavx512vl -mavx512bw -mavx512dq \
     -Wno-unknown-pragmas
 
-$(B)/obj/%.o: src/%.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CFLAGS) $(INSTR) -c -o $@ $<
-
 $(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(B)/librcn.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/librcn.a $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/librcn.a $(LDLIBS)
 
--include $(OBJ:.o=.d) $(TARGETS:=.d)
+-include $(TARGETS:=.d)
 
-# a change of these flags rebuilds everything
-$(OBJ) $(TARGETS): tests/fuzz/fuzz.mk
+# a change of these flags rebuilds the targets too
+$(TARGETS): $(B)/flags.stamp mk/rules.mk $(FLAGS_MK)

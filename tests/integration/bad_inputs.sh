@@ -4,7 +4,7 @@
 # nothing finished is lost.
 #   1. tests/bad/cases.txt: IDX, safetensors, journal, report and resource-limit
 #      cases, each a file under tests/bad/ and the exact stderr line expected;
-#   2. tests/bad/jobs/*.json (helper B1's job cases) through `rcn search`, each
+#   2. tests/bad/jobs/*.json (hand-written job cases) through `rcn search`, each
 #      with its .expect text;
 #   3. cases that need set-up here: directories where files are expected,
 #      missing, unreadable and unwritable paths (as user nobody), an output

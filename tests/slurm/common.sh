@@ -1,4 +1,4 @@
-# tests/slurm/common.sh - rcn-specific helpers for the Slurm tests (sourced
+# tests/slurm/common.sh - rcn-specific functions for the Slurm tests (sourced
 # after lib.sh): the test jobs, reference runs with scripts/mpirun.sh, report
 # and journal checks with jq, and sbatch wrappers for our batch scripts.
 #
