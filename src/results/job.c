@@ -4,6 +4,7 @@
  * build the normalised job JSON and its hash. See include/rcn/job.h. */
 #include "rcn/job.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -19,7 +20,6 @@
 #include "rcn/train.h"
 
 #define JOB_FILE_MAX (16 << 20) /* a job file is a few hundred bytes */
-#define MAX_BATCH 10000000
 #define MAX_FOLDS 1000
 #define MAX_THREADS 256
 #define DEFAULT_FOLDS 10
@@ -227,32 +227,31 @@ static int want_int(ctx_t *c, const char *path, const json_t *v, long long lo, l
     return 0;
 }
 
-/* The numeric hyperparameters and their admissible ranges. The first four
- * are the grid axes (same order as rcn_axis_id). */
-typedef enum { P_BATCH, P_LR, P_MOMENTUM, P_EPOCHS, P_WD, P_DROPOUT, P_DIVERGE } param_id;
+/* The numeric hyperparameters: the axes (axes.h, first, in rcn_axis_id
+ * order) and the other scalars with their admissible ranges. */
+typedef enum { P_WD = RCN_NAXES, P_DROPOUT, P_DIVERGE } param_id;
 
-static const struct {
-    int integer;
-    double lo;
-    int lo_open;
-    double hi; /* HUGE_VAL: none */
-    int hi_open;
-} params[] = {
-    [P_BATCH] = {1, 1, 0, MAX_BATCH, 0},
-    [P_LR] = {0, 0, 1, HUGE_VAL, 0},
-    [P_MOMENTUM] = {0, 0, 0, 1, 1},
-    [P_EPOCHS] = {1, 1, 0, RCN_MAX_EPOCHS, 0},
-    [P_WD] = {0, 0, 0, HUGE_VAL, 0},
-    [P_DROPOUT] = {0, 0, 0, 1, 1},
-    [P_DIVERGE] = {0, 0, 1, HUGE_VAL, 0},
+static const rcn_range other_ranges[] = {
+    [P_WD - RCN_NAXES] = {0, 0, 0, HUGE_VAL, 0},
+    [P_DROPOUT - RCN_NAXES] = {0, 0, 0, 1, 1},
+    [P_DIVERGE - RCN_NAXES] = {0, 0, 1, HUGE_VAL, 0},
 };
 
-/* A value of parameter p: type and range checked. */
-static int want_param(ctx_t *c, const char *path, const json_t *v, param_id p, double *out)
+/* The range of parameter p: an axis (rcn_axis_id) or a param_id. */
+static const rcn_range *range_of(int p)
 {
-    if (params[p].integer) {
+    assert(p >= 0 && p < P_DIVERGE + 1);
+    return p < RCN_NAXES ? &rcn_axis_def_of(p)->range : &other_ranges[p - RCN_NAXES];
+}
+
+/* A value of parameter p (see range_of): type and range checked. */
+static int want_param(ctx_t *c, const char *path, const json_t *v, int p, double *out)
+{
+    const rcn_range *r = range_of(p);
+    if (r->integer) {
         long long x;
-        if (want_int(c, path, v, (long long)params[p].lo, (long long)params[p].hi, &x))
+        long long hi = r->hi == HUGE_VAL ? LLONG_MAX : (long long)r->hi;
+        if (want_int(c, path, v, (long long)r->lo, hi, &x))
             return -1;
         *out = (double)x;
         return 0;
@@ -264,18 +263,10 @@ static int want_param(ctx_t *c, const char *path, const json_t *v, param_id p, d
         return -1;
     }
     double x = json_number_value(v);
-    int below = params[p].lo_open ? !(x > params[p].lo) : !(x >= params[p].lo);
-    int above = params[p].hi_open ? !(x < params[p].hi) : !(x <= params[p].hi);
-    if (below || above) {
-        char lo[32], hi[32];
-        rcn_num_text(params[p].lo, lo, sizeof lo);
-        rcn_num_text(params[p].hi, hi, sizeof hi);
-        const char *lop = params[p].lo_open ? ">" : ">=";
-        const char *hip = params[p].hi_open ? "<" : "<=";
-        if (params[p].hi == HUGE_VAL)
-            fail(c, path, "must be %s %s (got %s)", lop, lo, got);
-        else
-            fail(c, path, "must be %s %s and %s %s (got %s)", lop, lo, hip, hi, got);
+    if (!rcn_range_has(r, x)) {
+        char cond[96];
+        rcn_range_text(r, cond, sizeof cond);
+        fail(c, path, "must be %s (got %s)", cond, got);
         return -1;
     }
     *out = x;
@@ -333,7 +324,7 @@ static int axis_set(rcn_axis *ax, const double *vals, int n)
 }
 
 /* A list of values (path names the list). Returns 0 and fills *vals (malloc'ed). */
-static int axis_list(ctx_t *c, const char *path, const json_t *list, param_id p, double **vals,
+static int axis_list(ctx_t *c, const char *path, const json_t *list, int p, double **vals,
                      int *n)
 {
     size_t len = json_array_size(list);
@@ -377,7 +368,7 @@ static int axis_list(ctx_t *c, const char *path, const json_t *list, param_id p,
     return 0;
 }
 
-static int axis_parse(ctx_t *c, const char *path, const json_t *j, param_id p, rcn_axis *ax,
+static int axis_parse(ctx_t *c, const char *path, const json_t *j, int p, rcn_axis *ax,
                       axis_src *src)
 {
     double *vals = NULL;
@@ -421,7 +412,7 @@ static int axis_parse(ctx_t *c, const char *path, const json_t *j, param_id p, r
                     bad = 1;
                 } else if (i < 2) {
                     bad |= want_param(c, pp, parts[i], p, &x[i]) != 0;
-                } else if (params[p].integer) {
+                } else if (rcn_axis_is_integer(p)) {
                     long long s;
                     if (want_int(c, pp, parts[i], 1, LLONG_MAX, &s))
                         bad = 1;
@@ -857,10 +848,55 @@ static int name_ok(ctx_t *c, const char *name, const char *why)
     return 0;
 }
 
-static const char *const top_keys[] = {
-    "name", "description", "data", "train_limit", "model", "epochs", "batch_size", "lr",
-    "momentum", "weight_decay", "dropout", "diverge_threshold", "seed", "threads", "grid",
-    "validation", "refit", "output", NULL};
+/* The order in which the axes' scalars are read, listed and written (the
+ * normalised JSON's key order, which the hash sees). */
+static const int scalar_order[RCN_NAXES] = {RCN_AXIS_EPOCHS, RCN_AXIS_BATCH, RCN_AXIS_LR,
+                                            RCN_AXIS_MOMENTUM};
+
+/* The job's scalar default of axis a. */
+static double job_axis(const rcn_job *job, int a)
+{
+    switch ((rcn_axis_id)a) {
+    case RCN_AXIS_BATCH: return job->batch_size;
+    case RCN_AXIS_LR: return job->lr;
+    case RCN_AXIS_MOMENTUM: return job->momentum;
+    case RCN_AXIS_EPOCHS: return job->epochs;
+    default: assert(!"axis out of range"); return NAN;
+    }
+}
+
+static void job_set_axis(rcn_job *job, int a, double v)
+{
+    switch ((rcn_axis_id)a) {
+    case RCN_AXIS_BATCH: job->batch_size = (int)v; break;
+    case RCN_AXIS_LR: job->lr = v; break;
+    case RCN_AXIS_MOMENTUM: job->momentum = v; break;
+    case RCN_AXIS_EPOCHS: job->epochs = (int)v; break;
+    default: assert(!"axis out of range");
+    }
+}
+
+/* The top-level keys, in the order "allowed:" lists them; NULL marks where
+ * the axes go (in scalar_order). */
+static const char *const top_keys_tmpl[] = {
+    "name", "description", "data", "train_limit", "model", NULL, "weight_decay", "dropout",
+    "diverge_threshold", "seed", "threads", "grid", "validation", "refit", "output"};
+#define N_TOP_KEYS (sizeof top_keys_tmpl / sizeof top_keys_tmpl[0] + RCN_NAXES - 1)
+
+static void top_keys(const char *keys[N_TOP_KEYS + 1])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof top_keys_tmpl / sizeof top_keys_tmpl[0]; i++) {
+        if (top_keys_tmpl[i]) {
+            keys[n++] = top_keys_tmpl[i];
+            continue;
+        }
+        for (int k = 0; k < RCN_NAXES; k++)
+            keys[n++] = rcn_axis_name(scalar_order[k]);
+    }
+    assert(n == N_TOP_KEYS);
+    keys[n] = NULL;
+}
 
 int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
 {
@@ -892,7 +928,9 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
         json_decref(root);
         return finish(&c, err);
     }
-    unknown_keys(&c, "", root, top_keys);
+    const char *keys[N_TOP_KEYS + 1];
+    top_keys(keys);
+    unknown_keys(&c, "", root, keys);
 
     json_t *v;
     json_t *norm_data = NULL, *norm_grid = json_object();
@@ -960,18 +998,15 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
 
     /* scalar hyperparameters */
     double x;
-    job->epochs = 10, job->batch_size = 64, job->lr = 0.01, job->momentum = 0.5;
+    for (int i = 0; i < RCN_NAXES; i++) {
+        int a = scalar_order[i];
+        const char *an = rcn_axis_name(a);
+        x = rcn_axis_def_of(a)->def;
+        if ((v = json_object_get(root, an)))
+            want_param(&c, an, v, a, &x);
+        job_set_axis(job, a, x);
+    }
     job->weight_decay = 0, job->diverge_threshold = 1000, job->seed = 1, job->threads = 1;
-    if ((v = json_object_get(root, "epochs")) && want_param(&c, "epochs", v, P_EPOCHS, &x) == 0)
-        job->epochs = (int)x;
-    if ((v = json_object_get(root, "batch_size")) &&
-        want_param(&c, "batch_size", v, P_BATCH, &x) == 0)
-        job->batch_size = (int)x;
-    if ((v = json_object_get(root, "lr")) && want_param(&c, "lr", v, P_LR, &x) == 0)
-        job->lr = x;
-    if ((v = json_object_get(root, "momentum")) &&
-        want_param(&c, "momentum", v, P_MOMENTUM, &x) == 0)
-        job->momentum = x;
     if ((v = json_object_get(root, "weight_decay")) &&
         want_param(&c, "weight_decay", v, P_WD, &x) == 0)
         job->weight_decay = x;
@@ -994,7 +1029,10 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
                              "(got %s)", got);
             grid_ok = 0;
         } else {
-            static const char *const keys[] = {"batch_size", "lr", "momentum", "epochs", NULL};
+            const char *keys[RCN_NAXES + 1];
+            for (int a = 0; a < RCN_NAXES; a++)
+                keys[a] = rcn_axis_name(a);
+            keys[RCN_NAXES] = NULL;
             if (unknown_keys(&c, "grid", v, keys))
                 grid_ok = 0;
             for (int a = 0; a < RCN_NAXES; a++) {
@@ -1004,7 +1042,7 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
                 char ap[64];
                 snprintf(ap, sizeof ap, "grid.%s", keys[a]);
                 axis_src src;
-                if (axis_parse(&c, ap, ja, (param_id)a, &job->axes[a], &src)) {
+                if (axis_parse(&c, ap, ja, a, &job->axes[a], &src)) {
                     grid_ok = 0;
                     continue;
                 }
@@ -1108,10 +1146,13 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
     json_object_set_new(o, "train_limit",
                         job->train_limit ? json_integer(job->train_limit) : json_null());
     json_object_set_new(o, "model", rcn_arch_to_json(&job->arch));
-    json_object_set_new(o, "epochs", json_integer(job->epochs));
-    json_object_set_new(o, "batch_size", json_integer(job->batch_size));
-    json_object_set_new(o, "lr", json_real(job->lr));
-    json_object_set_new(o, "momentum", json_real(job->momentum));
+    for (int i = 0; i < RCN_NAXES; i++) {
+        int a = scalar_order[i];
+        double d = job_axis(job, a);
+        json_object_set_new(o, rcn_axis_name(a), rcn_axis_is_integer(a)
+                                                     ? json_integer((json_int_t)d)
+                                                     : json_real(d));
+    }
     json_object_set_new(o, "weight_decay", json_real(job->weight_decay));
     json_object_set_new(o, "dropout", json_real(dropout));
     json_object_set_new(o, "diverge_threshold", json_real(job->diverge_threshold));
@@ -1127,6 +1168,11 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
     json_decref(root);
     job->json = o;
     compute_hash(job);
+    if (rcn_plan_from_json(job->json, job->path, &job->plan, err)) {
+        rcn_job_free(job);
+        return -1;
+    }
+    assert(job->plan.n_folds == job->folds && (int)job->plan.kind == (int)job->valid_kind);
     return 0;
 }
 
@@ -1143,11 +1189,11 @@ void rcn_job_free(rcn_job *job)
     }
     json_decref(job->json);
     job->json = NULL;
+    rcn_plan_free(&job->plan);
 }
 
-const char *rcn_job_help(void)
-{
-    return
+/* The help's text before and after the lines of the axes' scalars. */
+static const char help_head[] =
 "Job file: a JSON object; unknown keys are errors. Every field is checked\n"
 "before any training; errors name the file, the field and the reason.\n"
 "\n"
@@ -1164,11 +1210,8 @@ const char *rcn_job_help(void)
 "  \"model\"             preset name \"rcn8\" (default), \"rcn14\", \"resnet18\", or a\n"
 "                      spec {\"preset\": ...} or {\"stem\": {\"kernel\", \"stride\",\n"
 "                      \"channels\", \"maxpool\"}, \"stages\": [{\"channels\", \"blocks\"},\n"
-"                      ...], \"dropout\"}\n"
-"  \"epochs\"            integer 1..1000, default 10            } defaults of every\n"
-"  \"batch_size\"        integer >= 1, default 64               } cell; the grid\n"
-"  \"lr\"                number > 0, default 0.01               } overrides the\n"
-"  \"momentum\"          number in [0, 1), default 0.5          } swept ones\n"
+"                      ...], \"dropout\"}\n";
+static const char help_tail[] =
 "  \"weight_decay\"      number >= 0, default 0\n"
 "  \"dropout\"           number in [0, 1), default the model's (0.5 in the presets)\n"
 "  \"diverge_threshold\" number > 0, default 1000: a batch loss above it (or not\n"
@@ -1198,4 +1241,35 @@ const char *rcn_job_help(void)
 "   \"momentum\": 0.5, \"grid\": {\"batch_size\": {\"from\": 32, \"to\": 256, \"step\": 32},\n"
 "   \"lr\": {\"from\": 0.005, \"to\": 0.195, \"step\": 0.005}},\n"
 "   \"validation\": {\"kind\": \"kfold\", \"folds\": 10}, \"refit\": true}\n";
+
+/* One help line per axis, in scalar_order: its JSON key, range and default;
+ * the four carry a bracket saying what the scalars are. */
+static size_t help_axes(char *buf, size_t cap)
+{
+    static const char *const note[RCN_NAXES] = {"defaults of every", "cell; the grid",
+                                                 "overrides the", "swept ones"};
+    size_t len = 0;
+    for (int i = 0; i < RCN_NAXES; i++) {
+        const rcn_axis_def *d = rcn_axis_def_of(scalar_order[i]);
+        char key[40], range[64], def[32], what[128];
+        snprintf(key, sizeof key, "\"%s\"", d->name);
+        rcn_range_help(&d->range, range, sizeof range);
+        rcn_num_text(d->def, def, sizeof def);
+        snprintf(what, sizeof what, "%s, default %s", range, def);
+        int w = snprintf(buf + len, cap - len, "  %-19s %-38s } %s\n", key, what, note[i]);
+        assert(w > 0 && (size_t)w < cap - len);
+        len += (size_t)w;
+    }
+    return len;
+}
+
+const char *rcn_job_help(void)
+{
+    static char text[sizeof help_head + sizeof help_tail + 512];
+    if (!text[0]) {
+        size_t len = snprintf(text, sizeof text, "%s", help_head);
+        len += help_axes(text + len, sizeof text - len);
+        snprintf(text + len, sizeof text - len, "%s", help_tail);
+    }
+    return text;
 }
