@@ -51,22 +51,21 @@ static void note(FILE *f, int md, const char *text)
 static int n_swept(const rcn_view_report *r)
 {
     int n = 0;
-    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+    for (int a = 0; a < RCN_NAXES; a++)
         n += r->n_values[a] > 0;
     return n;
 }
 
 static void print_summary(FILE *f, const rcn_view_report *r, int md)
 {
-    static const char *const plural[RCN_VIEW_NAXES] = {"batch sizes", "learning rates",
-                                                       "momentum values", "epoch counts"};
     char axes[200] = "";
     size_t used = 0;
-    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+    for (int a = 0; a < RCN_NAXES; a++)
         if (r->n_values[a])
             used += (size_t)snprintf(axes + used, sizeof axes - used, "%s%d %s",
                                      used ? " x " : "", r->n_values[a],
-                                     r->n_values[a] == 1 ? rcn_view_axis_label[a] : plural[a]);
+                                     r->n_values[a] == 1 ? rcn_axis_label(a)
+                                                         : rcn_axis_def_of(a)->plural);
     if (md)
         fprintf(f, "## rcn report: %s\n\n", r->name);
     else
@@ -101,7 +100,7 @@ static void print_marginal(FILE *f, const rcn_view_report *r, int a, int md)
         any_incomplete |= m->rows[i].status == RCN_VIEW_ROW_INCOMPLETE;
         any_divergence |= m->rows[i].status == RCN_VIEW_ROW_DIVERGENCE;
     }
-    const char *hdr[] = {rcn_view_axis_label[a],
+    const char *hdr[] = {rcn_axis_label(a),
                          "mean train loss",
                          r->kind_test ? "mean test loss" : "mean val loss",
                          "cells",
@@ -128,10 +127,10 @@ static void print_marginal(FILE *f, const rcn_view_report *r, int a, int md)
         rcn_texttable_add(t, row);
     }
     char title[300];
-    if (a == RCN_VIEW_BATCH)
+    if (a == RCN_AXIS_BATCH)
         snprintf(title, sizeof title, "Table 2. Mean loss per batch size");
     else
-        snprintf(title, sizeof title, "Mean loss per %s", rcn_view_axis_label[a]);
+        snprintf(title, sizeof title, "Mean loss per %s", rcn_axis_label(a));
     if (n_swept(r) > 1)
         snprintf(title + strlen(title), sizeof title - strlen(title),
                  " (means over the row's cells; diverged cells excluded)");
@@ -216,9 +215,9 @@ static int print_cells(FILE *f, const rcn_view_report *r, const rcn_view_table_o
     char align[17] = "";
     hdr[nc] = "rank", align[nc++] = 'r';
     hdr[nc] = "cell", align[nc++] = 'r';
-    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+    for (int a = 0; a < RCN_NAXES; a++)
         if (r->n_values[a])
-            hdr[nc] = rcn_view_axis_label[a], align[nc++] = 'r';
+            hdr[nc] = rcn_axis_label(a), align[nc++] = 'r';
     snprintf(h_ml, sizeof h_ml, "mean %s loss", val);
     snprintf(h_sl, sizeof h_sl, "std %s loss", val);
     snprintf(h_ma, sizeof h_ma, "mean %s acc %%", val);
@@ -242,7 +241,7 @@ static int print_cells(FILE *f, const rcn_view_report *r, const rcn_view_table_o
             snprintf(buf[k], CELLW, "-");
         row[k] = buf[k], k++;
         snprintf(buf[k], CELLW, "%d", c->index), row[k] = buf[k], k++;
-        for (int a = 0; a < RCN_VIEW_NAXES; a++)
+        for (int a = 0; a < RCN_NAXES; a++)
             if (r->n_values[a])
                 rcn_view_fmt_value(c->params.v[a], buf[k], CELLW), row[k] = buf[k], k++;
         fmt_loss(c->mean_val_loss, buf[k]), row[k] = buf[k], k++;
@@ -273,10 +272,10 @@ static int print_cells(FILE *f, const rcn_view_report *r, const rcn_view_table_o
 static void params_text(const rcn_view_params *p, char *b, size_t n)
 {
     char bs[32], lr[32], m[32], e[32];
-    rcn_view_fmt_value(p->v[RCN_VIEW_BATCH], bs, sizeof bs);
-    rcn_view_fmt_value(p->v[RCN_VIEW_LR], lr, sizeof lr);
-    rcn_view_fmt_value(p->v[RCN_VIEW_MOMENTUM], m, sizeof m);
-    rcn_view_fmt_value(p->v[RCN_VIEW_EPOCHS], e, sizeof e);
+    rcn_view_fmt_value(p->v[RCN_AXIS_BATCH], bs, sizeof bs);
+    rcn_view_fmt_value(p->v[RCN_AXIS_LR], lr, sizeof lr);
+    rcn_view_fmt_value(p->v[RCN_AXIS_MOMENTUM], m, sizeof m);
+    rcn_view_fmt_value(p->v[RCN_AXIS_EPOCHS], e, sizeof e);
     snprintf(b, n, "batch size %s, learning rate %s, momentum %s, %s epochs", bs, lr, m, e);
 }
 
@@ -369,7 +368,7 @@ int rcn_view_print(FILE *f, const rcn_view_report *r, const rcn_view_table_opts 
         o = &def;
     print_summary(f, r, o->markdown);
     /* Table 2 first (batch size), then the other swept axes' marginals */
-    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+    for (int a = 0; a < RCN_NAXES; a++)
         if (r->marginals[a].n_rows)
             print_marginal(f, r, a, o->markdown);
     if (r->n_cells == 0) {
