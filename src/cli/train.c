@@ -404,9 +404,10 @@ int rcn_cmd_train(int argc, char **argv)
     json_t *cfg = json_pack(
         "{s:o, s:I, s:i, s:f, s:f, s:f, s:f, s:i, s:I, s:I, s:I, s:f, s:i, s:{s:s, s:s, s:s, s:s}}",
         "model", rcn_arch_to_json(&o.arch), "parameters",
-        (json_int_t)rcn_arch_param_count(&o.arch), "batch_size", o.cell.batch_size, "lr", o.cell.lr,
-        "momentum", o.cell.momentum, "weight_decay", o.weight_decay, "dropout",
-        (double)o.arch.dropout, "epochs", o.cell.epochs, "seed", (json_int_t)o.seed, "train_limit",
+        (json_int_t)rcn_arch_param_count(&o.arch), rcn_axis_name(RCN_AXIS_BATCH),
+        o.cell.batch_size, rcn_axis_name(RCN_AXIS_LR), o.cell.lr,
+        rcn_axis_name(RCN_AXIS_MOMENTUM), o.cell.momentum, "weight_decay", o.weight_decay,
+        "dropout", (double)o.arch.dropout, rcn_axis_name(RCN_AXIS_EPOCHS), o.cell.epochs, "seed", (json_int_t)o.seed, "train_limit",
         (json_int_t)o.train_limit, "n_train", (json_int_t)n_train, "diverge_threshold",
         o.diverge_threshold, "threads", o.threads, "data", "train_images", o.train_images,
         "train_labels", o.train_labels, "test_images", o.test_images, "test_labels",
@@ -424,9 +425,11 @@ int rcn_cmd_train(int argc, char **argv)
                     json_object_get(tj, "diverged"), "seconds", rcn_json_num(res.seconds));
     json_decref(tj);
     if (o.save) {
-        json_t *meta = json_pack("{s:f, s:i, s:f, s:i, s:I}", "lr", o.cell.lr, "batch_size",
-                                 o.cell.batch_size, "momentum", o.cell.momentum, "epochs", res.n_epochs,
-                                 "seed", (json_int_t)o.seed);
+        json_t *meta = json_pack("{s:f, s:i, s:f, s:i, s:I}", rcn_axis_name(RCN_AXIS_LR),
+                                 o.cell.lr, rcn_axis_name(RCN_AXIS_BATCH), o.cell.batch_size,
+                                 rcn_axis_name(RCN_AXIS_MOMENTUM), o.cell.momentum,
+                                 rcn_axis_name(RCN_AXIS_EPOCHS), res.n_epochs, "seed",
+                                 (json_int_t)o.seed);
         int src = rcn_safetensors_save(o.save, net, meta, &err);
         json_decref(meta);
         if (src)

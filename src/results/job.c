@@ -178,18 +178,21 @@ static int unknown_keys(ctx_t *c, const char *where, const json_t *o,
             if (w > 0 && (size_t)w < sizeof list - len)
                 len += (size_t)w;
         }
-        static const char *const synonyms[][2] = {
-            {"learning_rate", "lr"}, {"learning-rate", "lr"}, {"batch", "batch_size"},
-            {"batchsize", "batch_size"}, {"batch-size", "batch_size"},
-            {"folds", "validation\": {\"kind\": \"kfold\", \"folds"},
-            {"model_name", "model"}, {"preset", "model"}, {"out", "output"}};
+        /* what people type for a key: the key, or axis (an rcn_axis_id) when >= 0 */
+        static const struct { const char *typo, *key; int axis; } synonyms[] = {
+            {"learning_rate", NULL, RCN_AXIS_LR}, {"learning-rate", NULL, RCN_AXIS_LR},
+            {"batch", NULL, RCN_AXIS_BATCH}, {"batchsize", NULL, RCN_AXIS_BATCH},
+            {"batch-size", NULL, RCN_AXIS_BATCH},
+            {"folds", "validation\": {\"kind\": \"kfold\", \"folds", -1},
+            {"model_name", "model", -1}, {"preset", "model", -1}, {"out", "output", -1}};
         for (size_t i = 0; i < sizeof synonyms / sizeof synonyms[0]; i++)
-            if (!strcmp(key, synonyms[i][0])) {
+            if (!strcmp(key, synonyms[i].typo)) {
+                const char *to =
+                    synonyms[i].axis >= 0 ? rcn_axis_name(synonyms[i].axis) : synonyms[i].key;
                 for (int k = 0; allowed[k]; k++)
-                    if (!strncmp(synonyms[i][1], allowed[k], strlen(allowed[k])) &&
-                        (synonyms[i][1][strlen(allowed[k])] == 0 ||
-                         synonyms[i][1][strlen(allowed[k])] == '"'))
-                        near = synonyms[i][1], best = 0;
+                    if (!strncmp(to, allowed[k], strlen(allowed[k])) &&
+                        (to[strlen(allowed[k])] == 0 || to[strlen(allowed[k])] == '"'))
+                        near = to, best = 0;
             }
         int limit = strlen(key) > 5 ? 2 : 1;
         if (near && best <= limit)
@@ -620,6 +623,14 @@ static void parse_data(ctx_t *c, const json_t *d, rcn_job *job, json_t **norm)
 
 /* ---- sizes ------------------------------------------------------------ */
 
+/* The field a batch-size error names: the grid axis when swept, else the
+ * scalar. */
+static const char *batch_path(const rcn_axis *ax, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s%s", ax->n > 0 ? "grid." : "", rcn_axis_name(RCN_AXIS_BATCH));
+    return buf;
+}
+
 /* Batch sizes and folds against a training set of n images; `what` says
  * where n comes from. */
 static void check_sizes(ctx_t *c, const rcn_job *job, int64_t n, const char *what)
@@ -634,17 +645,18 @@ static void check_sizes(ctx_t *c, const rcn_job *job, int64_t n, const char *wha
         fold_train = n - (n + job->folds - 1) / job->folds;
     }
     const rcn_axis *ax = &job->axes[RCN_AXIS_BATCH];
+    char path[32];
     int nb = ax->n > 0 ? ax->n : 1;
     for (int i = 0; i < nb; i++) {
         int b = ax->n > 0 ? (int)ax->values[i] : job->batch_size;
         if (b <= fold_train)
             continue;
         if (job->valid_kind == RCN_VALID_KFOLD)
-            fail(c, ax->n > 0 ? "grid.batch_size" : "batch_size",
+            fail(c, batch_path(ax, path, sizeof path),
                  "%d is more than the %" PRId64 " training images of a fold (%s: %" PRId64
                  " images, %d folds)", b, fold_train, what, n, job->folds);
         else
-            fail(c, ax->n > 0 ? "grid.batch_size" : "batch_size",
+            fail(c, batch_path(ax, path, sizeof path),
                  "%d is more than the %" PRId64 " training images (%s)", b, n, what);
     }
 }
@@ -678,6 +690,7 @@ int rcn_job_check_sizes(const rcn_job *job, int64_t n_train, rcn_error *err)
 static void check_memory(ctx_t *c, const rcn_job *job)
 {
     const rcn_axis *ax = &job->axes[RCN_AXIS_BATCH];
+    char path[32];
     int batch = job->batch_size;
     if (ax->n > 0) {
         batch = 1;
@@ -702,7 +715,7 @@ static void check_memory(ctx_t *c, const rcn_job *job)
              "the %s of memory available (%s)", (long long)rcn_arch_param_count(&job->arch),
              rcn_mem_str(need1, n, sizeof n), a, limit);
     else
-        fail(c, ax->n > 0 ? "grid.batch_size" : "batch_size",
+        fail(c, batch_path(ax, path, sizeof path),
              "batch %d needs %s for the network (%lld parameters), more than the %s of "
              "memory available (%s)", batch, rcn_mem_str(need, n, sizeof n),
              (long long)rcn_arch_param_count(&job->arch), a, limit);
@@ -1025,8 +1038,8 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
         if (!json_is_object(v)) {
             char got[64];
             show(v, got, sizeof got);
-            fail(&c, "grid", "must be an object {\"batch_size\": ..., \"lr\": ...} "
-                             "(got %s)", got);
+            fail(&c, "grid", "must be an object {\"%s\": ..., \"%s\": ...} (got %s)",
+                 rcn_axis_name(RCN_AXIS_BATCH), rcn_axis_name(RCN_AXIS_LR), got);
             grid_ok = 0;
         } else {
             const char *keys[RCN_NAXES + 1];
@@ -1192,7 +1205,9 @@ void rcn_job_free(rcn_job *job)
     rcn_plan_free(&job->plan);
 }
 
-/* The help's text before and after the lines of the axes' scalars. */
+/* The help's text before and after the lines of the axes' scalars; in the
+ * tail, "\001g" stands for the "grid" entry's first lines and "\001o" for
+ * the order of the axes (help_tail_expand). */
 static const char help_head[] =
 "Job file: a JSON object; unknown keys are errors. Every field is checked\n"
 "before any training; errors name the file, the field and the reason.\n"
@@ -1218,13 +1233,12 @@ static const char help_tail[] =
 "                      finite) stops that training as diverged\n"
 "  \"seed\"              integer >= 0, default 1: all randomness derives from it\n"
 "  \"threads\"           OpenBLAS threads per rank, 1..256, default 1\n"
-"  \"grid\"              {\"batch_size\": AXIS, \"lr\": AXIS, \"momentum\": AXIS,\n"
-"                      \"epochs\": AXIS}, any subset; AXIS is a list of distinct\n"
+"\001" "g"
 "                      values [32, 64] or an inclusive range {\"from\": 0.005,\n"
 "                      \"to\": 0.195, \"step\": 0.005}, expanded decimal-exactly\n"
 "                      (that one gives 39 values 0.005, 0.01, ..., 0.195); at most\n"
 "                      4096 values per axis, 1000000 cells. Cells are the product,\n"
-"                      row-major in the order batch_size, lr, momentum, epochs.\n"
+"\001" "o"
 "  \"validation\"        {\"kind\": \"kfold\", \"folds\": K} (K >= 2, default 10): each\n"
 "                      cell trains K times, validated on each fold once; or\n"
 "                      {\"kind\": \"test\"}: each cell trains once on the whole\n"
@@ -1263,13 +1277,41 @@ static size_t help_axes(char *buf, size_t cap)
     return len;
 }
 
+static size_t help_tail_expand(char *buf, size_t cap)
+{
+    size_t len = 0;
+#define PUT(...) (len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__))
+    for (const char *p = help_tail; *p && len < cap; p++) {
+        if (*p != '\001') {
+            buf[len++] = *p;
+            continue;
+        }
+        if (*++p == 'g') { /* the axes as "name": AXIS, three on the first line */
+            PUT("  %-19s {", "\"grid\"");
+            for (int a = 0; a < RCN_NAXES; a++)
+                PUT("%s\"%s\": AXIS%s", a == 3 ? "                      " : a ? " " : "",
+                    rcn_axis_name(a), a == RCN_NAXES - 1 ? "}" : a == 2 ? ",\n" : ",");
+            PUT(", any subset; AXIS is a list of distinct\n");
+        } else {
+            assert(*p == 'o');
+            PUT("                      row-major in the order ");
+            for (int a = 0; a < RCN_NAXES; a++)
+                PUT("%s%s", rcn_axis_name(a), a == RCN_NAXES - 1 ? ".\n" : ", ");
+        }
+    }
+#undef PUT
+    assert(len < cap);
+    buf[len] = 0;
+    return len;
+}
+
 const char *rcn_job_help(void)
 {
-    static char text[sizeof help_head + sizeof help_tail + 512];
+    static char text[sizeof help_head + sizeof help_tail + 1024];
     if (!text[0]) {
         size_t len = snprintf(text, sizeof text, "%s", help_head);
         len += help_axes(text + len, sizeof text - len);
-        snprintf(text + len, sizeof text - len, "%s", help_tail);
+        help_tail_expand(text + len, sizeof text - len);
     }
     return text;
 }

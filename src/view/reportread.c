@@ -767,12 +767,10 @@ void rcn_view_cell_label(const rcn_view_report *r, const rcn_view_cell *c, char 
         used += (size_t)snprintf(buf + used, n - used, "%s%s=%s", used ? ", " : "",
                                  rcn_axis_name(a), v);
     }
-    if (!buf[0]) {
-        char bs[32], lr[32], m[32], e[32];
-        rcn_view_fmt_value(c->params.v[RCN_AXIS_BATCH], bs, sizeof bs);
-        rcn_view_fmt_value(c->params.v[RCN_AXIS_LR], lr, sizeof lr);
-        rcn_view_fmt_value(c->params.v[RCN_AXIS_MOMENTUM], m, sizeof m);
-        rcn_view_fmt_value(c->params.v[RCN_AXIS_EPOCHS], e, sizeof e);
-        snprintf(buf, n, "batch_size=%s, lr=%s, momentum=%s, epochs=%s", bs, lr, m, e);
+    for (int a = 0; !used && a < RCN_NAXES; a++) { /* none swept: every axis */
+        char v[40];
+        rcn_view_fmt_value(c->params.v[a], v, sizeof v);
+        snprintf(buf + strlen(buf), n - strlen(buf), "%s%s=%s", a ? ", " : "", rcn_axis_name(a),
+                 v);
     }
 }
