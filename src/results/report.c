@@ -5,6 +5,7 @@
  * running search, `rcn status` and `rcn report`. */
 #include "rcn/report.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +128,7 @@ static json_t *mean_or_null(const cell_stats *cs, double x)
 static json_t *cell_json(const rcn_plan *p, int c, const cell_stats *cs, int rank,
                          const json_t *const *slot)
 {
-    const rcn_plan_cell *cell = &p->cells[c];
+    const rcn_plan_cell *cell = rcn_plan_cell_at(p, c);
     json_t *o = json_pack(
         "{s:i, s:s, s:O, s:s, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "index", c, "key",
         cell->key, "params", cell->params, "status", cell_status_name[cs->status], "n_folds",
@@ -166,8 +167,7 @@ static json_t *marginals_json(const rcn_plan *p, const cell_stats *cs)
             continue; /* out of memory: the axis is left out */
         for (int c = 0; c < p->n_cells; c++) {
             int v = p->cells[c].axis_index[a];
-            if (v < 0 || (size_t)v >= nv)
-                continue;
+            assert(v >= 0 && (size_t)v < nv);
             row_acc *r = &acc[v];
             r->n_cells++;
             if (cs[c].status == CELL_DIVERGED)

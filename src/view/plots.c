@@ -775,7 +775,7 @@ static int plot_lr_group(pctx *c, const char *group, const double *lrs, int n_lr
     fprintf(g, " font \"DejaVu Sans,12\"\n");
     fprintf(g, "  set grid lc rgb \"#cccccc\"\n  set bmargin 7\n"
                "  set key at screen 0.5, screen 0.015 center bottom horizontal maxrows 1\n");
-    fprintf(g, "  set xlabel \"learning rate\"\n  set ylabel \"" LOSS_LABEL "\"\n");
+    fprintf(g, "  set xlabel \"%s\"\n  set ylabel \"" LOSS_LABEL "\"\n", rcn_axis_label(RCN_AXIS_LR));
     if (n_lr <= 12) {
         fprintf(g, "  set xtics (");
         for (int j = 0; j < n_lr; j++) {
@@ -902,7 +902,8 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     fprintf(g, "  set title ");
     gp_quote(g, title);
     fprintf(g, " font \"DejaVu Sans,12\"\n");
-    fprintf(g, "  set xlabel \"learning rate\"\n  set ylabel \"batch size\"\n");
+    fprintf(g, "  set xlabel \"%s\"\n  set ylabel \"%s\"\n", rcn_axis_label(RCN_AXIS_LR),
+            rcn_axis_label(RCN_AXIS_BATCH));
     fprintf(g, "  set xrange [-0.5:%g]\n  set yrange [-0.5:%g]\n", n_lr - 0.5, n_bs - 0.5);
     fprintf(g, "  set xtics (");
     for (int i = 0; i < n_lr; i++) {

@@ -325,14 +325,21 @@ static int print_cells(FILE *f, const rcn_view_report *r, const rcn_view_table_o
     return 0;
 }
 
+/* "batch size 64, learning rate 0.01, momentum 0.5, 10 epochs": every axis
+ * as "label value", the epochs (last) as "value label". */
 static void params_text(const rcn_view_params *p, char *b, size_t n)
 {
-    char bs[32], lr[32], m[32], e[32];
-    rcn_view_fmt_value(p->v[RCN_AXIS_BATCH], bs, sizeof bs);
-    rcn_view_fmt_value(p->v[RCN_AXIS_LR], lr, sizeof lr);
-    rcn_view_fmt_value(p->v[RCN_AXIS_MOMENTUM], m, sizeof m);
-    rcn_view_fmt_value(p->v[RCN_AXIS_EPOCHS], e, sizeof e);
-    snprintf(b, n, "batch size %s, learning rate %s, momentum %s, %s epochs", bs, lr, m, e);
+    size_t used = 0;
+    b[0] = 0;
+    for (int a = 0; a < RCN_NAXES && used < n; a++) {
+        char v[32];
+        rcn_view_fmt_value(p->v[a], v, sizeof v);
+        const char *sep = a ? ", " : "", *label = rcn_axis_label(a);
+        if (a == RCN_AXIS_EPOCHS)
+            used += (size_t)snprintf(b + used, n - used, "%s%s %s", sep, v, label);
+        else
+            used += (size_t)snprintf(b + used, n - used, "%s%s %s", sep, label, v);
+    }
 }
 
 static void print_best(FILE *f, const rcn_view_report *r, int md)
