@@ -202,7 +202,7 @@ static void record(coord *c, int cell, int fold, const rcn_train_result *res)
     if (c->done[slot])
         return;
     rcn_error e;
-    json_t *f = rcn_fold_to_json(&x->plan->cells[cell], fold, res);
+    json_t *f = rcn_fold_to_json(rcn_plan_cell_at(x->plan, cell), fold, res);
     if (!f) {
         fail(c, "out of memory recording (cell %d, fold %d)", cell, fold);
         return;
@@ -403,7 +403,7 @@ static void do_refit(coord *c)
         return;
     }
     int cell = (int)json_integer_value(json_object_get(best, "cell"));
-    const rcn_plan_cell *pc = &x->plan->cells[cell];
+    const rcn_plan_cell *pc = rcn_plan_cell_at(x->plan, cell);
     if (x->opts->progress)
         fprintf(x->opts->progress, "rcn search: refit of %s on %lld images, tested on %lld\n",
                 pc->key, (long long)rcn_fold_train_size(x->runner, c->k), (long long)x->test.n);
