@@ -18,6 +18,7 @@
 #include "rcn/error.h"
 #include "rcn/job.h"
 #include "rcn/net.h"
+#include "rcn/plan.h"
 #include "rcn/train.h"
 
 /* What every rank needs to run any fold job of a search (plain data: sent
@@ -38,10 +39,10 @@ void rcn_fold_spec_from_job(const rcn_job *job, rcn_fold_spec *spec);
 
 typedef struct rcn_fold_runner rcn_fold_runner;
 
-/* `cells` (spec->n_cells entries), `train` and `test` (may be NULL when
+/* `cells` (spec->n_cells entries, a plan's: plan.h), `train` and `test` (may be NULL when
  * neither test validation nor refit runs here) stay owned by the caller
  * and must outlive the runner. */
-rcn_fold_runner *rcn_fold_runner_create(const rcn_fold_spec *spec, const rcn_cell *cells,
+rcn_fold_runner *rcn_fold_runner_create(const rcn_fold_spec *spec, const rcn_plan_cell *cells,
                                         const rcn_dataset *train, const rcn_dataset *test,
                                         rcn_error *err);
 void rcn_fold_runner_destroy(rcn_fold_runner *r);

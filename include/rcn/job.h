@@ -13,12 +13,12 @@
  *                  ignore it).
  *   "train_limit": integer >= 1, deterministic subset of the training set (optional)
  *   "model":       preset name or spec object (see rcn_arch_from_json); default "rcn8"
- *   "epochs", "batch_size", "lr", "momentum", "weight_decay", "dropout":
- *                  scalar defaults for every cell (defaults 10, 64, 0.01, 0.5, 0, model's)
+ *   the axes (axes.h: "batch_size", "lr", "momentum", "epochs"), "weight_decay",
+ *   "dropout":     scalar defaults for every cell (axes: the table's; 0; model's)
  *   "diverge_threshold": default 1000
  *   "seed":        integer >= 0, default 1
  *   "threads":     OpenBLAS threads per rank, default 1
- *   "grid":        {"batch_size": AXIS, "lr": AXIS, "momentum": AXIS, "epochs": AXIS}
+ *   "grid":        {AXIS_NAME: AXIS, ...} over the axes of axes.h,
  *                  each AXIS a non-empty list or {"from", "to", "step"} (inclusive,
  *                  decimal-exact: 0.005..0.195 step 0.005 gives 39 values)
  *   "validation":  {"kind": "kfold", "folds": K >= 2} or {"kind": "test"}
@@ -34,14 +34,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rcn/axes.h"
 #include "rcn/error.h"
 #include "rcn/net.h"
+#include "rcn/plan.h"
 
 #define RCN_MAX_AXIS 4096
 #define RCN_MAX_CELLS 1000000
 #define RCN_PATH_MAX 4096
-
-typedef enum { RCN_AXIS_BATCH = 0, RCN_AXIS_LR, RCN_AXIS_MOMENTUM, RCN_AXIS_EPOCHS, RCN_NAXES } rcn_axis_id;
 
 /* One swept axis; values are kept as doubles plus their shortest decimal
  * spelling (e.g. "0.135"), which is what reports and keys print. */
@@ -50,8 +50,6 @@ typedef struct {
     double *values;
     char (*text)[32];
 } rcn_axis;
-
-typedef enum { RCN_VALID_KFOLD = 0, RCN_VALID_TEST = 1 } rcn_valid_kind;
 
 typedef struct {
     char path[RCN_PATH_MAX];     /* the job file */
@@ -71,23 +69,14 @@ typedef struct {
     char output[RCN_PATH_MAX], journal[RCN_PATH_MAX];
     json_t *json;                /* the job as read (normalised), owned */
     char hash[17];               /* hex FNV-1a of the canonical job JSON: a journal's identity */
+    rcn_plan plan;               /* the cells, expanded from json (rcn_plan_from_json), owned */
 } rcn_job;
-
-/* A cell: one point of the grid; its hyperparameters resolved. */
-typedef struct {
-    int index;                   /* 0..n_cells-1, row-major over axes in rcn_axis_id order */
-    int batch_size, epochs;
-    double lr, momentum;
-    char key[160];               /* e.g. "batch_size=256,lr=0.135" (swept axes only) */
-} rcn_cell;
 
 /* Parses and validates the file; on error *err names the file, the JSON path
  * ("grid.lr.step") and the reason, or line:column for syntax errors. Checks
  * that the data files exist and are readable (not their contents). */
 int rcn_job_load(const char *path, rcn_job *job, rcn_error *err);
 void rcn_job_free(rcn_job *job);
-int rcn_job_n_cells(const rcn_job *job);
-void rcn_job_cell(const rcn_job *job, int index, rcn_cell *cell);
 /* Checks that needs the data loaded: batch sizes <= training size per fold. */
 int rcn_job_check_sizes(const rcn_job *job, int64_t n_train, rcn_error *err);
 
@@ -101,13 +90,6 @@ int rcn_job_set_output(rcn_job *job, const char *output, rcn_error *err);
 
 /* The job-file format, for `rcn search --help` (static text). */
 const char *rcn_job_help(void);
-
-/* The cell's hyperparameters as {"batch_size", "lr", "momentum", "epochs"}
- * (new reference): the report's "params". */
-json_t *rcn_job_cell_params(const rcn_job *job, const rcn_cell *cell);
-
-/* 1 for batch_size and epochs. (rcn_axis_name is in plan.h.) */
-int rcn_axis_is_integer(rcn_axis_id a);
 
 /* Decimal spelling of v for keys and reports: %.15g ("0.135", "256",
  * "1e-05"), or %.16g / %.17g when that is needed to read back as v. */

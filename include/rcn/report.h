@@ -78,7 +78,9 @@ json_t *rcn_report_from_folds(const json_t *job, const json_t *folds, const json
                               rcn_error *err);
 
 /* Prints the marginal tables (Table 2 for batch_size) and the best cell
- * (and refit, if any) of a report, aligned like the paper's tables. */
+ * (and refit, if any) of a report, aligned like the paper's tables: what
+ * `rcn search` prints at the end. Defined with the view's tables
+ * (src/view/tables.c), which print every marginal table. */
 void rcn_report_print_summary(FILE *f, const json_t *report);
 
 #endif

@@ -15,18 +15,12 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "rcn/axes.h"
 #include "rcn/error.h"
 
-/* The swept axes of a grid, in the job's rcn_axis_id order. */
-typedef enum { RCN_VIEW_BATCH = 0, RCN_VIEW_LR, RCN_VIEW_MOMENTUM, RCN_VIEW_EPOCHS, RCN_VIEW_NAXES } rcn_view_axis;
-
-/* "batch_size", "lr", "momentum", "epochs": the JSON names of the axes. */
-extern const char *const rcn_view_axis_key[RCN_VIEW_NAXES];
-/* "batch size", "learning rate", "momentum", "epochs": for people. */
-extern const char *const rcn_view_axis_label[RCN_VIEW_NAXES];
-
+/* Axes (batch_size, lr, momentum, epochs) are indexed by rcn_axis_id (axes.h). */
 typedef struct {
-    double v[RCN_VIEW_NAXES]; /* indexed by rcn_view_axis */
+    double v[RCN_NAXES]; /* indexed by rcn_axis_id */
 } rcn_view_params;
 
 typedef struct {
@@ -84,13 +78,13 @@ typedef struct {
     char loss_convention[80];
     int kind_test;                /* 1: {"kind": "test"}, val_* are test numbers */
     int k;                        /* folds per cell */
-    int n_values[RCN_VIEW_NAXES]; /* swept axes: number of values, 0: not swept */
-    double *values[RCN_VIEW_NAXES];
+    int n_values[RCN_NAXES]; /* swept axes: number of values, 0: not swept */
+    double *values[RCN_NAXES];
     int n_folds;
     rcn_view_fold *folds;         /* sorted by (cell, fold) */
     int n_cells;
     rcn_view_cell *cells;         /* sorted by index */
-    rcn_view_marginal marginals[RCN_VIEW_NAXES];
+    rcn_view_marginal marginals[RCN_NAXES];
     int best;                     /* index into cells[], -1: none */
     int has_refit;
     rcn_view_params refit_params;

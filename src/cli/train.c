@@ -1,9 +1,11 @@
 /* train.c - `rcn train`: train one network on a training set, evaluate on
  * the test set after every epoch, print a line per epoch and write the same
  * as JSON; optionally save the model (the paper's Experiment 1). */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +19,11 @@
 #include "rcn/job.h"
 #include "rcn/jsonutil.h"
 #include "rcn/netfile.h"
+#include "rcn/plan.h"
 #include "rcn/train.h"
 
+/* The help; "\001" + digit d stands for the line of axis order[d] (axes.h
+ * holds its option, help and default). */
 static const char usage_text[] =
     "usage: rcn train [options]\n"
     "\n"
@@ -34,12 +39,10 @@ static const char usage_text[] =
     "                        options given on the command line override it\n"
     "  --preset NAME         rcn8 (default), rcn14 or resnet18\n"
     "  --spec JSON           a custom model spec (see rcn search --help)\n"
-    "  --batch-size N        mini-batch size (default 64)\n"
-    "  --lr X                learning rate (default 0.01)\n"
-    "  --momentum X          SGD momentum (default 0.5)\n"
+    "\001" "0" "\001" "1" "\001" "2"
     "  --weight-decay X      L2 weight decay (default 0)\n"
     "  --dropout P           dropout before the classifier (default: the preset's, 0.5)\n"
-    "  --epochs N            epochs (default 10)\n"
+    "\001" "3"
     "  --seed N              seed of every random stream (default 1)\n"
     "  --train-limit N       train on a deterministic subset of N images\n"
     "  --data DIR            directory with the four IDX files, raw or .gz\n"
@@ -55,11 +58,32 @@ static const char usage_text[] =
     "exit status: 0 trained (also when the run diverged: that is a result), 1 error,\n"
     "2 bad command line.\n";
 
+static const int usage_axes[RCN_NAXES] = {RCN_AXIS_BATCH, RCN_AXIS_LR, RCN_AXIS_MOMENTUM,
+                                          RCN_AXIS_EPOCHS};
+
+static void print_usage(void)
+{
+    for (const char *p = usage_text; *p; p++) {
+        if (*p != '\001') {
+            putchar(*p);
+            continue;
+        }
+        int d = *++p - '0';
+        assert(d >= 0 && d < RCN_NAXES);
+        const rcn_axis_def *ax = rcn_axis_def_of(usage_axes[d]);
+        char opt[40], def[32];
+        snprintf(opt, sizeof opt, "%s %s", ax->flag, ax->flag_arg);
+        rcn_num_text(ax->def, def, sizeof def);
+        printf("  %-21s %s (default %s)\n", opt, ax->help, def);
+    }
+}
+
 typedef struct {
     rcn_arch arch;
     char arch_set;
-    int batch_size, epochs, threads;
-    double lr, momentum, weight_decay, diverge_threshold, dropout;
+    rcn_plan_cell cell; /* the hyperparameters of the axes (key, params unused) */
+    int threads;
+    double weight_decay, diverge_threshold, dropout;
     unsigned long long seed;
     long long train_limit;
     char data_dir[RCN_PATH_MAX];
@@ -98,21 +122,17 @@ static int apply_job(train_opts *o, const char *path, rcn_error *err)
     rcn_job job;
     if (rcn_job_load(path, &job, err))
         return -1;
-    int nc = rcn_job_n_cells(&job);
+    int nc = job.plan.n_cells;
     if (nc != 1) {
         rcn_job_free(&job);
         return rcn_errorf(err, "%s: the job's grid has %d cells; rcn train takes one "
                           "(use rcn search for a grid)", path, nc);
     }
-    rcn_cell cell;
-    rcn_job_cell(&job, 0, &cell);
+    o->cell = *rcn_plan_cell_at(&job.plan, 0);
+    o->cell.params = NULL; /* the job's, freed below */
     o->arch = job.arch;
     o->arch_set = 1;
     o->dropout = job.arch.dropout;
-    o->batch_size = cell.batch_size;
-    o->epochs = cell.epochs;
-    o->lr = cell.lr;
-    o->momentum = cell.momentum;
     o->weight_decay = job.weight_decay;
     o->diverge_threshold = job.diverge_threshold;
     o->seed = job.seed;
@@ -126,20 +146,58 @@ static int apply_job(train_opts *o, const char *path, rcn_error *err)
     return 0;
 }
 
-enum { O_JOB = 256, O_PRESET, O_SPEC, O_BATCH, O_LR, O_MOM, O_WD, O_DROP, O_EPOCHS, O_SEED,
-       O_LIMIT, O_DATA, O_DIV, O_THREADS, O_OUT, O_SAVE, O_QUIET, O_HELP };
+/* O_AXIS + a: the option of axis a (axes.h). */
+enum { O_JOB = 256, O_PRESET, O_SPEC, O_WD, O_DROP, O_SEED, O_LIMIT, O_DATA, O_DIV, O_THREADS,
+       O_OUT, O_SAVE, O_QUIET, O_HELP, O_AXIS };
 
-static const struct option long_opts[] = {
+#define N_FIXED_OPTS 14
+static const struct option fixed_opts[N_FIXED_OPTS] = {
     {"job", required_argument, 0, O_JOB},         {"preset", required_argument, 0, O_PRESET},
-    {"spec", required_argument, 0, O_SPEC},       {"batch-size", required_argument, 0, O_BATCH},
-    {"lr", required_argument, 0, O_LR},           {"momentum", required_argument, 0, O_MOM},
-    {"weight-decay", required_argument, 0, O_WD}, {"dropout", required_argument, 0, O_DROP},
-    {"epochs", required_argument, 0, O_EPOCHS},   {"seed", required_argument, 0, O_SEED},
+    {"spec", required_argument, 0, O_SPEC},       {"weight-decay", required_argument, 0, O_WD},
+    {"dropout", required_argument, 0, O_DROP},    {"seed", required_argument, 0, O_SEED},
     {"train-limit", required_argument, 0, O_LIMIT}, {"data", required_argument, 0, O_DATA},
     {"diverge-threshold", required_argument, 0, O_DIV},
     {"threads", required_argument, 0, O_THREADS}, {"out", required_argument, 0, O_OUT},
     {"save", required_argument, 0, O_SAVE},       {"quiet", no_argument, 0, O_QUIET},
-    {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0}};
+    {"help", no_argument, 0, O_HELP}};
+
+/* The options: the fixed ones, then one per axis (its flag without "--"). */
+static void make_opts(struct option opts[N_FIXED_OPTS + RCN_NAXES + 1])
+{
+    memcpy(opts, fixed_opts, sizeof fixed_opts);
+    for (int a = 0; a < RCN_NAXES; a++) {
+        const char *flag = rcn_axis_def_of(a)->flag;
+        assert(!strncmp(flag, "--", 2));
+        opts[N_FIXED_OPTS + a] = (struct option){flag + 2, required_argument, 0, O_AXIS + a};
+    }
+    opts[N_FIXED_OPTS + RCN_NAXES] = (struct option){0, 0, 0, 0};
+}
+
+/* The value of axis a from its option: the axis's type and range (the same
+ * as a job's). */
+static int parse_axis(int a, const char *arg, rcn_plan_cell *cell, rcn_error *err)
+{
+    const rcn_axis_def *ax = rcn_axis_def_of(a);
+    const rcn_range *r = &ax->range;
+    double v;
+    if (r->integer) {
+        long long iv;
+        long long hi = r->hi == HUGE_VAL ? LLONG_MAX : (long long)r->hi;
+        if (rcn_arg_int(ax->flag, arg, (long long)r->lo, hi, &iv, err))
+            return -1;
+        v = (double)iv;
+    } else {
+        if (rcn_arg_double(ax->flag, arg, -HUGE_VAL, HUGE_VAL, &v, err))
+            return -1;
+        if (!rcn_range_has(r, v)) {
+            char cond[96];
+            rcn_range_text(r, cond, sizeof cond);
+            return rcn_errorf(err, "%s: %g is out of range (must be %s)", ax->flag, v, cond);
+        }
+    }
+    rcn_plan_cell_set(cell, a, v);
+    return 0;
+}
 
 /* Parses argv into o; returns 0, or an exit status (help printed / usage error). */
 static int parse_args(int argc, char **argv, train_opts *o, int *exit_now)
@@ -148,13 +206,15 @@ static int parse_args(int argc, char **argv, train_opts *o, int *exit_now)
     long long iv;
     double dv;
     *exit_now = 0;
+    struct option long_opts[N_FIXED_OPTS + RCN_NAXES + 1];
+    make_opts(long_opts);
     /* First pass: --job (so that options override it), --help. */
     optind = 1;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         if (c == O_HELP) {
-            fputs(usage_text, stdout);
+            print_usage();
             *exit_now = 1;
             return RCN_EXIT_OK;
         }
@@ -190,14 +250,6 @@ static int parse_args(int argc, char **argv, train_opts *o, int *exit_now)
                 o->arch_set = 1, o->dropout = o->arch.dropout;
             break;
         }
-        case O_BATCH:
-            if (!(rc = rcn_arg_int("--batch-size", optarg, 1, 1 << 20, &iv, &err)))
-                o->batch_size = (int)iv;
-            break;
-        case O_EPOCHS:
-            if (!(rc = rcn_arg_int("--epochs", optarg, 1, RCN_MAX_EPOCHS, &iv, &err)))
-                o->epochs = (int)iv;
-            break;
         case O_SEED:
             if (!(rc = rcn_arg_int("--seed", optarg, 0, (1LL << 53), &iv, &err)))
                 o->seed = (unsigned long long)iv;
@@ -209,12 +261,6 @@ static int parse_args(int argc, char **argv, train_opts *o, int *exit_now)
         case O_THREADS:
             if (!(rc = rcn_arg_int("--threads", optarg, 1, 1024, &iv, &err)))
                 o->threads = (int)iv;
-            break;
-        case O_LR:
-            rc = rcn_arg_double("--lr", optarg, 1e-12, 1e6, &o->lr, &err);
-            break;
-        case O_MOM:
-            rc = rcn_arg_double("--momentum", optarg, 0, 0.999999, &o->momentum, &err);
             break;
         case O_WD:
             rc = rcn_arg_double("--weight-decay", optarg, 0, 1e3, &o->weight_decay, &err);
@@ -235,7 +281,12 @@ static int parse_args(int argc, char **argv, train_opts *o, int *exit_now)
         case O_SAVE: o->save = optarg; break;
         case O_QUIET: o->quiet = 1; break;
         case O_HELP: break;
-        default: /* getopt printed the problem */
+        default:
+            if (c >= O_AXIS && c < O_AXIS + RCN_NAXES) {
+                rc = parse_axis(c - O_AXIS, optarg, &o->cell, &err);
+                break;
+            }
+            /* getopt printed the problem */
             fprintf(stderr, "Try 'rcn train --help'.\n");
             *exit_now = 1;
             return RCN_EXIT_USAGE;
@@ -270,8 +321,9 @@ static int check_writable(const char *opt, const char *path, rcn_error *err)
 
 int rcn_cmd_train(int argc, char **argv)
 {
-    train_opts o = {.batch_size = 64, .epochs = 10, .threads = 1, .lr = 0.01,
-                    .momentum = 0.5, .diverge_threshold = 1000, .dropout = -1, .seed = 1};
+    train_opts o = {.threads = 1, .diverge_threshold = 1000, .dropout = -1, .seed = 1};
+    for (int a = 0; a < RCN_NAXES; a++)
+        rcn_plan_cell_set(&o.cell, a, rcn_axis_def_of(a)->def);
     snprintf(o.data_dir, sizeof o.data_dir, "data/mnist");
     rcn_arch_preset("rcn8", &o.arch, NULL);
     int exit_now, rc = parse_args(argc, argv, &o, &exit_now);
@@ -309,9 +361,9 @@ int rcn_cmd_train(int argc, char **argv)
                    o.train_limit, (long long)tr.n, o.train_images);
         goto done;
     }
-    if (o.batch_size > n_train) {
+    if (o.cell.batch_size > n_train) {
         rcn_errorf(&err, "--batch-size %d is larger than the training set (%lld images)",
-                   o.batch_size, (long long)n_train);
+                   o.cell.batch_size, (long long)n_train);
         goto done;
     }
     tr_idx = malloc(sizeof(int32_t) * (size_t)n_train);
@@ -323,7 +375,7 @@ int rcn_cmd_train(int argc, char **argv)
     rcn_subset(tr.n, n_train, o.seed, tr_idx);
     for (int64_t i = 0; i < te.n; i++)
         te_idx[i] = (int32_t)i;
-    if (!(net = rcn_net_create(&o.arch, o.batch_size, &err)))
+    if (!(net = rcn_net_create(&o.arch, o.cell.batch_size, &err)))
         goto done;
     rcn_net_init(net, o.seed, 0);
 
@@ -331,15 +383,15 @@ int rcn_cmd_train(int argc, char **argv)
         printf("rcn train: %s (%lld parameters), %lld training / %lld test images, batch %d, "
                "lr %g, momentum %g, weight decay %g, dropout %g, %d epochs, seed %llu\n",
                o.arch.name, (long long)rcn_arch_param_count(&o.arch), (long long)n_train,
-               (long long)te.n, o.batch_size, o.lr, o.momentum, o.weight_decay,
-               (double)o.arch.dropout, o.epochs, o.seed);
+               (long long)te.n, o.cell.batch_size, o.cell.lr, o.cell.momentum, o.weight_decay,
+               (double)o.arch.dropout, o.cell.epochs, o.seed);
         printf("epoch  train_loss  train_acc   test_loss   test_acc   seconds     img/s\n");
         fflush(stdout);
     }
     rcn_split trs = {tr.images, tr.labels, tr_idx, n_train};
     rcn_split tes = {te.images, te.labels, te_idx, te.n};
-    rcn_hparams hp = {.batch_size = o.batch_size, .epochs = o.epochs, .lr = o.lr,
-                      .momentum = o.momentum, .weight_decay = o.weight_decay,
+    rcn_hparams hp = {.batch_size = o.cell.batch_size, .epochs = o.cell.epochs, .lr = o.cell.lr,
+                      .momentum = o.cell.momentum, .weight_decay = o.weight_decay,
                       .diverge_threshold = o.diverge_threshold, .seed = o.seed, .stream_a = 0};
     rcn_train_hooks hooks = {.on_epoch = print_epoch, .ud = &o};
     static rcn_train_result res;
@@ -352,9 +404,10 @@ int rcn_cmd_train(int argc, char **argv)
     json_t *cfg = json_pack(
         "{s:o, s:I, s:i, s:f, s:f, s:f, s:f, s:i, s:I, s:I, s:I, s:f, s:i, s:{s:s, s:s, s:s, s:s}}",
         "model", rcn_arch_to_json(&o.arch), "parameters",
-        (json_int_t)rcn_arch_param_count(&o.arch), "batch_size", o.batch_size, "lr", o.lr,
-        "momentum", o.momentum, "weight_decay", o.weight_decay, "dropout",
-        (double)o.arch.dropout, "epochs", o.epochs, "seed", (json_int_t)o.seed, "train_limit",
+        (json_int_t)rcn_arch_param_count(&o.arch), rcn_axis_name(RCN_AXIS_BATCH),
+        o.cell.batch_size, rcn_axis_name(RCN_AXIS_LR), o.cell.lr,
+        rcn_axis_name(RCN_AXIS_MOMENTUM), o.cell.momentum, "weight_decay", o.weight_decay,
+        "dropout", (double)o.arch.dropout, rcn_axis_name(RCN_AXIS_EPOCHS), o.cell.epochs, "seed", (json_int_t)o.seed, "train_limit",
         (json_int_t)o.train_limit, "n_train", (json_int_t)n_train, "diverge_threshold",
         o.diverge_threshold, "threads", o.threads, "data", "train_images", o.train_images,
         "train_labels", o.train_labels, "test_images", o.test_images, "test_labels",
@@ -372,9 +425,11 @@ int rcn_cmd_train(int argc, char **argv)
                     json_object_get(tj, "diverged"), "seconds", rcn_json_num(res.seconds));
     json_decref(tj);
     if (o.save) {
-        json_t *meta = json_pack("{s:f, s:i, s:f, s:i, s:I}", "lr", o.lr, "batch_size",
-                                 o.batch_size, "momentum", o.momentum, "epochs", res.n_epochs,
-                                 "seed", (json_int_t)o.seed);
+        json_t *meta = json_pack("{s:f, s:i, s:f, s:i, s:I}", rcn_axis_name(RCN_AXIS_LR),
+                                 o.cell.lr, rcn_axis_name(RCN_AXIS_BATCH), o.cell.batch_size,
+                                 rcn_axis_name(RCN_AXIS_MOMENTUM), o.cell.momentum,
+                                 rcn_axis_name(RCN_AXIS_EPOCHS), res.n_epochs, "seed",
+                                 (json_int_t)o.seed);
         int src = rcn_safetensors_save(o.save, net, meta, &err);
         json_decref(meta);
         if (src)

@@ -7,12 +7,13 @@
  * so they come in runs and the network is rebuilt only between runs. */
 #include "rcn/fold.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct rcn_fold_runner {
     rcn_fold_spec spec;
-    const rcn_cell *cells;
+    const rcn_plan_cell *cells;
     const rcn_dataset *train, *test;
     int32_t *base;      /* the training subset: dataset indices, ascending */
     int64_t n_base;
@@ -33,7 +34,7 @@ void rcn_fold_spec_from_job(const rcn_job *job, rcn_fold_spec *spec)
     spec->threads = job->threads;
     spec->kind = job->valid_kind;
     spec->folds = job->valid_kind == RCN_VALID_KFOLD ? job->folds : 1;
-    spec->n_cells = rcn_job_n_cells(job);
+    spec->n_cells = job->plan.n_cells;
     spec->train_limit = job->train_limit;
 }
 
@@ -51,7 +52,7 @@ void rcn_fold_runner_destroy(rcn_fold_runner *r)
     free(r);
 }
 
-rcn_fold_runner *rcn_fold_runner_create(const rcn_fold_spec *spec, const rcn_cell *cells,
+rcn_fold_runner *rcn_fold_runner_create(const rcn_fold_spec *spec, const rcn_plan_cell *cells,
                                         const rcn_dataset *train, const rcn_dataset *test,
                                         rcn_error *err)
 {
@@ -124,7 +125,8 @@ int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, const rcn_train_hooks *
     if (on_test && !r->test_idx)
         return rcn_errorf(err, "fold job (cell %d, fold %d) needs the test set, which this rank "
                           "does not hold", cell, fold);
-    const rcn_cell *c = &r->cells[cell];
+    const rcn_plan_cell *c = &r->cells[cell];
+    assert(c->index == cell);
     rcn_net *net = net_for(r, c->batch_size, err);
     if (!net)
         return -1;

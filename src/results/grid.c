@@ -1,19 +1,12 @@
-/* grid.c - the search grid: decimal-exact expansion of {from, to, step}
- * ranges, shortest decimal spelling of values, and the cells of a job
- * (row-major product over the swept axes in rcn_axis_id order). */
+/* grid.c - the values of grid axes: decimal-exact expansion of {from, to,
+ * step} ranges and the shortest decimal spelling of values. (The cells, the
+ * product of the axes, are expanded by plan.c.) */
 #include "rcn/job.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const axis_names[RCN_NAXES] = {"batch_size", "lr", "momentum", "epochs"};
-
-int rcn_axis_is_integer(rcn_axis_id a)
-{
-    return a == RCN_AXIS_BATCH || a == RCN_AXIS_EPOCHS;
-}
 
 void rcn_num_text(double v, char *buf, size_t cap)
 {
@@ -125,59 +118,4 @@ long rcn_range_expand(double from, double to, double step, double *values, long 
     for (long long k = 0; k < n && k < max_n; k++)
         values[k] = scaled_value(F + k * S, d);
     return (long)n;
-}
-
-int rcn_job_n_cells(const rcn_job *job)
-{
-    int n = 1;
-    for (int a = 0; a < RCN_NAXES; a++)
-        if (job->axes[a].n > 0)
-            n *= job->axes[a].n;
-    return n;
-}
-
-void rcn_job_cell(const rcn_job *job, int index, rcn_cell *cell)
-{
-    memset(cell, 0, sizeof *cell);
-    cell->index = index;
-    cell->batch_size = job->batch_size;
-    cell->epochs = job->epochs;
-    cell->lr = job->lr;
-    cell->momentum = job->momentum;
-    int pick[RCN_NAXES] = {0};
-    int rest = index;
-    for (int a = RCN_NAXES - 1; a >= 0; a--) {
-        int n = job->axes[a].n;
-        if (n > 0) {
-            pick[a] = rest % n;
-            rest /= n;
-        }
-    }
-    size_t len = 0;
-    for (int a = 0; a < RCN_NAXES; a++) {
-        const rcn_axis *ax = &job->axes[a];
-        if (ax->n <= 0)
-            continue;
-        double v = ax->values[pick[a]];
-        switch ((rcn_axis_id)a) {
-        case RCN_AXIS_BATCH: cell->batch_size = (int)v; break;
-        case RCN_AXIS_LR: cell->lr = v; break;
-        case RCN_AXIS_MOMENTUM: cell->momentum = v; break;
-        case RCN_AXIS_EPOCHS: cell->epochs = (int)v; break;
-        default: break;
-        }
-        int w = snprintf(cell->key + len, sizeof cell->key - len, "%s%s=%s",
-                         len ? "," : "", axis_names[a], ax->text[pick[a]]);
-        if (w > 0)
-            len += (size_t)w < sizeof cell->key - len ? (size_t)w : sizeof cell->key - len - 1;
-    }
-    if (len == 0)
-        snprintf(cell->key, sizeof cell->key, "default");
-}
-
-json_t *rcn_job_cell_params(const rcn_job *job, const rcn_cell *cell)
-{
-    (void)job;
-    return json_pack("{s:i, s:f, s:f, s:i}", "batch_size", cell->batch_size, "lr", cell->lr,
-                     "momentum", cell->momentum, "epochs", cell->epochs);
 }

@@ -4,6 +4,7 @@
  * build the normalised job JSON and its hash. See include/rcn/job.h. */
 #include "rcn/job.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -19,7 +20,6 @@
 #include "rcn/train.h"
 
 #define JOB_FILE_MAX (16 << 20) /* a job file is a few hundred bytes */
-#define MAX_BATCH 10000000
 #define MAX_FOLDS 1000
 #define MAX_THREADS 256
 #define DEFAULT_FOLDS 10
@@ -178,18 +178,21 @@ static int unknown_keys(ctx_t *c, const char *where, const json_t *o,
             if (w > 0 && (size_t)w < sizeof list - len)
                 len += (size_t)w;
         }
-        static const char *const synonyms[][2] = {
-            {"learning_rate", "lr"}, {"learning-rate", "lr"}, {"batch", "batch_size"},
-            {"batchsize", "batch_size"}, {"batch-size", "batch_size"},
-            {"folds", "validation\": {\"kind\": \"kfold\", \"folds"},
-            {"model_name", "model"}, {"preset", "model"}, {"out", "output"}};
+        /* what people type for a key: the key, or axis (an rcn_axis_id) when >= 0 */
+        static const struct { const char *typo, *key; int axis; } synonyms[] = {
+            {"learning_rate", NULL, RCN_AXIS_LR}, {"learning-rate", NULL, RCN_AXIS_LR},
+            {"batch", NULL, RCN_AXIS_BATCH}, {"batchsize", NULL, RCN_AXIS_BATCH},
+            {"batch-size", NULL, RCN_AXIS_BATCH},
+            {"folds", "validation\": {\"kind\": \"kfold\", \"folds", -1},
+            {"model_name", "model", -1}, {"preset", "model", -1}, {"out", "output", -1}};
         for (size_t i = 0; i < sizeof synonyms / sizeof synonyms[0]; i++)
-            if (!strcmp(key, synonyms[i][0])) {
+            if (!strcmp(key, synonyms[i].typo)) {
+                const char *to =
+                    synonyms[i].axis >= 0 ? rcn_axis_name(synonyms[i].axis) : synonyms[i].key;
                 for (int k = 0; allowed[k]; k++)
-                    if (!strncmp(synonyms[i][1], allowed[k], strlen(allowed[k])) &&
-                        (synonyms[i][1][strlen(allowed[k])] == 0 ||
-                         synonyms[i][1][strlen(allowed[k])] == '"'))
-                        near = synonyms[i][1], best = 0;
+                    if (!strncmp(to, allowed[k], strlen(allowed[k])) &&
+                        (to[strlen(allowed[k])] == 0 || to[strlen(allowed[k])] == '"'))
+                        near = to, best = 0;
             }
         int limit = strlen(key) > 5 ? 2 : 1;
         if (near && best <= limit)
@@ -227,32 +230,31 @@ static int want_int(ctx_t *c, const char *path, const json_t *v, long long lo, l
     return 0;
 }
 
-/* The numeric hyperparameters and their admissible ranges. The first four
- * are the grid axes (same order as rcn_axis_id). */
-typedef enum { P_BATCH, P_LR, P_MOMENTUM, P_EPOCHS, P_WD, P_DROPOUT, P_DIVERGE } param_id;
+/* The numeric hyperparameters: the axes (axes.h, first, in rcn_axis_id
+ * order) and the other scalars with their admissible ranges. */
+typedef enum { P_WD = RCN_NAXES, P_DROPOUT, P_DIVERGE } param_id;
 
-static const struct {
-    int integer;
-    double lo;
-    int lo_open;
-    double hi; /* HUGE_VAL: none */
-    int hi_open;
-} params[] = {
-    [P_BATCH] = {1, 1, 0, MAX_BATCH, 0},
-    [P_LR] = {0, 0, 1, HUGE_VAL, 0},
-    [P_MOMENTUM] = {0, 0, 0, 1, 1},
-    [P_EPOCHS] = {1, 1, 0, RCN_MAX_EPOCHS, 0},
-    [P_WD] = {0, 0, 0, HUGE_VAL, 0},
-    [P_DROPOUT] = {0, 0, 0, 1, 1},
-    [P_DIVERGE] = {0, 0, 1, HUGE_VAL, 0},
+static const rcn_range other_ranges[] = {
+    [P_WD - RCN_NAXES] = {0, 0, 0, HUGE_VAL, 0},
+    [P_DROPOUT - RCN_NAXES] = {0, 0, 0, 1, 1},
+    [P_DIVERGE - RCN_NAXES] = {0, 0, 1, HUGE_VAL, 0},
 };
 
-/* A value of parameter p: type and range checked. */
-static int want_param(ctx_t *c, const char *path, const json_t *v, param_id p, double *out)
+/* The range of parameter p: an axis (rcn_axis_id) or a param_id. */
+static const rcn_range *range_of(int p)
 {
-    if (params[p].integer) {
+    assert(p >= 0 && p < P_DIVERGE + 1);
+    return p < RCN_NAXES ? &rcn_axis_def_of(p)->range : &other_ranges[p - RCN_NAXES];
+}
+
+/* A value of parameter p (see range_of): type and range checked. */
+static int want_param(ctx_t *c, const char *path, const json_t *v, int p, double *out)
+{
+    const rcn_range *r = range_of(p);
+    if (r->integer) {
         long long x;
-        if (want_int(c, path, v, (long long)params[p].lo, (long long)params[p].hi, &x))
+        long long hi = r->hi == HUGE_VAL ? LLONG_MAX : (long long)r->hi;
+        if (want_int(c, path, v, (long long)r->lo, hi, &x))
             return -1;
         *out = (double)x;
         return 0;
@@ -264,18 +266,10 @@ static int want_param(ctx_t *c, const char *path, const json_t *v, param_id p, d
         return -1;
     }
     double x = json_number_value(v);
-    int below = params[p].lo_open ? !(x > params[p].lo) : !(x >= params[p].lo);
-    int above = params[p].hi_open ? !(x < params[p].hi) : !(x <= params[p].hi);
-    if (below || above) {
-        char lo[32], hi[32];
-        rcn_num_text(params[p].lo, lo, sizeof lo);
-        rcn_num_text(params[p].hi, hi, sizeof hi);
-        const char *lop = params[p].lo_open ? ">" : ">=";
-        const char *hip = params[p].hi_open ? "<" : "<=";
-        if (params[p].hi == HUGE_VAL)
-            fail(c, path, "must be %s %s (got %s)", lop, lo, got);
-        else
-            fail(c, path, "must be %s %s and %s %s (got %s)", lop, lo, hip, hi, got);
+    if (!rcn_range_has(r, x)) {
+        char cond[96];
+        rcn_range_text(r, cond, sizeof cond);
+        fail(c, path, "must be %s (got %s)", cond, got);
         return -1;
     }
     *out = x;
@@ -333,7 +327,7 @@ static int axis_set(rcn_axis *ax, const double *vals, int n)
 }
 
 /* A list of values (path names the list). Returns 0 and fills *vals (malloc'ed). */
-static int axis_list(ctx_t *c, const char *path, const json_t *list, param_id p, double **vals,
+static int axis_list(ctx_t *c, const char *path, const json_t *list, int p, double **vals,
                      int *n)
 {
     size_t len = json_array_size(list);
@@ -377,7 +371,7 @@ static int axis_list(ctx_t *c, const char *path, const json_t *list, param_id p,
     return 0;
 }
 
-static int axis_parse(ctx_t *c, const char *path, const json_t *j, param_id p, rcn_axis *ax,
+static int axis_parse(ctx_t *c, const char *path, const json_t *j, int p, rcn_axis *ax,
                       axis_src *src)
 {
     double *vals = NULL;
@@ -421,7 +415,7 @@ static int axis_parse(ctx_t *c, const char *path, const json_t *j, param_id p, r
                     bad = 1;
                 } else if (i < 2) {
                     bad |= want_param(c, pp, parts[i], p, &x[i]) != 0;
-                } else if (params[p].integer) {
+                } else if (rcn_axis_is_integer(p)) {
                     long long s;
                     if (want_int(c, pp, parts[i], 1, LLONG_MAX, &s))
                         bad = 1;
@@ -629,6 +623,14 @@ static void parse_data(ctx_t *c, const json_t *d, rcn_job *job, json_t **norm)
 
 /* ---- sizes ------------------------------------------------------------ */
 
+/* The field a batch-size error names: the grid axis when swept, else the
+ * scalar. */
+static const char *batch_path(const rcn_axis *ax, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s%s", ax->n > 0 ? "grid." : "", rcn_axis_name(RCN_AXIS_BATCH));
+    return buf;
+}
+
 /* Batch sizes and folds against a training set of n images; `what` says
  * where n comes from. */
 static void check_sizes(ctx_t *c, const rcn_job *job, int64_t n, const char *what)
@@ -643,17 +645,18 @@ static void check_sizes(ctx_t *c, const rcn_job *job, int64_t n, const char *wha
         fold_train = n - (n + job->folds - 1) / job->folds;
     }
     const rcn_axis *ax = &job->axes[RCN_AXIS_BATCH];
+    char path[32];
     int nb = ax->n > 0 ? ax->n : 1;
     for (int i = 0; i < nb; i++) {
         int b = ax->n > 0 ? (int)ax->values[i] : job->batch_size;
         if (b <= fold_train)
             continue;
         if (job->valid_kind == RCN_VALID_KFOLD)
-            fail(c, ax->n > 0 ? "grid.batch_size" : "batch_size",
+            fail(c, batch_path(ax, path, sizeof path),
                  "%d is more than the %" PRId64 " training images of a fold (%s: %" PRId64
                  " images, %d folds)", b, fold_train, what, n, job->folds);
         else
-            fail(c, ax->n > 0 ? "grid.batch_size" : "batch_size",
+            fail(c, batch_path(ax, path, sizeof path),
                  "%d is more than the %" PRId64 " training images (%s)", b, n, what);
     }
 }
@@ -687,6 +690,7 @@ int rcn_job_check_sizes(const rcn_job *job, int64_t n_train, rcn_error *err)
 static void check_memory(ctx_t *c, const rcn_job *job)
 {
     const rcn_axis *ax = &job->axes[RCN_AXIS_BATCH];
+    char path[32];
     int batch = job->batch_size;
     if (ax->n > 0) {
         batch = 1;
@@ -711,7 +715,7 @@ static void check_memory(ctx_t *c, const rcn_job *job)
              "the %s of memory available (%s)", (long long)rcn_arch_param_count(&job->arch),
              rcn_mem_str(need1, n, sizeof n), a, limit);
     else
-        fail(c, ax->n > 0 ? "grid.batch_size" : "batch_size",
+        fail(c, batch_path(ax, path, sizeof path),
              "batch %d needs %s for the network (%lld parameters), more than the %s of "
              "memory available (%s)", batch, rcn_mem_str(need, n, sizeof n),
              (long long)rcn_arch_param_count(&job->arch), a, limit);
@@ -857,10 +861,55 @@ static int name_ok(ctx_t *c, const char *name, const char *why)
     return 0;
 }
 
-static const char *const top_keys[] = {
-    "name", "description", "data", "train_limit", "model", "epochs", "batch_size", "lr",
-    "momentum", "weight_decay", "dropout", "diverge_threshold", "seed", "threads", "grid",
-    "validation", "refit", "output", NULL};
+/* The order in which the axes' scalars are read, listed and written (the
+ * normalised JSON's key order, which the hash sees). */
+static const int scalar_order[RCN_NAXES] = {RCN_AXIS_EPOCHS, RCN_AXIS_BATCH, RCN_AXIS_LR,
+                                            RCN_AXIS_MOMENTUM};
+
+/* The job's scalar default of axis a. */
+static double job_axis(const rcn_job *job, int a)
+{
+    switch ((rcn_axis_id)a) {
+    case RCN_AXIS_BATCH: return job->batch_size;
+    case RCN_AXIS_LR: return job->lr;
+    case RCN_AXIS_MOMENTUM: return job->momentum;
+    case RCN_AXIS_EPOCHS: return job->epochs;
+    default: assert(!"axis out of range"); return NAN;
+    }
+}
+
+static void job_set_axis(rcn_job *job, int a, double v)
+{
+    switch ((rcn_axis_id)a) {
+    case RCN_AXIS_BATCH: job->batch_size = (int)v; break;
+    case RCN_AXIS_LR: job->lr = v; break;
+    case RCN_AXIS_MOMENTUM: job->momentum = v; break;
+    case RCN_AXIS_EPOCHS: job->epochs = (int)v; break;
+    default: assert(!"axis out of range");
+    }
+}
+
+/* The top-level keys, in the order "allowed:" lists them; NULL marks where
+ * the axes go (in scalar_order). */
+static const char *const top_keys_tmpl[] = {
+    "name", "description", "data", "train_limit", "model", NULL, "weight_decay", "dropout",
+    "diverge_threshold", "seed", "threads", "grid", "validation", "refit", "output"};
+#define N_TOP_KEYS (sizeof top_keys_tmpl / sizeof top_keys_tmpl[0] + RCN_NAXES - 1)
+
+static void top_keys(const char *keys[N_TOP_KEYS + 1])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof top_keys_tmpl / sizeof top_keys_tmpl[0]; i++) {
+        if (top_keys_tmpl[i]) {
+            keys[n++] = top_keys_tmpl[i];
+            continue;
+        }
+        for (int k = 0; k < RCN_NAXES; k++)
+            keys[n++] = rcn_axis_name(scalar_order[k]);
+    }
+    assert(n == N_TOP_KEYS);
+    keys[n] = NULL;
+}
 
 int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
 {
@@ -892,7 +941,9 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
         json_decref(root);
         return finish(&c, err);
     }
-    unknown_keys(&c, "", root, top_keys);
+    const char *keys[N_TOP_KEYS + 1];
+    top_keys(keys);
+    unknown_keys(&c, "", root, keys);
 
     json_t *v;
     json_t *norm_data = NULL, *norm_grid = json_object();
@@ -960,18 +1011,15 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
 
     /* scalar hyperparameters */
     double x;
-    job->epochs = 10, job->batch_size = 64, job->lr = 0.01, job->momentum = 0.5;
+    for (int i = 0; i < RCN_NAXES; i++) {
+        int a = scalar_order[i];
+        const char *an = rcn_axis_name(a);
+        x = rcn_axis_def_of(a)->def;
+        if ((v = json_object_get(root, an)))
+            want_param(&c, an, v, a, &x);
+        job_set_axis(job, a, x);
+    }
     job->weight_decay = 0, job->diverge_threshold = 1000, job->seed = 1, job->threads = 1;
-    if ((v = json_object_get(root, "epochs")) && want_param(&c, "epochs", v, P_EPOCHS, &x) == 0)
-        job->epochs = (int)x;
-    if ((v = json_object_get(root, "batch_size")) &&
-        want_param(&c, "batch_size", v, P_BATCH, &x) == 0)
-        job->batch_size = (int)x;
-    if ((v = json_object_get(root, "lr")) && want_param(&c, "lr", v, P_LR, &x) == 0)
-        job->lr = x;
-    if ((v = json_object_get(root, "momentum")) &&
-        want_param(&c, "momentum", v, P_MOMENTUM, &x) == 0)
-        job->momentum = x;
     if ((v = json_object_get(root, "weight_decay")) &&
         want_param(&c, "weight_decay", v, P_WD, &x) == 0)
         job->weight_decay = x;
@@ -990,11 +1038,14 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
         if (!json_is_object(v)) {
             char got[64];
             show(v, got, sizeof got);
-            fail(&c, "grid", "must be an object {\"batch_size\": ..., \"lr\": ...} "
-                             "(got %s)", got);
+            fail(&c, "grid", "must be an object {\"%s\": ..., \"%s\": ...} (got %s)",
+                 rcn_axis_name(RCN_AXIS_BATCH), rcn_axis_name(RCN_AXIS_LR), got);
             grid_ok = 0;
         } else {
-            static const char *const keys[] = {"batch_size", "lr", "momentum", "epochs", NULL};
+            const char *keys[RCN_NAXES + 1];
+            for (int a = 0; a < RCN_NAXES; a++)
+                keys[a] = rcn_axis_name(a);
+            keys[RCN_NAXES] = NULL;
             if (unknown_keys(&c, "grid", v, keys))
                 grid_ok = 0;
             for (int a = 0; a < RCN_NAXES; a++) {
@@ -1004,7 +1055,7 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
                 char ap[64];
                 snprintf(ap, sizeof ap, "grid.%s", keys[a]);
                 axis_src src;
-                if (axis_parse(&c, ap, ja, (param_id)a, &job->axes[a], &src)) {
+                if (axis_parse(&c, ap, ja, a, &job->axes[a], &src)) {
                     grid_ok = 0;
                     continue;
                 }
@@ -1108,10 +1159,13 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
     json_object_set_new(o, "train_limit",
                         job->train_limit ? json_integer(job->train_limit) : json_null());
     json_object_set_new(o, "model", rcn_arch_to_json(&job->arch));
-    json_object_set_new(o, "epochs", json_integer(job->epochs));
-    json_object_set_new(o, "batch_size", json_integer(job->batch_size));
-    json_object_set_new(o, "lr", json_real(job->lr));
-    json_object_set_new(o, "momentum", json_real(job->momentum));
+    for (int i = 0; i < RCN_NAXES; i++) {
+        int a = scalar_order[i];
+        double d = job_axis(job, a);
+        json_object_set_new(o, rcn_axis_name(a), rcn_axis_is_integer(a)
+                                                     ? json_integer((json_int_t)d)
+                                                     : json_real(d));
+    }
     json_object_set_new(o, "weight_decay", json_real(job->weight_decay));
     json_object_set_new(o, "dropout", json_real(dropout));
     json_object_set_new(o, "diverge_threshold", json_real(job->diverge_threshold));
@@ -1127,6 +1181,11 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
     json_decref(root);
     job->json = o;
     compute_hash(job);
+    if (rcn_plan_from_json(job->json, job->path, &job->plan, err)) {
+        rcn_job_free(job);
+        return -1;
+    }
+    assert(job->plan.n_folds == job->folds && (int)job->plan.kind == (int)job->valid_kind);
     return 0;
 }
 
@@ -1143,11 +1202,13 @@ void rcn_job_free(rcn_job *job)
     }
     json_decref(job->json);
     job->json = NULL;
+    rcn_plan_free(&job->plan);
 }
 
-const char *rcn_job_help(void)
-{
-    return
+/* The help's text before and after the lines of the axes' scalars; in the
+ * tail, "\001g" stands for the "grid" entry's first lines and "\001o" for
+ * the order of the axes (help_tail_expand). */
+static const char help_head[] =
 "Job file: a JSON object; unknown keys are errors. Every field is checked\n"
 "before any training; errors name the file, the field and the reason.\n"
 "\n"
@@ -1164,24 +1225,20 @@ const char *rcn_job_help(void)
 "  \"model\"             preset name \"rcn8\" (default), \"rcn14\", \"resnet18\", or a\n"
 "                      spec {\"preset\": ...} or {\"stem\": {\"kernel\", \"stride\",\n"
 "                      \"channels\", \"maxpool\"}, \"stages\": [{\"channels\", \"blocks\"},\n"
-"                      ...], \"dropout\"}\n"
-"  \"epochs\"            integer 1..1000, default 10            } defaults of every\n"
-"  \"batch_size\"        integer >= 1, default 64               } cell; the grid\n"
-"  \"lr\"                number > 0, default 0.01               } overrides the\n"
-"  \"momentum\"          number in [0, 1), default 0.5          } swept ones\n"
+"                      ...], \"dropout\"}\n";
+static const char help_tail[] =
 "  \"weight_decay\"      number >= 0, default 0\n"
 "  \"dropout\"           number in [0, 1), default the model's (0.5 in the presets)\n"
 "  \"diverge_threshold\" number > 0, default 1000: a batch loss above it (or not\n"
 "                      finite) stops that training as diverged\n"
 "  \"seed\"              integer >= 0, default 1: all randomness derives from it\n"
 "  \"threads\"           OpenBLAS threads per rank, 1..256, default 1\n"
-"  \"grid\"              {\"batch_size\": AXIS, \"lr\": AXIS, \"momentum\": AXIS,\n"
-"                      \"epochs\": AXIS}, any subset; AXIS is a list of distinct\n"
+"\001" "g"
 "                      values [32, 64] or an inclusive range {\"from\": 0.005,\n"
 "                      \"to\": 0.195, \"step\": 0.005}, expanded decimal-exactly\n"
 "                      (that one gives 39 values 0.005, 0.01, ..., 0.195); at most\n"
 "                      4096 values per axis, 1000000 cells. Cells are the product,\n"
-"                      row-major in the order batch_size, lr, momentum, epochs.\n"
+"\001" "o"
 "  \"validation\"        {\"kind\": \"kfold\", \"folds\": K} (K >= 2, default 10): each\n"
 "                      cell trains K times, validated on each fold once; or\n"
 "                      {\"kind\": \"test\"}: each cell trains once on the whole\n"
@@ -1198,4 +1255,63 @@ const char *rcn_job_help(void)
 "   \"momentum\": 0.5, \"grid\": {\"batch_size\": {\"from\": 32, \"to\": 256, \"step\": 32},\n"
 "   \"lr\": {\"from\": 0.005, \"to\": 0.195, \"step\": 0.005}},\n"
 "   \"validation\": {\"kind\": \"kfold\", \"folds\": 10}, \"refit\": true}\n";
+
+/* One help line per axis, in scalar_order: its JSON key, range and default;
+ * the four carry a bracket saying what the scalars are. */
+static size_t help_axes(char *buf, size_t cap)
+{
+    static const char *const note[RCN_NAXES] = {"defaults of every", "cell; the grid",
+                                                 "overrides the", "swept ones"};
+    size_t len = 0;
+    for (int i = 0; i < RCN_NAXES; i++) {
+        const rcn_axis_def *d = rcn_axis_def_of(scalar_order[i]);
+        char key[40], range[64], def[32], what[128];
+        snprintf(key, sizeof key, "\"%s\"", d->name);
+        rcn_range_help(&d->range, range, sizeof range);
+        rcn_num_text(d->def, def, sizeof def);
+        snprintf(what, sizeof what, "%s, default %s", range, def);
+        int w = snprintf(buf + len, cap - len, "  %-19s %-38s } %s\n", key, what, note[i]);
+        assert(w > 0 && (size_t)w < cap - len);
+        len += (size_t)w;
+    }
+    return len;
+}
+
+static size_t help_tail_expand(char *buf, size_t cap)
+{
+    size_t len = 0;
+#define PUT(...) (len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__))
+    for (const char *p = help_tail; *p && len < cap; p++) {
+        if (*p != '\001') {
+            buf[len++] = *p;
+            continue;
+        }
+        if (*++p == 'g') { /* the axes as "name": AXIS, three on the first line */
+            PUT("  %-19s {", "\"grid\"");
+            for (int a = 0; a < RCN_NAXES; a++)
+                PUT("%s\"%s\": AXIS%s", a == 3 ? "                      " : a ? " " : "",
+                    rcn_axis_name(a), a == RCN_NAXES - 1 ? "}" : a == 2 ? ",\n" : ",");
+            PUT(", any subset; AXIS is a list of distinct\n");
+        } else {
+            assert(*p == 'o');
+            PUT("                      row-major in the order ");
+            for (int a = 0; a < RCN_NAXES; a++)
+                PUT("%s%s", rcn_axis_name(a), a == RCN_NAXES - 1 ? ".\n" : ", ");
+        }
+    }
+#undef PUT
+    assert(len < cap);
+    buf[len] = 0;
+    return len;
+}
+
+const char *rcn_job_help(void)
+{
+    static char text[sizeof help_head + sizeof help_tail + 1024];
+    if (!text[0]) {
+        size_t len = snprintf(text, sizeof text, "%s", help_head);
+        len += help_axes(text + len, sizeof text - len);
+        help_tail_expand(text + len, sizeof text - len);
+    }
+    return text;
 }

@@ -1,10 +1,11 @@
 /* report.c - fold results to JSON, and the aggregation of fold objects into
  * the search report of include/rcn/report.h (cells in scikit-learn
  * cv_results_ style, marginals per swept axis = the paper's Table 2, best
- * cell), plus its text summary. A pure function of the folds: used by the
+ * cell). A pure function of the folds: used by the
  * running search, `rcn status` and `rcn report`. */
 #include "rcn/report.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +128,7 @@ static json_t *mean_or_null(const cell_stats *cs, double x)
 static json_t *cell_json(const rcn_plan *p, int c, const cell_stats *cs, int rank,
                          const json_t *const *slot)
 {
-    const rcn_plan_cell *cell = &p->cells[c];
+    const rcn_plan_cell *cell = rcn_plan_cell_at(p, c);
     json_t *o = json_pack(
         "{s:i, s:s, s:O, s:s, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "index", c, "key",
         cell->key, "params", cell->params, "status", cell_status_name[cs->status], "n_folds",
@@ -166,8 +167,7 @@ static json_t *marginals_json(const rcn_plan *p, const cell_stats *cs)
             continue; /* out of memory: the axis is left out */
         for (int c = 0; c < p->n_cells; c++) {
             int v = p->cells[c].axis_index[a];
-            if (v < 0 || (size_t)v >= nv)
-                continue;
+            assert(v >= 0 && (size_t)v < nv);
             row_acc *r = &acc[v];
             r->n_cells++;
             if (cs[c].status == CELL_DIVERGED)
@@ -349,100 +349,4 @@ out:
     free(buf);
     rcn_plan_free(&p);
     return report;
-}
-
-/* ---- text summary ---------------------------------------------------- */
-
-static void spell_value(const json_t *v, char *buf, size_t cap)
-{
-    if (json_is_integer(v))
-        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-    else if (json_is_number(v))
-        snprintf(buf, cap, "%.15g", json_number_value(v));
-    else
-        snprintf(buf, cap, "-");
-}
-
-static void spell_loss(const json_t *v, char *buf, size_t cap)
-{
-    if (json_is_number(v))
-        snprintf(buf, cap, "%.6f", json_number_value(v));
-    else
-        snprintf(buf, cap, "-");
-}
-
-static void print_marginal(FILE *f, const char *axis, const json_t *rows, const json_t *job)
-{
-    static const struct { const char *axis, *label; } labels[] = {
-        {"batch_size", "batch size"}, {"lr", "learning rate"},
-        {"momentum", "momentum"}, {"epochs", "epochs"}};
-    const char *label = axis;
-    for (size_t i = 0; i < sizeof labels / sizeof *labels; i++)
-        if (!strcmp(axis, labels[i].axis))
-            label = labels[i].label;
-    const json_t *valid = json_object_get(job, "validation");
-    const char *kind = json_string_value(json_object_get(valid, "kind"));
-    char how[64] = "";
-    if (kind && !strcmp(kind, "kfold"))
-        snprintf(how, sizeof how, ", %lld-fold cross-validation",
-                 (long long)json_integer_value(json_object_get(valid, "folds")));
-    else if (kind)
-        snprintf(how, sizeof how, ", validated on the test set");
-    if (!strcmp(axis, "batch_size"))
-        fprintf(f, "Table 2: mean losses per batch size over the non-diverged cells%s\n", how);
-    else
-        fprintf(f, "Mean losses per %s over the non-diverged cells%s\n", label, how);
-
-    int w0 = (int)strlen(label);
-    fprintf(f, "%*s  %15s  %15s  %5s  %8s\n", w0, label, "mean train loss", "mean val loss",
-            "cells", "diverged");
-    size_t i;
-    const json_t *row;
-    json_array_foreach(rows, i, row) {
-        char v[40], tr[40], va[40];
-        const char *status = json_string_value(json_object_get(row, "status"));
-        spell_value(json_object_get(row, "value"), v, sizeof v);
-        if (status && !strcmp(status, "Divergence")) {
-            snprintf(tr, sizeof tr, "Divergence");
-            snprintf(va, sizeof va, "Divergence");
-        } else {
-            spell_loss(json_object_get(row, "mean_train_loss"), tr, sizeof tr);
-            spell_loss(json_object_get(row, "mean_val_loss"), va, sizeof va);
-        }
-        fprintf(f, "%*s  %15s  %15s  %5lld  %8lld%s\n", w0, v, tr, va,
-                (long long)json_integer_value(json_object_get(row, "n_cells")),
-                (long long)json_integer_value(json_object_get(row, "n_diverged")),
-                status && !strcmp(status, "incomplete") ? "  (incomplete)" : "");
-    }
-    fputc('\n', f);
-}
-
-void rcn_report_print_summary(FILE *f, const json_t *report)
-{
-    const char *axis;
-    const json_t *rows;
-    json_object_foreach((json_t *)json_object_get(report, "marginals"), axis, rows)
-        print_marginal(f, axis, rows, json_object_get(report, "job"));
-
-    const json_t *best = json_object_get(report, "best");
-    if (json_is_object(best)) {
-        fprintf(f, "best: %s (cell %lld): mean val loss %.6f, mean val accuracy %.2f%%\n",
-                json_string_value(json_object_get(best, "key")),
-                (long long)json_integer_value(json_object_get(best, "cell")),
-                json_number_value(json_object_get(best, "mean_val_loss")),
-                100 * json_number_value(json_object_get(best, "mean_val_accuracy")));
-    } else {
-        fprintf(f, "best: none (no cell finished all its folds without diverging)\n");
-    }
-    const json_t *refit = json_object_get(report, "refit");
-    if (json_is_object(refit)) {
-        const json_t *tl = json_object_get(refit, "test_loss");
-        if (json_is_number(tl))
-            fprintf(f, "refit on the whole training set: test loss %.6f, test accuracy %.2f%%, "
-                    "model %s\n", json_number_value(tl),
-                    100 * json_number_value(json_object_get(refit, "test_accuracy")),
-                    json_string_value(json_object_get(refit, "model")));
-        else
-            fprintf(f, "refit on the whole training set: diverged (no test numbers)\n");
-    }
 }

@@ -194,7 +194,7 @@ static int refresh(coord *c, const char *status, int mode)
 static void record(coord *c, int cell, int fold, const rcn_train_result *res)
 {
     rcn_search_ctx *x = c->x;
-    if (cell < 0 || cell >= x->plan.n_cells || fold < 0 || fold >= c->k) {
+    if (cell < 0 || cell >= x->plan->n_cells || fold < 0 || fold >= c->k) {
         fail(c, "internal: a result for (cell %d, fold %d), outside the job", cell, fold);
         return;
     }
@@ -202,7 +202,7 @@ static void record(coord *c, int cell, int fold, const rcn_train_result *res)
     if (c->done[slot])
         return;
     rcn_error e;
-    json_t *f = rcn_fold_to_json(&x->plan.cells[cell], fold, res);
+    json_t *f = rcn_fold_to_json(rcn_plan_cell_at(x->plan, cell), fold, res);
     if (!f) {
         fail(c, "out of memory recording (cell %d, fold %d)", cell, fold);
         return;
@@ -338,7 +338,7 @@ static int build_queue(coord *c)
     for (int s = 0; s < c->total; s++) {
         if (c->done[s])
             continue;
-        const rcn_cell *cell = &x->cells[s / c->k];
+        const rcn_plan_cell *cell = rcn_plan_cell_at(x->plan, s / c->k);
         double imgs = (double)rcn_fold_train_size(x->runner, s % c->k);
         q[n].cost = cell->epochs * flops * (imgs + ceil(imgs / cell->batch_size) * PER_BATCH_IMAGES);
         q[n++].slot = s;
@@ -360,7 +360,7 @@ static int load_journaled(coord *c)
         int cell = (int)json_integer_value(json_object_get(f, "cell"));
         int fold = (int)json_integer_value(json_object_get(f, "fold"));
         const char *st = json_string_value(json_object_get(f, "status"));
-        if (cell < 0 || cell >= x->plan.n_cells || fold < 0 || fold >= c->k || !st) {
+        if (cell < 0 || cell >= x->plan->n_cells || fold < 0 || fold >= c->k || !st) {
             fail(c, "%s: fold line %zu: (cell %d, fold %d) is not a fold of this job",
                  x->job.journal, i + 1, cell, fold);
             return -1;
@@ -403,7 +403,7 @@ static void do_refit(coord *c)
         return;
     }
     int cell = (int)json_integer_value(json_object_get(best, "cell"));
-    const rcn_plan_cell *pc = &x->plan.cells[cell];
+    const rcn_plan_cell *pc = rcn_plan_cell_at(x->plan, cell);
     if (x->opts->progress)
         fprintf(x->opts->progress, "rcn search: refit of %s on %lld images, tested on %lld\n",
                 pc->key, (long long)rcn_fold_train_size(x->runner, c->k), (long long)x->test.n);
@@ -448,8 +448,8 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
     coord c;
     memset(&c, 0, sizeof c);
     c.x = x;
-    c.k = x->plan.n_folds;
-    c.total = x->plan.n_cells * c.k;
+    c.k = x->plan->n_folds;
+    c.total = x->plan->n_cells * c.k;
     c.done = calloc((size_t)c.total, 1);
     c.wstate = calloc((size_t)x->size, sizeof *c.wstate);
     c.held = calloc((size_t)x->size, sizeof *c.held);
@@ -475,7 +475,7 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
     FILE *out = x->opts->progress;
     if (out && !c.failed)
         fprintf(out, "rcn search: %s: %d cells x %d folds = %d fold jobs, %d done before "
-                "(journal %s), %d rank%s\n", x->job.name, x->plan.n_cells, c.k, c.total,
+                "(journal %s), %d rank%s\n", x->job.name, x->plan->n_cells, c.k, c.total,
                 c.n_done, x->job.journal, x->size, x->size == 1 ? "" : "s");
     rcn_progress_start(&c.prog, out, c.total, c.n_done);
 
@@ -497,8 +497,8 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
     }
     rcn_progress_end(&c.prog);
 
-    if (c.outcome == RCN_SEARCH_COMPLETE && c.n_done == c.total && x->plan.refit &&
-        x->plan.kind == RCN_VALID_KFOLD && refresh(&c, NULL, REFRESH_NOW) == 0)
+    if (c.outcome == RCN_SEARCH_COMPLETE && c.n_done == c.total && x->plan->refit &&
+        x->plan->kind == RCN_VALID_KFOLD && refresh(&c, NULL, REFRESH_NOW) == 0)
         do_refit(&c);
 
     const char *status = c.outcome == RCN_SEARCH_INTERRUPTED ? "interrupted"

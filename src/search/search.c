@@ -2,6 +2,7 @@
  * output path, data and journal before any MPI work, then the job's fold
  * spec, cells and data are broadcast, and each rank becomes the
  * coordinator (rank 0, coordinator.c) or a worker (worker.c). */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -70,24 +71,6 @@ static int check_output(const char *path, rcn_error *err)
     return 0;
 }
 
-/* The plan (from the job's JSON, what readers of reports see) must number
- * and spell cells exactly as rcn_job_cell does. */
-static int check_plan(rcn_search_ctx *x, rcn_error *err)
-{
-    if (x->plan.n_cells != x->spec.n_cells)
-        return rcn_errorf(err, "%s: internal: %d cells in the job, %d in its JSON", x->job.path,
-                          x->spec.n_cells, x->plan.n_cells);
-    for (int c = 0; c < x->spec.n_cells; c++) {
-        const rcn_cell *a = &x->cells[c];
-        const rcn_plan_cell *b = &x->plan.cells[c];
-        if (a->batch_size != b->batch_size || a->epochs != b->epochs || a->lr != b->lr ||
-            a->momentum != b->momentum || strcmp(a->key, b->key))
-            return rcn_errorf(err, "%s: internal: cell %d is \"%s\" in the job but \"%s\" in its "
-                              "JSON", x->job.path, c, a->key, b->key);
-    }
-    return 0;
-}
-
 static int setup_root(rcn_search_ctx *x, rcn_error *err)
 {
     const rcn_search_opts *o = x->opts;
@@ -102,13 +85,6 @@ static int setup_root(rcn_search_ctx *x, rcn_error *err)
     if (!(x->lock = rcn_journal_lock_take(x->job.journal, err)))
         return -1;
     rcn_fold_spec_from_job(&x->job, &x->spec);
-    x->cells = calloc((size_t)x->spec.n_cells, sizeof *x->cells);
-    if (!x->cells)
-        return rcn_errorf(err, "%s: out of memory for %d cells", x->job.path, x->spec.n_cells);
-    for (int c = 0; c < x->spec.n_cells; c++)
-        rcn_job_cell(&x->job, c, &x->cells[c]);
-    if (rcn_plan_from_json(x->job.json, x->job.path, &x->plan, err) || check_plan(x, err))
-        return -1;
 
     if (rcn_dataset_load(x->job.train_images, x->job.train_labels, &x->train, err))
         return -1;
@@ -165,10 +141,43 @@ static void gather_hosts(rcn_search_ctx *x)
     free(all);
 }
 
+/* Every rank's plan: rank 0's is its job's; the others expand the same
+ * normalised job JSON, sent as text, with the same rcn_plan_from_json. */
+static void bcast_plan(rcn_search_ctx *x)
+{
+    char *text = x->rank == 0 ? json_dumps(x->job.json, JSON_COMPACT) : NULL;
+    uint64_t len = text ? strlen(text) + 1 : 0;
+    if (x->rank == 0 && !text) {
+        fprintf(stderr, "rcn search: rank 0: out of memory\n");
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    rcn_wire_bcast(&len, sizeof len);
+    if (x->rank != 0 && !(text = malloc(len))) {
+        fprintf(stderr, "rcn search: rank %d: out of memory\n", x->rank);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    rcn_wire_bcast(text, len);
+    if (x->rank == 0) {
+        x->plan = &x->job.plan;
+    } else {
+        json_error_t je;
+        json_t *job = json_loads(text, 0, &je);
+        rcn_error e;
+        if (!job || rcn_plan_from_json(job, "job", &x->own_plan, &e)) {
+            fprintf(stderr, "rcn search: rank %d: %s\n", x->rank,
+                    job ? e.msg : "the job sent by rank 0 is not JSON");
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        json_decref(job);
+        x->plan = &x->own_plan;
+    }
+    free(text);
+    assert(x->plan->n_cells == x->spec.n_cells);
+}
+
 static void ctx_free(rcn_search_ctx *x)
 {
     rcn_fold_runner_destroy(x->runner);
-    free(x->cells);
     if (x->rank == 0) {
         rcn_dataset_free(&x->train);
         rcn_dataset_free(&x->test);
@@ -182,7 +191,7 @@ static void ctx_free(rcn_search_ctx *x)
     rcn_journal_lock_release(x->lock); /* after the final report */
     json_decref(x->journaled);
     json_decref(x->hosts);
-    rcn_plan_free(&x->plan);
+    rcn_plan_free(&x->own_plan);
     if (x->job.json)
         rcn_job_free(&x->job);
 }
@@ -211,20 +220,14 @@ int rcn_search_run(const rcn_search_opts *o, json_t **report, rcn_error *err)
     }
 
     rcn_wire_bcast(&x->spec, sizeof x->spec);
-    if (x->rank != 0)
-        x->cells = calloc((size_t)x->spec.n_cells, sizeof *x->cells);
-    if (!x->cells) {
-        fprintf(stderr, "rcn search: rank %d: out of memory\n", x->rank);
-        MPI_Abort(MPI_COMM_WORLD, 1);
-    }
-    rcn_wire_bcast(x->cells, (size_t)x->spec.n_cells * sizeof *x->cells);
+    bcast_plan(x);
     bcast_dataset(&x->train, x->rank);
     if (x->spec.kind == RCN_VALID_TEST)
         bcast_dataset(&x->test, x->rank);
     gather_hosts(x);
 
     openblas_set_num_threads(x->spec.threads > 0 ? x->spec.threads : 1);
-    x->runner = rcn_fold_runner_create(&x->spec, x->cells, &x->train,
+    x->runner = rcn_fold_runner_create(&x->spec, x->plan->cells, &x->train,
                                        x->test.n > 0 ? &x->test : NULL, &x->err);
 
     int rc;

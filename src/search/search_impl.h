@@ -24,13 +24,13 @@ typedef struct {
     int rank, size;
     const rcn_search_opts *opts;
     rcn_fold_spec spec;
-    rcn_cell *cells;         /* spec.n_cells */
+    const rcn_plan *plan;    /* the job's cells: rank 0's job.plan, else &own_plan */
+    rcn_plan own_plan;       /* ranks != 0: expanded from the job JSON rank 0 sends */
     rcn_dataset train, test; /* test: n == 0 when not held */
     rcn_fold_runner *runner; /* NULL if it could not be created (err says why) */
     rcn_error err;
     /* rank 0 only */
     rcn_job job;
-    rcn_plan plan;
     rcn_journal_lock *lock;  /* the journal's, from before the data is read to the end */
     rcn_journal *journal;
     json_t *journaled;       /* folds finished before this run (from the journal) */

@@ -235,7 +235,7 @@ static int write_cell_dat(pctx *c, const rcn_view_cell *cell, const char *name, 
     cv->lo = INFINITY;
     cv->hi = 0;
     int n_ok = 0;
-    cv->n_epochs = (int)cell->params.v[RCN_VIEW_EPOCHS];
+    cv->n_epochs = (int)cell->params.v[RCN_AXIS_EPOCHS];
     for (int i = 0; i < cell->n_fold_recs; i++) {
         n_ok += !fo[i].diverged;
         if (fo[i].n_epochs && fo[i].epochs[fo[i].n_epochs - 1].epoch > cv->n_epochs)
@@ -504,7 +504,7 @@ static int plot_sweep(pctx *c, int axis)
     const rcn_view_report *r = c->r;
     char name[64], what[200], title[400], data[200];
     int n = 0, any = 0;
-    snprintf(name, sizeof name, "sweep_%s", rcn_view_axis_key[axis]);
+    snprintf(name, sizeof name, "sweep_%s", rcn_axis_name(axis));
     for (int i = 0; i < r->n_cells; i++)
         if (r->cells[i].n_fold_recs > 0)
             n++;
@@ -523,16 +523,16 @@ static int plot_sweep(pctx *c, int axis)
                 max_ep = e->epoch;
         }
     for (int i = 0; i < r->n_cells; i++)
-        if ((int)r->cells[i].params.v[RCN_VIEW_EPOCHS] > max_ep)
-            max_ep = (int)r->cells[i].params.v[RCN_VIEW_EPOCHS];
+        if ((int)r->cells[i].params.v[RCN_AXIS_EPOCHS] > max_ep)
+            max_ep = (int)r->cells[i].params.v[RCN_AXIS_EPOCHS];
     if (!any)
         return 0;
     const char *valname = r->kind_test ? "test" : "validation";
     snprintf(what, sizeof what, "sensitivity to the %s: one curve per value",
-             rcn_view_axis_label[axis]);
+             rcn_axis_label(axis));
     snprintf(data, sizeof data, "the cell_NNN.dat files (index 0: mean over folds)");
     snprintf(title, sizeof title, "%s: sensitivity to the %s\n%s", r->name,
-             rcn_view_axis_label[axis],
+             rcn_axis_label(axis),
              r->kind_test ? "one training per value, evaluated on the test set"
                           : "mean over the non-diverged folds of each value");
     char *buf = NULL;
@@ -565,7 +565,7 @@ static int plot_sweep(pctx *c, int axis)
     if (many) {
         fprintf(g, "  set colorbox\n  set cbrange [%.9g:%.9g]\n  set cblabel \"%s\"\n"
                    "  unset key\n",
-                vmin, vmax > vmin ? vmax : vmin + 1, rcn_view_axis_label[axis]);
+                vmin, vmax > vmin ? vmax : vmin + 1, rcn_axis_label(axis));
     } else {
         fprintf(g, "  unset colorbox\n");
     }
@@ -581,7 +581,7 @@ static int plot_sweep(pctx *c, int axis)
         if (panel == 0) {
             if (many)
                 snprintf(pt, sizeof pt, "%s loss per epoch; colour: %s%s%s", valname,
-                         rcn_view_axis_label[axis], dl ? "; diverged: " : "", divlist);
+                         rcn_axis_label(axis), dl ? "; diverged: " : "", divlist);
             else
                 snprintf(pt, sizeof pt, "loss per epoch: solid = %s, dashed = train", valname);
             fprintf(g, "  set title ");
@@ -617,10 +617,10 @@ static int plot_sweep(pctx *c, int axis)
                     if (f->diverged && (!ep || f->div_epoch < ep))
                         ep = f->div_epoch;
                 }
-                snprintf(t, sizeof t, "%s = %s (diverged in epoch %d)", rcn_view_axis_key[axis], v,
+                snprintf(t, sizeof t, "%s = %s (diverged in epoch %d)", rcn_axis_name(axis), v,
                          ep);
             } else {
-                snprintf(t, sizeof t, "%s = %s", rcn_view_axis_key[axis], v);
+                snprintf(t, sizeof t, "%s = %s", rcn_axis_name(axis), v);
             }
             fprintf(g, "%s\"%s.dat\" index 0 using 1:%d with linespoints lw 2 pt 7 ps %s lc %s ",
                     k ? ", \\\n       " : "", cn, panel ? 5 : 3, many ? "0.5" : "0.8", col);
@@ -655,13 +655,13 @@ static void group_of(const rcn_view_report *r, const rcn_view_cell *cell, int sk
 {
     size_t used = 0;
     b[0] = 0;
-    for (int a = 0; a < RCN_VIEW_NAXES; a++) {
+    for (int a = 0; a < RCN_NAXES; a++) {
         if (a == skip1 || a == skip2 || !r->n_values[a] || used >= n)
             continue;
         char v[40];
         rcn_view_fmt_value(cell->params.v[a], v, sizeof v);
         used += (size_t)snprintf(b + used, n - used, "%s%s=%s", used ? "," : "",
-                                 rcn_view_axis_key[a], v);
+                                 rcn_axis_name(a), v);
     }
 }
 
@@ -706,10 +706,10 @@ static int plot_lr_group(pctx *c, const char *group, const double *lrs, int n_lr
     int n_div = 0, n_inc = 0, n_ok = 0;
     for (int i = 0; i < r->n_cells; i++) {
         const rcn_view_cell *cell = &r->cells[i];
-        group_of(r, cell, RCN_VIEW_LR, -1, gb, sizeof gb);
+        group_of(r, cell, RCN_AXIS_LR, -1, gb, sizeof gb);
         if (strcmp(gb, group))
             continue;
-        int j = index_of(lrs, n_lr, cell->params.v[RCN_VIEW_LR]);
+        int j = index_of(lrs, n_lr, cell->params.v[RCN_AXIS_LR]);
         if (j >= 0 && !row[j])
             row[j] = cell;
     }
@@ -775,7 +775,7 @@ static int plot_lr_group(pctx *c, const char *group, const double *lrs, int n_lr
     fprintf(g, " font \"DejaVu Sans,12\"\n");
     fprintf(g, "  set grid lc rgb \"#cccccc\"\n  set bmargin 7\n"
                "  set key at screen 0.5, screen 0.015 center bottom horizontal maxrows 1\n");
-    fprintf(g, "  set xlabel \"learning rate\"\n  set ylabel \"" LOSS_LABEL "\"\n");
+    fprintf(g, "  set xlabel \"%s\"\n  set ylabel \"" LOSS_LABEL "\"\n", rcn_axis_label(RCN_AXIS_LR));
     if (n_lr <= 12) {
         fprintf(g, "  set xtics (");
         for (int j = 0; j < n_lr; j++) {
@@ -859,11 +859,11 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     int best_x = -1, best_y = -1;
     for (int i = 0; i < r->n_cells; i++) {
         const rcn_view_cell *cell = &r->cells[i];
-        group_of(r, cell, RCN_VIEW_LR, RCN_VIEW_BATCH, gb, sizeof gb);
+        group_of(r, cell, RCN_AXIS_LR, RCN_AXIS_BATCH, gb, sizeof gb);
         if (strcmp(gb, group))
             continue;
-        int x = index_of(lrs, n_lr, cell->params.v[RCN_VIEW_LR]);
-        int y = index_of(bss, n_bs, cell->params.v[RCN_VIEW_BATCH]);
+        int x = index_of(lrs, n_lr, cell->params.v[RCN_AXIS_LR]);
+        int y = index_of(bss, n_bs, cell->params.v[RCN_AXIS_BATCH]);
         if (x < 0 || y < 0)
             continue;
         if (r->best >= 0 && cell == &r->cells[r->best])
@@ -902,7 +902,8 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     fprintf(g, "  set title ");
     gp_quote(g, title);
     fprintf(g, " font \"DejaVu Sans,12\"\n");
-    fprintf(g, "  set xlabel \"learning rate\"\n  set ylabel \"batch size\"\n");
+    fprintf(g, "  set xlabel \"%s\"\n  set ylabel \"%s\"\n", rcn_axis_label(RCN_AXIS_LR),
+            rcn_axis_label(RCN_AXIS_BATCH));
     fprintf(g, "  set xrange [-0.5:%g]\n  set yrange [-0.5:%g]\n", n_lr - 0.5, n_bs - 0.5);
     fprintf(g, "  set xtics (");
     for (int i = 0; i < n_lr; i++) {
@@ -982,7 +983,7 @@ static int for_groups(pctx *c, int mode, const double *lrs, int n_lr, const doub
         return rcn_errorf(c->err, "out of memory");
     for (int i = 0; i < r->n_cells && !rc; i++) {
         char gb[200];
-        group_of(r, &r->cells[i], RCN_VIEW_LR, mode ? RCN_VIEW_BATCH : -1, gb, sizeof gb);
+        group_of(r, &r->cells[i], RCN_AXIS_LR, mode ? RCN_AXIS_BATCH : -1, gb, sizeof gb);
         int j = 0;
         while (j < n_seen && strcmp(seen[j], gb))
             j++;
@@ -1040,7 +1041,7 @@ int rcn_view_plot(const rcn_view_report *r, const char *dir, const char *gnuplot
     for (int i = 0; i < r->n_cells; i++)
         if (r->cells[i].n_fold_recs > 0 && plot_cell(&c, &r->cells[i]))
             goto out;
-    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+    for (int a = 0; a < RCN_NAXES; a++)
         if (r->n_values[a]) {
             swept++;
             the_axis = a;
@@ -1053,10 +1054,10 @@ int rcn_view_plot(const rcn_view_report *r, const char *dir, const char *gnuplot
         rcn_errorf(err, "out of memory");
         goto out;
     }
-    int n_lr = distinct(r, RCN_VIEW_LR, lrs), n_bs = distinct(r, RCN_VIEW_BATCH, bss);
-    if (r->n_values[RCN_VIEW_LR] && n_lr >= 2 && for_groups(&c, 0, lrs, n_lr, bss, n_bs))
+    int n_lr = distinct(r, RCN_AXIS_LR, lrs), n_bs = distinct(r, RCN_AXIS_BATCH, bss);
+    if (r->n_values[RCN_AXIS_LR] && n_lr >= 2 && for_groups(&c, 0, lrs, n_lr, bss, n_bs))
         goto out;
-    if (r->n_values[RCN_VIEW_LR] && r->n_values[RCN_VIEW_BATCH] && n_lr * n_bs >= 2 &&
+    if (r->n_values[RCN_AXIS_LR] && r->n_values[RCN_AXIS_BATCH] && n_lr * n_bs >= 2 &&
         for_groups(&c, 1, lrs, n_lr, bss, n_bs))
         goto out;
     if (save(&c, "plots.gp", c.all, &c.all_buf, &c.all_len)) {

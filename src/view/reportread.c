@@ -14,10 +14,6 @@
 #include "rcn/journal.h"
 #include "rcn/report.h"
 
-const char *const rcn_view_axis_key[RCN_VIEW_NAXES] = {"batch_size", "lr", "momentum", "epochs"};
-const char *const rcn_view_axis_label[RCN_VIEW_NAXES] = {"batch size", "learning rate",
-                                                         "momentum", "epochs"};
-
 /* The file name and error record of one read. */
 typedef struct {
     const char *where;
@@ -191,13 +187,13 @@ static int read_params(const rd *c, const json_t *o, const char *path, rcn_view_
     if (obj_field(c, o, path, "params", &po))
         return -1;
     sub(pp, sizeof pp, path, "params");
-    for (int a = 0; a < RCN_VIEW_NAXES; a++) {
-        int whole = a == RCN_VIEW_BATCH || a == RCN_VIEW_EPOCHS;
-        if (num_req(c, po, pp, rcn_view_axis_key[a], whole ? 1 : 0, whole ? 1e7 : BIG, &p->v[a]))
+    for (int a = 0; a < RCN_NAXES; a++) {
+        int whole = rcn_axis_is_integer(a);
+        if (num_req(c, po, pp, rcn_axis_name(a), whole ? 1 : 0, whole ? 1e7 : BIG, &p->v[a]))
             return -1;
         if (whole && p->v[a] != floor(p->v[a])) {
             char kp[600];
-            return fail(c, sub(kp, sizeof kp, pp, rcn_view_axis_key[a]),
+            return fail(c, sub(kp, sizeof kp, pp, rcn_axis_name(a)),
                         "%g is not a whole number", p->v[a]);
         }
     }
@@ -317,8 +313,8 @@ static int read_marginals(const rd *c, const json_t *root, rcn_view_report *r)
         return -1;
     json_object_foreach(m, axis, rows) {
         int a = -1;
-        for (int i = 0; i < RCN_VIEW_NAXES; i++)
-            if (!strcmp(axis, rcn_view_axis_key[i]))
+        for (int i = 0; i < RCN_NAXES; i++)
+            if (!strcmp(axis, rcn_axis_name(i)))
                 a = i;
         char ap[200];
         snprintf(ap, sizeof ap, "marginals.%.150s", axis);
@@ -391,10 +387,10 @@ static int read_job(const rd *c, const json_t *root, rcn_view_report *r)
         return 0;
     if (!json_is_object(grid))
         return fail(c, "job.grid", "expected an object, got %s", type_name(grid));
-    for (int a = 0; a < RCN_VIEW_NAXES; a++) {
+    for (int a = 0; a < RCN_NAXES; a++) {
         char p[64];
-        json_t *ax = json_object_get(grid, rcn_view_axis_key[a]), *vals = ax;
-        snprintf(p, sizeof p, "job.grid.%s", rcn_view_axis_key[a]);
+        json_t *ax = json_object_get(grid, rcn_axis_name(a)), *vals = ax;
+        snprintf(p, sizeof p, "job.grid.%s", rcn_axis_name(a));
         if (!ax)
             continue;
         if (json_is_object(ax)) {
@@ -612,7 +608,7 @@ void rcn_view_free(rcn_view_report *r)
         free(r->folds[i].epochs);
     free(r->folds);
     free(r->cells);
-    for (int a = 0; a < RCN_VIEW_NAXES; a++) {
+    for (int a = 0; a < RCN_NAXES; a++) {
         free(r->values[a]);
         free(r->marginals[a].rows);
     }
@@ -763,20 +759,18 @@ void rcn_view_cell_label(const rcn_view_report *r, const rcn_view_cell *c, char 
 {
     size_t used = 0;
     buf[0] = 0;
-    for (int a = 0; a < RCN_VIEW_NAXES && used < n; a++) {
+    for (int a = 0; a < RCN_NAXES && used < n; a++) {
         if (!r->n_values[a])
             continue;
         char v[40];
         rcn_view_fmt_value(c->params.v[a], v, sizeof v);
         used += (size_t)snprintf(buf + used, n - used, "%s%s=%s", used ? ", " : "",
-                                 rcn_view_axis_key[a], v);
+                                 rcn_axis_name(a), v);
     }
-    if (!buf[0]) {
-        char bs[32], lr[32], m[32], e[32];
-        rcn_view_fmt_value(c->params.v[RCN_VIEW_BATCH], bs, sizeof bs);
-        rcn_view_fmt_value(c->params.v[RCN_VIEW_LR], lr, sizeof lr);
-        rcn_view_fmt_value(c->params.v[RCN_VIEW_MOMENTUM], m, sizeof m);
-        rcn_view_fmt_value(c->params.v[RCN_VIEW_EPOCHS], e, sizeof e);
-        snprintf(buf, n, "batch_size=%s, lr=%s, momentum=%s, epochs=%s", bs, lr, m, e);
+    for (int a = 0; !used && a < RCN_NAXES; a++) { /* none swept: every axis */
+        char v[40];
+        rcn_view_fmt_value(c->params.v[a], v, sizeof v);
+        snprintf(buf + strlen(buf), n - strlen(buf), "%s%s=%s", a ? ", " : "", rcn_axis_name(a),
+                 v);
     }
 }

@@ -5,9 +5,12 @@
  * print as "-"; the paper's "Divergence" where the report says so. */
 #include "rcn/view.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "rcn/report.h"
 
 #define CELLW 64
 
@@ -51,22 +54,21 @@ static void note(FILE *f, int md, const char *text)
 static int n_swept(const rcn_view_report *r)
 {
     int n = 0;
-    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+    for (int a = 0; a < RCN_NAXES; a++)
         n += r->n_values[a] > 0;
     return n;
 }
 
 static void print_summary(FILE *f, const rcn_view_report *r, int md)
 {
-    static const char *const plural[RCN_VIEW_NAXES] = {"batch sizes", "learning rates",
-                                                       "momentum values", "epoch counts"};
     char axes[200] = "";
     size_t used = 0;
-    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+    for (int a = 0; a < RCN_NAXES; a++)
         if (r->n_values[a])
             used += (size_t)snprintf(axes + used, sizeof axes - used, "%s%d %s",
                                      used ? " x " : "", r->n_values[a],
-                                     r->n_values[a] == 1 ? rcn_view_axis_label[a] : plural[a]);
+                                     r->n_values[a] == 1 ? rcn_axis_label(a)
+                                                         : rcn_axis_def_of(a)->plural);
     if (md)
         fprintf(f, "## rcn report: %s\n\n", r->name);
     else
@@ -93,15 +95,81 @@ static void print_summary(FILE *f, const rcn_view_report *r, int md)
     fprintf(f, "%slosses: %s; accuracies in %%\n", li, r->loss_convention);
 }
 
-static void print_marginal(FILE *f, const rcn_view_report *r, int a, int md)
+/* How a marginal table is shown: `rcn report`'s aligned text or Markdown,
+ * or the plain summary `rcn search` prints at its end. */
+typedef enum { STYLE_TEXT = 0, STYLE_MD = 1, STYLE_SUMMARY = 2 } mstyle;
+
+/* One row of a marginal table as strings, the same for every style but
+ * the value's spelling (the summary: %.15g) and the incomplete note. */
+typedef struct {
+    char v[CELLW], tl[CELLW], vl[CELLW], nc[CELLW], nd[CELLW], nt[CELLW];
+} mrow_text;
+
+static void mrow_format(const rcn_view_mrow *x, mstyle style, mrow_text *t)
 {
+    if (style == STYLE_SUMMARY && !isnan(x->value))
+        snprintf(t->v, CELLW, "%.15g", x->value);
+    else
+        rcn_view_fmt_value(x->value, t->v, CELLW);
+    if (x->status == RCN_VIEW_ROW_DIVERGENCE) {
+        snprintf(t->tl, CELLW, "Divergence");
+        snprintf(t->vl, CELLW, "Divergence");
+    } else {
+        fmt_loss(x->mean_train_loss, t->tl);
+        fmt_loss(x->mean_val_loss, t->vl);
+    }
+    snprintf(t->nc, CELLW, "%d", x->n_cells);
+    snprintf(t->nd, CELLW, "%d", x->n_diverged);
+    t->nt[0] = 0;
+    if (x->status == RCN_VIEW_ROW_INCOMPLETE && style == STYLE_SUMMARY)
+        snprintf(t->nt, CELLW, "  (incomplete)");
+    else if (x->status == RCN_VIEW_ROW_INCOMPLETE)
+        snprintf(t->nt, CELLW, "incomplete: %d of %d cells in the means", x->n_included,
+                 x->n_cells);
+}
+
+/* The summary's marginal table: a title saying the validation, then fixed
+ * columns right-aligned to the header. */
+static void print_marginal_summary(FILE *f, const rcn_view_report *r, int a)
+{
+    const rcn_view_marginal *m = &r->marginals[a];
+    const char *label = rcn_axis_label(a);
+    char how[64];
+    if (r->kind_test)
+        snprintf(how, sizeof how, ", validated on the test set");
+    else
+        snprintf(how, sizeof how, ", %d-fold cross-validation", r->k);
+    if (a == RCN_AXIS_BATCH)
+        fprintf(f, "Table 2: mean losses per %s over the non-diverged cells%s\n", label, how);
+    else
+        fprintf(f, "Mean losses per %s over the non-diverged cells%s\n", label, how);
+    int w0 = (int)strlen(label);
+    fprintf(f, "%*s  %15s  %15s  %5s  %8s\n", w0, label, "mean train loss", "mean val loss",
+            "cells", "diverged");
+    for (int i = 0; i < m->n_rows; i++) {
+        mrow_text t;
+        mrow_format(&m->rows[i], STYLE_SUMMARY, &t);
+        fprintf(f, "%*s  %15s  %15s  %5s  %8s%s\n", w0, t.v, t.tl, t.vl, t.nc, t.nd, t.nt);
+    }
+    fputc('\n', f);
+}
+
+/* The marginal table of axis a (Table 2 for the batch size). */
+static void print_marginal(FILE *f, const rcn_view_report *r, int a, mstyle style)
+{
+    assert(a >= 0 && a < RCN_NAXES && r->marginals[a].n_rows > 0);
+    if (style == STYLE_SUMMARY) {
+        print_marginal_summary(f, r, a);
+        return;
+    }
+    int md = style == STYLE_MD;
     const rcn_view_marginal *m = &r->marginals[a];
     int any_incomplete = 0, any_divergence = 0;
     for (int i = 0; i < m->n_rows; i++) {
         any_incomplete |= m->rows[i].status == RCN_VIEW_ROW_INCOMPLETE;
         any_divergence |= m->rows[i].status == RCN_VIEW_ROW_DIVERGENCE;
     }
-    const char *hdr[] = {rcn_view_axis_label[a],
+    const char *hdr[] = {rcn_axis_label(a),
                          "mean train loss",
                          r->kind_test ? "mean test loss" : "mean val loss",
                          "cells",
@@ -109,29 +177,16 @@ static void print_marginal(FILE *f, const rcn_view_report *r, int a, int md)
                          "note"};
     rcn_texttable *t = rcn_texttable_create(any_incomplete ? 6 : 5, hdr, "rrrrrl");
     for (int i = 0; i < m->n_rows; i++) {
-        const rcn_view_mrow *x = &m->rows[i];
-        char v[CELLW], tl[CELLW], vl[CELLW], nc[CELLW], nd[CELLW], nt[CELLW] = "";
-        rcn_view_fmt_value(x->value, v, sizeof v);
-        if (x->status == RCN_VIEW_ROW_DIVERGENCE) {
-            snprintf(tl, sizeof tl, "Divergence");
-            snprintf(vl, sizeof vl, "Divergence");
-        } else {
-            fmt_loss(x->mean_train_loss, tl);
-            fmt_loss(x->mean_val_loss, vl);
-        }
-        snprintf(nc, sizeof nc, "%d", x->n_cells);
-        snprintf(nd, sizeof nd, "%d", x->n_diverged);
-        if (x->status == RCN_VIEW_ROW_INCOMPLETE)
-            snprintf(nt, sizeof nt, "incomplete: %d of %d cells in the means", x->n_included,
-                     x->n_cells);
-        const char *row[] = {v, tl, vl, nc, nd, nt};
+        mrow_text x;
+        mrow_format(&m->rows[i], style, &x);
+        const char *row[] = {x.v, x.tl, x.vl, x.nc, x.nd, x.nt};
         rcn_texttable_add(t, row);
     }
     char title[300];
-    if (a == RCN_VIEW_BATCH)
-        snprintf(title, sizeof title, "Table 2. Mean loss per batch size");
+    if (a == RCN_AXIS_BATCH)
+        snprintf(title, sizeof title, "Table 2. Mean loss per %s", rcn_axis_label(a));
     else
-        snprintf(title, sizeof title, "Mean loss per %s", rcn_view_axis_label[a]);
+        snprintf(title, sizeof title, "Mean loss per %s", rcn_axis_label(a));
     if (n_swept(r) > 1)
         snprintf(title + strlen(title), sizeof title - strlen(title),
                  " (means over the row's cells; diverged cells excluded)");
@@ -216,9 +271,9 @@ static int print_cells(FILE *f, const rcn_view_report *r, const rcn_view_table_o
     char align[17] = "";
     hdr[nc] = "rank", align[nc++] = 'r';
     hdr[nc] = "cell", align[nc++] = 'r';
-    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+    for (int a = 0; a < RCN_NAXES; a++)
         if (r->n_values[a])
-            hdr[nc] = rcn_view_axis_label[a], align[nc++] = 'r';
+            hdr[nc] = rcn_axis_label(a), align[nc++] = 'r';
     snprintf(h_ml, sizeof h_ml, "mean %s loss", val);
     snprintf(h_sl, sizeof h_sl, "std %s loss", val);
     snprintf(h_ma, sizeof h_ma, "mean %s acc %%", val);
@@ -242,7 +297,7 @@ static int print_cells(FILE *f, const rcn_view_report *r, const rcn_view_table_o
             snprintf(buf[k], CELLW, "-");
         row[k] = buf[k], k++;
         snprintf(buf[k], CELLW, "%d", c->index), row[k] = buf[k], k++;
-        for (int a = 0; a < RCN_VIEW_NAXES; a++)
+        for (int a = 0; a < RCN_NAXES; a++)
             if (r->n_values[a])
                 rcn_view_fmt_value(c->params.v[a], buf[k], CELLW), row[k] = buf[k], k++;
         fmt_loss(c->mean_val_loss, buf[k]), row[k] = buf[k], k++;
@@ -270,14 +325,21 @@ static int print_cells(FILE *f, const rcn_view_report *r, const rcn_view_table_o
     return 0;
 }
 
+/* "batch size 64, learning rate 0.01, momentum 0.5, 10 epochs": every axis
+ * as "label value", the epochs (last) as "value label". */
 static void params_text(const rcn_view_params *p, char *b, size_t n)
 {
-    char bs[32], lr[32], m[32], e[32];
-    rcn_view_fmt_value(p->v[RCN_VIEW_BATCH], bs, sizeof bs);
-    rcn_view_fmt_value(p->v[RCN_VIEW_LR], lr, sizeof lr);
-    rcn_view_fmt_value(p->v[RCN_VIEW_MOMENTUM], m, sizeof m);
-    rcn_view_fmt_value(p->v[RCN_VIEW_EPOCHS], e, sizeof e);
-    snprintf(b, n, "batch size %s, learning rate %s, momentum %s, %s epochs", bs, lr, m, e);
+    size_t used = 0;
+    b[0] = 0;
+    for (int a = 0; a < RCN_NAXES && used < n; a++) {
+        char v[32];
+        rcn_view_fmt_value(p->v[a], v, sizeof v);
+        const char *sep = a ? ", " : "", *label = rcn_axis_label(a);
+        if (a == RCN_AXIS_EPOCHS)
+            used += (size_t)snprintf(b + used, n - used, "%s%s %s", sep, v, label);
+        else
+            used += (size_t)snprintf(b + used, n - used, "%s%s %s", sep, label, v);
+    }
 }
 
 static void print_best(FILE *f, const rcn_view_report *r, int md)
@@ -369,9 +431,9 @@ int rcn_view_print(FILE *f, const rcn_view_report *r, const rcn_view_table_opts 
         o = &def;
     print_summary(f, r, o->markdown);
     /* Table 2 first (batch size), then the other swept axes' marginals */
-    for (int a = 0; a < RCN_VIEW_NAXES; a++)
+    for (int a = 0; a < RCN_NAXES; a++)
         if (r->marginals[a].n_rows)
-            print_marginal(f, r, a, o->markdown);
+            print_marginal(f, r, a, o->markdown ? STYLE_MD : STYLE_TEXT);
     if (r->n_cells == 0) {
         note(f, o->markdown, "\nNo cells in this report yet.");
         return 0;
@@ -397,4 +459,40 @@ int rcn_view_print(FILE *f, const rcn_view_report *r, const rcn_view_table_opts 
     if (ferror(f))
         return rcn_errorf(err, "cannot write the tables (output error)");
     return 0;
+}
+
+void rcn_report_print_summary(FILE *f, const json_t *report)
+{
+    rcn_view_report *r;
+    rcn_error e;
+    if (rcn_view_from_json(report, "report", &r, &e) == 0) {
+        for (int a = 0; a < RCN_NAXES; a++)
+            if (r->marginals[a].n_rows)
+                print_marginal(f, r, a, STYLE_SUMMARY);
+        rcn_view_free(r);
+    } else {
+        fprintf(f, "(no marginal tables: %s)\n", e.msg);
+    }
+
+    const json_t *best = json_object_get(report, "best");
+    if (json_is_object(best)) {
+        fprintf(f, "best: %s (cell %lld): mean val loss %.6f, mean val accuracy %.2f%%\n",
+                json_string_value(json_object_get(best, "key")),
+                (long long)json_integer_value(json_object_get(best, "cell")),
+                json_number_value(json_object_get(best, "mean_val_loss")),
+                100 * json_number_value(json_object_get(best, "mean_val_accuracy")));
+    } else {
+        fprintf(f, "best: none (no cell finished all its folds without diverging)\n");
+    }
+    const json_t *refit = json_object_get(report, "refit");
+    if (json_is_object(refit)) {
+        const json_t *tl = json_object_get(refit, "test_loss");
+        if (json_is_number(tl))
+            fprintf(f, "refit on the whole training set: test loss %.6f, test accuracy %.2f%%, "
+                    "model %s\n", json_number_value(tl),
+                    100 * json_number_value(json_object_get(refit, "test_accuracy")),
+                    json_string_value(json_object_get(refit, "model")));
+        else
+            fprintf(f, "refit on the whole training set: diverged (no test numbers)\n");
+    }
 }

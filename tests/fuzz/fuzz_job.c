@@ -8,8 +8,8 @@
  *  - a failed load says why, naming the file, and leaves the job zeroed;
  *  - a job that loads has 1..RCN_MAX_CELLS cells, and the plan built from
  *    its normalised JSON (what reports and journals carry) numbers and
- *    spells the cells exactly as rcn_job_cell does (else `rcn search`
- *    stops with an internal error). */
+ *    spells the cells exactly as the job's own plan does (both come
+ *    from rcn_plan_from_json: a report read back sees the search's cells). */
 #include "fuzz_common.h"
 #include "rcn/data.h"
 #include "rcn/job.h"
@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rcn_job_free(&job);
         return 0;
     }
-    int n = rcn_job_n_cells(&job);
+    int n = job.plan.n_cells;
     FUZZ_ASSERT(n >= 1 && n <= RCN_MAX_CELLS, "%d cells", n);
     FUZZ_ASSERT(strlen(job.hash) == 16, "hash '%s'", job.hash);
 
@@ -64,8 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int c = 0; c < n; c++) {
         if (c >= CHECK_CELLS && c != n - 1)
             continue;
-        rcn_cell a;
-        rcn_job_cell(&job, c, &a);
+        rcn_plan_cell a = *rcn_plan_cell_at(&job.plan, c);
         const rcn_plan_cell *b = &plan.cells[c];
         FUZZ_ASSERT(a.index == c && a.batch_size == b->batch_size && a.epochs == b->epochs &&
                         a.lr == b->lr && a.momentum == b->momentum && !strcmp(a.key, b->key),
@@ -73,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(a.batch_size >= 1 && a.epochs >= 1, "cell %d: batch %d epochs %d", c,
                     a.batch_size, a.epochs);
         if (c < 8) {
-            json_t *p = rcn_job_cell_params(&job, &a);
+            json_t *p = json_incref(a.params);
             FUZZ_ASSERT(p && json_equal(p, b->params), "cell %d params differ", c);
             json_decref(p);
         }

@@ -103,7 +103,7 @@ static void test_table2(void)
     CHECK(job.axes[RCN_AXIS_BATCH].n == 8, "batch axis %d", job.axes[RCN_AXIS_BATCH].n);
     CHECK(job.axes[RCN_AXIS_LR].n == 39, "lr axis %d", job.axes[RCN_AXIS_LR].n);
     CHECK(job.axes[RCN_AXIS_MOMENTUM].n == 0 && job.axes[RCN_AXIS_EPOCHS].n == 0, "unswept");
-    CHECK(rcn_job_n_cells(&job) == 312, "cells %d", rcn_job_n_cells(&job));
+    CHECK(job.plan.n_cells == 312, "cells %d", job.plan.n_cells);
     CHECK(job.valid_kind == RCN_VALID_KFOLD && job.folds == 10, "10 folds");
     CHECK(job.refit == 1 && job.epochs == 10 && job.momentum == 0.5, "table2 scalars");
     const rcn_axis *lr = &job.axes[RCN_AXIS_LR];
@@ -113,30 +113,29 @@ static void test_table2(void)
     for (int i = 0; i < lr->n; i++)
         CHECK(lr->values[i] == strtod(lr->text[i], NULL), "lr[%d] %.17g vs text %s", i,
               lr->values[i], lr->text[i]);
-    rcn_cell c;
-    rcn_job_cell(&job, 0, &c);
+    rcn_plan_cell c = *rcn_plan_cell_at(&job.plan, 0);
     CHECK(!strcmp(c.key, "batch_size=32,lr=0.005") && c.batch_size == 32 && c.lr == 0.005,
           "cell 0: %s", c.key);
-    rcn_job_cell(&job, 7 * 39 + 26, &c);
+    c = *rcn_plan_cell_at(&job.plan, 7 * 39 + 26);
     CHECK(!strcmp(c.key, "batch_size=256,lr=0.135") && c.batch_size == 256 && c.lr == 0.135 &&
               c.epochs == 10 && c.momentum == 0.5 && c.index == 7 * 39 + 26,
           "the paper's choice: %s", c.key);
-    rcn_job_cell(&job, 311, &c);
+    c = *rcn_plan_cell_at(&job.plan, 311);
     CHECK(!strcmp(c.key, "batch_size=256,lr=0.195"), "last cell: %s", c.key);
-    rcn_job_cell(&job, 39, &c);
+    c = *rcn_plan_cell_at(&job.plan, 39);
     CHECK(!strcmp(c.key, "batch_size=64,lr=0.005"), "row-major: %s", c.key);
     /* every key distinct */
     int dup = 0;
     char (*keys)[160] = malloc(312 * sizeof *keys);
     for (int i = 0; i < 312; i++) {
-        rcn_job_cell(&job, i, &c);
+        c = *rcn_plan_cell_at(&job.plan, i);
         memcpy(keys[i], c.key, sizeof c.key);
         for (int j = 0; j < i; j++)
             dup += !strcmp(keys[i], keys[j]);
     }
     free(keys);
     CHECK(dup == 0, "%d duplicate keys", dup);
-    json_t *p = rcn_job_cell_params(&job, &c);
+    json_t *p = json_incref(c.params);
     CHECK(p && json_integer_value(json_object_get(p, "batch_size")) == 256 &&
               json_real_value(json_object_get(p, "lr")) == 0.195 &&
               json_integer_value(json_object_get(p, "epochs")) == 10,
@@ -181,10 +180,9 @@ static void test_shipped_jobs(void)
         CHECK(rc == 0, "%s: %s", jobs[i].path, err.msg);
         if (rc)
             continue;
-        rcn_cell c;
-        rcn_job_cell(&job, 0, &c);
-        CHECK(rcn_job_n_cells(&job) == jobs[i].cells, "%s: %d cells", jobs[i].path,
-              rcn_job_n_cells(&job));
+        rcn_plan_cell c = *rcn_plan_cell_at(&job.plan, 0);
+        CHECK(job.plan.n_cells == jobs[i].cells, "%s: %d cells", jobs[i].path,
+              job.plan.n_cells);
         CHECK((int)job.valid_kind == jobs[i].kind && job.folds == jobs[i].folds &&
                   job.refit == jobs[i].refit,
               "%s: validation/refit", jobs[i].path);
@@ -232,9 +230,8 @@ static void test_defaults(void)
     CHECK(!strcmp(job.output, "results/minimal.json") &&
               !strcmp(job.journal, "results/minimal.journal.jsonl"),
           "output %s journal %s", job.output, job.journal);
-    CHECK(rcn_job_n_cells(&job) == 1, "one cell");
-    rcn_cell c;
-    rcn_job_cell(&job, 0, &c);
+    CHECK(job.plan.n_cells == 1, "one cell");
+    rcn_plan_cell c = *rcn_plan_cell_at(&job.plan, 0);
     CHECK(!strcmp(c.key, "default") && c.batch_size == 64 && c.epochs == 10, "key %s",
           c.key);
     const char *fields[] = {"name", "description", "data", "train_limit", "model", "epochs",
@@ -271,12 +268,12 @@ static void test_defaults(void)
                    &job, &err);
     CHECK(rc == 0, "axes.json: %s", err.msg);
     if (rc == 0) {
-        CHECK(rcn_job_n_cells(&job) == 12, "12 cells");
-        rcn_job_cell(&job, 7, &c);
+        CHECK(job.plan.n_cells == 12, "12 cells");
+        c = *rcn_plan_cell_at(&job.plan, 7);
         CHECK(!strcmp(c.key, "batch_size=2,lr=0.1,epochs=2") && c.batch_size == 2 &&
                   c.lr == 0.1 && c.epochs == 2,
               "cell 7: %s", c.key);
-        rcn_job_cell(&job, 5, &c);
+        c = *rcn_plan_cell_at(&job.plan, 5);
         CHECK(!strcmp(c.key, "batch_size=1,lr=0.3,epochs=2"), "cell 5: %s", c.key);
         rcn_job_free(&job);
     }

@@ -112,7 +112,7 @@ static void test_plan(const json_t *job)
 
 /* Every shipped job: the plan read back from the normalised job JSON (what
  * journals and reports hold) numbers, spells and parameterises the cells
- * exactly as rcn_job_cell does (e.g. the 39 decimal learning rates of
+ * exactly as the job's own plan does (e.g. the 39 decimal learning rates of
  * table2.json). Runs from the repository root; data from the bad-job
  * fixtures (loading checks only that the files exist). */
 static void test_shipped_jobs(void)
@@ -132,13 +132,12 @@ static void test_shipped_jobs(void)
             continue;
         }
         CHECK(rcn_plan_from_json(job.json, g.gl_pathv[i], &p, &err) == 0, "%s", err.msg);
-        CHECK(p.n_cells == rcn_job_n_cells(&job), "%s: cells", g.gl_pathv[i]);
+        CHECK(p.n_cells == job.plan.n_cells, "%s: cells", g.gl_pathv[i]);
         CHECK(p.n_folds == job.folds && (int)p.kind == (int)job.valid_kind && p.refit == job.refit,
               "%s: validation", g.gl_pathv[i]);
-        for (int c = 0; c < p.n_cells && c < rcn_job_n_cells(&job); c++) {
-            rcn_cell cell;
-            rcn_job_cell(&job, c, &cell);
-            json_t *params = rcn_job_cell_params(&job, &cell);
+        for (int c = 0; c < p.n_cells && c < job.plan.n_cells; c++) {
+            rcn_plan_cell cell = *rcn_plan_cell_at(&job.plan, c);
+            json_t *params = json_incref(cell.params);
             int same = !strcmp(cell.key, p.cells[c].key) && cell.lr == p.cells[c].lr &&
                        cell.momentum == p.cells[c].momentum &&
                        cell.batch_size == p.cells[c].batch_size &&
