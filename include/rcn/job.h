@@ -24,6 +24,8 @@
  *   "validation":  {"kind": "kfold", "folds": K >= 2} or {"kind": "test"}
  *                  (default {"kind": "kfold", "folds": 10})
  *   "refit":       bool, default false (kfold only)
+ *   "schedule":    {"kind": "grid"} (default) or {"kind": "halving", ...}: see
+ *                  rcn/race.h; written to the normalised job only when halving
  *   "output":      report path (default "results/<name>.json"); the journal is
  *                  "<output without .json>.journal.jsonl"
  */
@@ -38,6 +40,7 @@
 #include "rcn/error.h"
 #include "rcn/net.h"
 #include "rcn/plan.h"
+#include "rcn/race.h"
 
 #define RCN_MAX_AXIS 4096
 #define RCN_MAX_CELLS 1000000
@@ -66,6 +69,7 @@ typedef struct {
     rcn_valid_kind valid_kind;
     int folds;                   /* kfold: K; test: 1 */
     int refit;
+    rcn_schedule schedule;       /* grid (default) or halving: rcn/race.h */
     char output[RCN_PATH_MAX], journal[RCN_PATH_MAX];
     json_t *json;                /* the job as read (normalised), owned */
     char hash[17];               /* hex FNV-1a of the canonical job JSON: a journal's identity */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "rcn/data.h"
+#include "rcn/race.h"
 #include "rcn/sysmem.h"
 #include "rcn/train.h"
 
@@ -893,7 +894,8 @@ static void job_set_axis(rcn_job *job, int a, double v)
  * the axes go (in scalar_order). */
 static const char *const top_keys_tmpl[] = {
     "name", "description", "data", "train_limit", "model", NULL, "weight_decay", "dropout",
-    "diverge_threshold", "seed", "threads", "grid", "validation", "refit", "output"};
+    "diverge_threshold", "seed", "threads", "grid", "validation", "refit", "schedule",
+    "output"};
 #define N_TOP_KEYS (sizeof top_keys_tmpl / sizeof top_keys_tmpl[0] + RCN_NAXES - 1)
 
 static void top_keys(const char *keys[N_TOP_KEYS + 1])
@@ -1126,6 +1128,18 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
         }
     }
 
+    /* schedule: needs the epochs, the grid and the validation */
+    if ((v = json_object_get(root, "schedule")) && grid_ok && valid_ok) {
+        char where[RCN_PATH_MAX + 8];
+        snprintf(where, sizeof where, "%s", path);
+        if (rcn_schedule_from_json(v, where, job->epochs, job->folds,
+                                   job->valid_kind == RCN_VALID_KFOLD,
+                                   job->axes[RCN_AXIS_EPOCHS].n > 0, &job->schedule, &e))
+            add_line(&c, e.msg);
+    } else if (!v && job->epochs >= 1 && job->folds >= 1) {
+        rcn_schedule_from_json(NULL, path, job->epochs, job->folds, 1, 0, &job->schedule, &e);
+    }
+
     /* output */
     char out[RCN_PATH_MAX];
     snprintf(out, sizeof out, "results/%s.json", name);
@@ -1177,6 +1191,10 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
                             ? json_pack("{s:s}", "kind", "test")
                             : json_pack("{s:s, s:i}", "kind", "kfold", "folds", job->folds));
     json_object_set_new(o, "refit", json_boolean(job->refit));
+    /* a grid schedule is left out, so the hash of a job without racing
+     * stays what it was before schedules existed */
+    if (job->schedule.kind != RCN_SCHEDULE_GRID)
+        json_object_set_new(o, "schedule", rcn_schedule_to_json(&job->schedule));
     json_object_set_new(o, "output", json_string(job->output));
     json_decref(root);
     job->json = o;
@@ -1247,6 +1265,16 @@ static const char help_tail[] =
 "  \"refit\"             true: after a kfold search, train the best cell on the whole\n"
 "                      training set, evaluate it on the test set and save the\n"
 "                      model (default false; kfold only)\n"
+"  \"schedule\"          {\"kind\": \"grid\"} (default): every cell on every fold for\n"
+"                      the full epochs; or {\"kind\": \"halving\", \"eta\": 3,\n"
+"                      \"first\": {\"epochs\": 1, \"folds\": 2}, \"growth\": 2} (the\n"
+"                      defaults) or {..., \"rungs\": [{\"epochs\", \"folds\"}, ...]}:\n"
+"                      successive halving (kfold only, \"epochs\" not swept): each\n"
+"                      rung trains the cells still in on its first folds up to its\n"
+"                      epochs (continuing from the last rung's saved state) and\n"
+"                      keeps the best 1/eta by mean validation loss, ties by cell\n"
+"                      index; the last rung is (epochs, K). rcn search --dry-run\n"
+"                      prints the plan.\n"
 "  \"output\"            report path ending in .json, default results/<name>.json;\n"
 "                      the journal is <output without .json>.journal.jsonl\n"
 "\n"
