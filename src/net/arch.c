@@ -237,6 +237,19 @@ int64_t rcn_arch_param_count(const rcn_arch *a)
     return n + (int64_t)c * RCN_CLASSES + RCN_CLASSES;
 }
 
+static void count_buffers(int cin, int cout, int k, int hw, void *ud)
+{
+    (void)cin, (void)k, (void)hw;
+    *(int64_t *)ud += 2 * cout; /* BN running mean/var */
+}
+
+int64_t rcn_arch_buffer_count(const rcn_arch *a)
+{
+    int64_t n = 0;
+    walk_convs(a, count_buffers, &n);
+    return n;
+}
+
 double rcn_arch_forward_flops(const rcn_arch *a)
 {
     double f = 0;
