@@ -488,31 +488,37 @@ static void do_refit(coord *c)
                          ok ? "ok" : "diverged");
 }
 
-int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
+/* Allocates the coordinator's state (aborts the job when out of memory). */
+static void coord_init(coord *c, rcn_search_ctx *x)
 {
-    coord c;
-    memset(&c, 0, sizeof c);
-    c.x = x;
-    c.k = x->plan.n_folds;
-    c.total = x->plan.n_cells * c.k;
-    c.done = calloc((size_t)c.total, 1);
-    c.wstate = calloc((size_t)x->size, sizeof *c.wstate);
-    c.held = calloc((size_t)x->size, sizeof *c.held);
+    memset(c, 0, sizeof *c);
+    c->x = x;
+    c->k = x->plan.n_folds;
+    c->total = x->plan.n_cells * c->k;
+    c->done = calloc((size_t)c->total, 1);
+    c->wstate = calloc((size_t)x->size, sizeof *c->wstate);
+    c->held = calloc((size_t)x->size, sizeof *c->held);
     int cap = x->runner ? rcn_fold_max_epochs(x->runner) : 1;
-    c.msg_cap = rcn_wire_result_bytes(cap);
-    c.msg = malloc(c.msg_cap);
-    c.in = rcn_train_result_create(cap, NULL);
-    c.own = rcn_train_result_create(cap, NULL);
-    c.folds = json_array();
-    c.rank_folds = calloc((size_t)x->size, sizeof *c.rank_folds);
-    c.rank_train_s = calloc((size_t)x->size, sizeof *c.rank_train_s);
-    c.rank_rss_mib = calloc((size_t)x->size, sizeof *c.rank_rss_mib);
-    c.last_write = rcn_clock();
-    if (!c.done || !c.wstate || !c.held || !c.msg || !c.in || !c.own || !c.folds || !c.rank_folds ||
-        !c.rank_train_s || !c.rank_rss_mib) {
+    c->msg_cap = rcn_wire_result_bytes(cap);
+    c->msg = malloc(c->msg_cap);
+    c->in = rcn_train_result_create(cap, NULL);
+    c->own = rcn_train_result_create(cap, NULL);
+    c->folds = json_array();
+    c->rank_folds = calloc((size_t)x->size, sizeof *c->rank_folds);
+    c->rank_train_s = calloc((size_t)x->size, sizeof *c->rank_train_s);
+    c->rank_rss_mib = calloc((size_t)x->size, sizeof *c->rank_rss_mib);
+    c->last_write = rcn_clock();
+    if (!c->done || !c->wstate || !c->held || !c->msg || !c->in || !c->own || !c->folds ||
+        !c->rank_folds || !c->rank_train_s || !c->rank_rss_mib) {
         fprintf(stderr, "rcn search: out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
+}
+
+int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
+{
+    coord c;
+    coord_init(&c, x);
     if (!x->runner) { /* x->err says why */
         c.failed = 1;
         begin_stop(&c, RCN_SEARCH_FAILED);
