@@ -32,9 +32,12 @@ typedef struct {
     int folds;           /* K; 1 for test validation */
     int n_cells;
     int64_t train_limit; /* 0: the whole training set */
+    char job_hash[32];   /* identity of the job's checkpoints */
+    char ckpt_dir[RCN_PATH_MAX]; /* "": no checkpoints (see checkpoint.h) */
 } rcn_fold_spec;
 
-/* Fills a spec from a loaded job. */
+/* Fills a spec from a loaded job; ckpt_dir is the report's (checkpoint.h:
+ * rcn_ckpt_dir_for_report), which rank 0 creates. */
 void rcn_fold_spec_from_job(const rcn_job *job, rcn_fold_spec *spec);
 
 typedef struct rcn_fold_runner rcn_fold_runner;
@@ -50,11 +53,21 @@ void rcn_fold_runner_destroy(rcn_fold_runner *r);
 /* Images the fold trains on (for cost estimates). fold == K: the refit. */
 int64_t rcn_fold_train_size(const rcn_fold_runner *r, int fold);
 
+/* The most epochs of any cell: the capacity a result of any fold needs. */
+int rcn_fold_max_epochs(const rcn_fold_runner *r);
+
 /* Runs fold `fold` (0..K-1; K = the refit on the whole subset, evaluated on
- * the test set; test validation: 0) of `cell`. res->aborted when the poll
- * hook stopped it. Errors only for allocation failures / bad arguments. */
-int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, const rcn_train_hooks *hooks,
-                 rcn_train_result *res, rcn_error *err);
+ * the test set; test validation: 0) of `cell` to epoch `epochs` (1..the
+ * cell's epochs; fewer: a rung of a racing schedule). With a checkpoint
+ * directory, a checkpoint of (cell, fold) at epoch e <= epochs is continued
+ * from (res->first_epoch == e + 1), and one is saved after every epoch
+ * short of the cell's epochs (so a fold can be continued after an
+ * interruption or to more epochs); the caller removes it once the fold's
+ * final result is safe. res->aborted when the poll hook stopped it. Errors:
+ * allocation failures, bad arguments, a checkpoint that cannot be written,
+ * or one that cannot be read, is of another training or beyond `epochs`. */
+int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, int epochs,
+                 const rcn_train_hooks *hooks, rcn_train_result *res, rcn_error *err);
 
 /* The net of the last rcn_fold_run (its trained weights), or NULL. */
 rcn_net *rcn_fold_runner_last_net(rcn_fold_runner *r);

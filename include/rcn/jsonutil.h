@@ -6,18 +6,9 @@
 
 #include <jansson.h>
 
-#include "rcn/train.h"
-
 /* A new real, or null when x is not finite. */
 json_t *rcn_json_num(double x);
 /* The number in j (integer or real), NAN for null or a missing value. */
 double rcn_json_get_num(const json_t *j);
-
-/* {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
- *  "seconds", "images_per_second"}: one epoch of a training. */
-json_t *rcn_epoch_to_json(const rcn_epoch_stats *st);
-/* {"status": "ok" | "diverged" | "aborted", "epochs": [...], "diverged":
- *  null | {"epoch", "batch", "loss"}, "seconds"}. */
-json_t *rcn_train_result_to_json(const rcn_train_result *r);
 
 #endif

@@ -55,6 +55,9 @@ json_t *rcn_arch_to_json(const rcn_arch *a);
 int rcn_arch_validate(const rcn_arch *a, rcn_error *err);
 /* Trainable parameters (conv/fc weights, fc bias, BN gamma/beta). */
 int64_t rcn_arch_param_count(const rcn_arch *a);
+/* Floats of non-trainable state (BN running mean and variance): the
+ * rcn_net_num_buffers of a net of this architecture. */
+int64_t rcn_arch_buffer_count(const rcn_arch *a);
 /* Forward FLOPs per image (2 per multiply-add, convolutions and FC). A
  * training step costs about 3x this. */
 double rcn_arch_forward_flops(const rcn_arch *a);

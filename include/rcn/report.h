@@ -55,7 +55,7 @@
 #include "rcn/train.h"
 
 /* The per-epoch array of a training ("epochs" of a fold or of the refit;
- * each entry rcn_epoch_to_json of jsonutil.h). */
+ * each entry rcn_epoch_to_json of train_json.h). */
 json_t *rcn_epochs_to_json(const rcn_train_result *res);
 
 /* The fold object of the report's "folds" (and of a journal fold line) for

@@ -41,9 +41,14 @@ typedef struct {
     double train_loss_batch_sum, val_loss_batch_sum;
 } rcn_epoch_stats;
 
+/* A training's outcome. epochs points at cap_epochs entries allocated once
+ * by the result's owner (rcn_train_result_create), of which the first
+ * n_epochs are valid; rcn_train never allocates them. */
 typedef struct {
-    int n_epochs; /* epochs completed (== hparams.epochs unless diverged) */
-    rcn_epoch_stats epochs[RCN_MAX_EPOCHS];
+    int n_epochs;             /* epochs completed (== hparams.epochs unless diverged) */
+    int cap_epochs;           /* entries at epochs */
+    rcn_epoch_stats *epochs;  /* epochs[i]: epoch i + 1 */
+    int first_epoch;          /* first epoch trained by this call (> 1: continued) */
     int diverged;
     int diverged_epoch, diverged_batch; /* 1-based */
     double diverged_loss;               /* the offending batch mean loss */
@@ -51,8 +56,19 @@ typedef struct {
     double seconds;                     /* whole training incl. evaluation */
 } rcn_train_result;
 
+/* A result with room for cap_epochs epochs (1..RCN_MAX_EPOCHS); NULL with
+ * *err on a bad capacity or out of memory. */
+rcn_train_result *rcn_train_result_create(int cap_epochs, rcn_error *err);
+void rcn_train_result_free(rcn_train_result *res);
+/* Empties `res` (no epochs, no outcome), keeping its storage. */
+void rcn_train_result_clear(rcn_train_result *res);
+/* Copies src's outcome and epochs into dst (dst->cap_epochs >= src->n_epochs). */
+void rcn_train_result_copy(rcn_train_result *dst, const rcn_train_result *src);
+
 /* Optional hooks (any may be NULL). on_epoch runs after each epoch's
- * evaluation. poll runs between batches, of training and of the per-epoch
+ * evaluation; after_epoch then (with its own user data), with the net and
+ * the result so far, e.g. to checkpoint them: a non-zero return (err set)
+ * ends the training with that error. poll runs between batches, of training and of the per-epoch
  * evaluation (cheap: e.g. an MPI_Iprobe on the coordinator rank); a
  * non-zero return aborts the training at once (res->aborted = 1), e.g. on
  * SIGTERM. */
@@ -60,16 +76,30 @@ typedef struct {
     void (*on_epoch)(const rcn_epoch_stats *st, void *ud);
     int (*poll)(void *ud);
     void *ud;
+    int (*after_epoch)(rcn_net *net, const rcn_train_result *res, void *after_ud,
+                       rcn_error *err);
+    void *after_ud;
 } rcn_train_hooks;
 
 /* Trains `net` (already initialised) on `train`, evaluating on `val` after
  * every epoch when val != NULL && val->n > 0. hp->batch_size must be <=
- * the net's max batch. Divergence is a result (res->diverged), not an error;
- * errors are only bad arguments or allocation failure. Allocates only an
- * index buffer of train->n entries, once, before the first batch. */
+ * the net's max batch, hp->epochs <= res->cap_epochs. Divergence is a
+ * result (res->diverged), not an error; errors are only bad arguments,
+ * allocation failure or the after_epoch hook's. Allocates only an index
+ * buffer of train->n entries, once, before the first batch. */
 int rcn_train(rcn_net *net, const rcn_split *train, const rcn_split *val,
               const rcn_hparams *hp, const rcn_train_hooks *hooks,
               rcn_train_result *res, rcn_error *err);
+
+/* Continues a training of which epochs 1..res->n_epochs ran already: `net`
+ * holds the state they left (weights, momentum, running statistics; see
+ * checkpoint.h) and res their stats. Trains epochs n_epochs+1..hp->epochs
+ * with the same per-epoch streams, so the outcome is bit-identical to one
+ * uninterrupted rcn_train (timings apart; res->seconds counts this call
+ * plus the seconds res held). res->n_epochs == hp->epochs trains nothing. */
+int rcn_train_continue(rcn_net *net, const rcn_split *train, const rcn_split *val,
+                       const rcn_hparams *hp, const rcn_train_hooks *hooks,
+                       rcn_train_result *res, rcn_error *err);
 
 /* Eval-mode pass over `set`: returns the mean per-sample loss and writes
  * the accuracy in [0,1]. */

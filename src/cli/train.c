@@ -20,6 +20,7 @@
 #include "rcn/jsonutil.h"
 #include "rcn/netfile.h"
 #include "rcn/plan.h"
+#include "rcn/train_json.h"
 #include "rcn/train.h"
 
 /* The help; "\001" + digit d stands for the line of axis order[d] (axes.h
@@ -351,6 +352,7 @@ int rcn_cmd_train(int argc, char **argv)
     rcn_net *net = NULL;
     int32_t *tr_idx = NULL, *te_idx = NULL;
     json_t *out = NULL;
+    rcn_train_result *res = NULL;
     int status = RCN_EXIT_ERROR;
     if (rcn_dataset_load(o.train_images, o.train_labels, &tr, &err) ||
         rcn_dataset_load(o.test_images, o.test_labels, &te, &err))
@@ -394,12 +396,12 @@ int rcn_cmd_train(int argc, char **argv)
                       .momentum = o.cell.momentum, .weight_decay = o.weight_decay,
                       .diverge_threshold = o.diverge_threshold, .seed = o.seed, .stream_a = 0};
     rcn_train_hooks hooks = {.on_epoch = print_epoch, .ud = &o};
-    static rcn_train_result res;
-    if (rcn_train(net, &trs, &tes, &hp, &hooks, &res, &err))
+    res = rcn_train_result_create(o.cell.epochs, &err);
+    if (!res || rcn_train(net, &trs, &tes, &hp, &hooks, res, &err))
         goto done;
-    if (res.diverged && !o.quiet)
-        printf("diverged at epoch %d, batch %d (batch loss %g): stopped\n", res.diverged_epoch,
-               res.diverged_batch, res.diverged_loss);
+    if (res->diverged && !o.quiet)
+        printf("diverged at epoch %d, batch %d (batch loss %g): stopped\n", res->diverged_epoch,
+               res->diverged_batch, res->diverged_loss);
 
     json_t *cfg = json_pack(
         "{s:o, s:I, s:i, s:f, s:f, s:f, s:f, s:i, s:I, s:I, s:I, s:f, s:i, s:{s:s, s:s, s:s, s:s}}",
@@ -413,22 +415,22 @@ int rcn_cmd_train(int argc, char **argv)
         "train_labels", o.train_labels, "test_images", o.test_images, "test_labels",
         o.test_labels);
     json_t *eps = json_array();
-    for (int i = 0; i < res.n_epochs; i++)
-        json_array_append_new(eps, epoch_json(&res.epochs[i]));
-    json_t *tj = rcn_train_result_to_json(&res);
+    for (int i = 0; i < res->n_epochs; i++)
+        json_array_append_new(eps, epoch_json(&res->epochs[i]));
+    json_t *tj = rcn_train_result_to_json(res);
     out = json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:O, s:O, s:o}", "command", "rcn train",
                     "rcn_version", RCN_VERSION, "git_revision", RCN_GIT_REV, "config", cfg,
                     "loss_convention",
                     "train_loss/test_loss: mean per-sample cross-entropy; "
                     "*_sum_of_batch_means: the paper's Table 1 convention",
                     "epochs", eps, "status", json_object_get(tj, "status"), "diverged",
-                    json_object_get(tj, "diverged"), "seconds", rcn_json_num(res.seconds));
+                    json_object_get(tj, "diverged"), "seconds", rcn_json_num(res->seconds));
     json_decref(tj);
     if (o.save) {
         json_t *meta = json_pack("{s:f, s:i, s:f, s:i, s:I}", rcn_axis_name(RCN_AXIS_LR),
                                  o.cell.lr, rcn_axis_name(RCN_AXIS_BATCH), o.cell.batch_size,
                                  rcn_axis_name(RCN_AXIS_MOMENTUM), o.cell.momentum,
-                                 rcn_axis_name(RCN_AXIS_EPOCHS), res.n_epochs, "seed",
+                                 rcn_axis_name(RCN_AXIS_EPOCHS), res->n_epochs, "seed",
                                  (json_int_t)o.seed);
         int src = rcn_safetensors_save(o.save, net, meta, &err);
         json_decref(meta);
@@ -443,6 +445,7 @@ done:
     if (status != RCN_EXIT_OK)
         fprintf(stderr, "rcn train: %s\n", err.msg);
     json_decref(out);
+    rcn_train_result_free(res);
     rcn_net_destroy(net);
     free(tr_idx);
     free(te_idx);

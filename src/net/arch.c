@@ -325,6 +325,20 @@ int64_t rcn_arch_param_count(const rcn_arch *a)
     return n;
 }
 
+static int add_buffers(const rcn_layer *l, void *ud)
+{
+    if (l->kind == RCN_LAYER_BN)
+        *(int64_t *)ud += 2 * l->cout; /* running mean and variance */
+    return 0;
+}
+
+int64_t rcn_arch_buffer_count(const rcn_arch *a)
+{
+    int64_t n = 0;
+    rcn_arch_walk(a, add_buffers, &n);
+    return n;
+}
+
 double rcn_arch_forward_flops(const rcn_arch *a)
 {
     double f = 0;

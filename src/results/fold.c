@@ -8,8 +8,11 @@
 #include "rcn/fold.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "rcn/checkpoint.h"
 
 struct rcn_fold_runner {
     rcn_fold_spec spec;
@@ -36,6 +39,8 @@ void rcn_fold_spec_from_job(const rcn_job *job, rcn_fold_spec *spec)
     spec->folds = job->valid_kind == RCN_VALID_KFOLD ? job->folds : 1;
     spec->n_cells = job->plan.n_cells;
     spec->train_limit = job->train_limit;
+    snprintf(spec->job_hash, sizeof spec->job_hash, "%s", job->hash);
+    rcn_ckpt_dir_for_report(job->output, spec->ckpt_dir, sizeof spec->ckpt_dir);
 }
 
 void rcn_fold_runner_destroy(rcn_fold_runner *r)
@@ -113,8 +118,55 @@ static rcn_net *net_for(rcn_fold_runner *r, int batch, rcn_error *err)
     return r->net;
 }
 
-int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, const rcn_train_hooks *hooks,
-                 rcn_train_result *res, rcn_error *err)
+int rcn_fold_max_epochs(const rcn_fold_runner *r)
+{
+    int m = 1;
+    for (int c = 0; c < r->spec.n_cells; c++)
+        m = r->cells[c].epochs > m ? r->cells[c].epochs : m;
+    return m;
+}
+
+/* A fold's checkpointing: after_epoch hook data. */
+typedef struct {
+    const rcn_train_hooks *caller; /* may be NULL */
+    rcn_ckpt_id id;
+    int cell_epochs;
+    char path[RCN_PATH_MAX + 64];
+} fold_ckpt;
+
+/* Saves a checkpoint after every epoch short of the cell's last (after the
+ * last, the fold's result is final: nothing is left to continue). */
+static int save_ckpt(rcn_net *net, const rcn_train_result *res, void *ud, rcn_error *err)
+{
+    fold_ckpt *k = ud;
+    if (k->caller && k->caller->after_epoch &&
+        k->caller->after_epoch(net, res, k->caller->after_ud, err))
+        return -1;
+    if (res->n_epochs >= k->cell_epochs)
+        return 0;
+    return rcn_ckpt_save(k->path, &k->id, net, res, err);
+}
+
+/* Initialises the net, or restores (cell, fold)'s checkpoint into net and
+ * res when there is one. */
+static int start_state(rcn_fold_runner *r, const fold_ckpt *k, int epochs, rcn_net *net,
+                       rcn_train_result *res, rcn_error *err)
+{
+    rcn_train_result_clear(res);
+    rcn_net_init(net, r->spec.seed, (uint64_t)k->id.fold);
+    if (!r->spec.ckpt_dir[0])
+        return 0;
+    int rc = rcn_ckpt_load(k->path, &k->id, net, res, err);
+    if (rc == RCN_CKPT_NONE)
+        return 0;
+    if (rc == 0 && res->n_epochs > epochs)
+        rc = rcn_errorf(err, "%s: checkpoint at epoch %d, beyond the %d epochs asked for",
+                        k->path, res->n_epochs, epochs);
+    return rc;
+}
+
+int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, int epochs,
+                 const rcn_train_hooks *hooks, rcn_train_result *res, rcn_error *err)
 {
     int k = r->spec.folds;
     int on_test = r->spec.kind == RCN_VALID_TEST || fold == k;
@@ -127,6 +179,9 @@ int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, const rcn_train_hooks *
                           "does not hold", cell, fold);
     const rcn_plan_cell *c = &r->cells[cell];
     assert(c->index == cell);
+    if (epochs < 1 || epochs > c->epochs)
+        return rcn_errorf(err, "fold job (cell %d, fold %d): %d epochs outside the cell's 1..%d",
+                          cell, fold, epochs, c->epochs);
     rcn_net *net = net_for(r, c->batch_size, err);
     if (!net)
         return -1;
@@ -143,7 +198,7 @@ int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, const rcn_train_hooks *
     }
     rcn_hparams hp = {
         .batch_size = c->batch_size,
-        .epochs = c->epochs,
+        .epochs = epochs,
         .lr = c->lr,
         .momentum = c->momentum,
         .weight_decay = r->spec.weight_decay,
@@ -151,8 +206,19 @@ int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, const rcn_train_hooks *
         .seed = r->spec.seed,
         .stream_a = (uint64_t)fold,
     };
-    rcn_net_init(net, r->spec.seed, (uint64_t)fold);
-    if (rcn_train(net, &train, &val, &hp, hooks, res, err))
+    fold_ckpt ck = {hooks, {{0}, cell, fold, c->batch_size, (int64_t)rcn_net_num_params(net)},
+                    c->epochs, {0}};
+    snprintf(ck.id.job_hash, sizeof ck.id.job_hash, "%s", r->spec.job_hash);
+    rcn_train_hooks h = {0};
+    if (hooks)
+        h = *hooks;
+    if (r->spec.ckpt_dir[0]) {
+        rcn_ckpt_path(r->spec.ckpt_dir, cell, fold, ck.path, sizeof ck.path);
+        h.after_epoch = save_ckpt;
+        h.after_ud = &ck;
+    }
+    if (start_state(r, &ck, epochs, net, res, err) ||
+        rcn_train_continue(net, &train, &val, &hp, &h, res, err))
         return rcn_error_prefix(err, "cell %d (%s), fold %d", cell, c->key, fold);
     return 0;
 }

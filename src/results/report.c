@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rcn/jsonutil.h"
+#include "rcn/train_json.h"
 
 #ifndef RCN_VERSION
 #define RCN_VERSION "unknown"

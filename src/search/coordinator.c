@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rcn/checkpoint.h"
 #include "rcn/fileio.h"
 #include "rcn/jsonutil.h"
 #include "rcn/netfile.h"
@@ -50,7 +51,9 @@ typedef struct {
     double *rank_train_s;   /* per rank: their training seconds */
     double *rank_rss_mib;   /* per rank: peak resident memory (from BYE) */
     rcn_progress prog;
-    rcn_wire_result *msg;   /* receive buffer */
+    void *msg;              /* RESULT receive buffer, msg_cap bytes */
+    size_t msg_cap;
+    rcn_train_result *in;   /* the last worker result, unpacked */
     rcn_train_result *own;  /* rank 0's own training */
 } coord;
 
@@ -87,6 +90,22 @@ static void begin_stop(coord *c, int outcome)
             send_stop(c, w);
 }
 
+/* Says on the progress stream when fold job (cell, fold) will continue
+ * from a checkpoint (rank 0 sees the checkpoint directory: it is beside
+ * the journal, on storage every rank shares). */
+static void announce(coord *c, int cell, int fold)
+{
+    const char *dir = c->x->spec.ckpt_dir;
+    char path[RCN_PATH_MAX + 64];
+    int e;
+    if (!c->x->opts->progress || !dir[0])
+        return;
+    rcn_ckpt_path(dir, cell, fold, path, sizeof path);
+    if (rcn_ckpt_peek_epochs(path, &e) == 0)
+        fprintf(c->x->opts->progress, "rcn search: continuing cell %d fold %d from epoch %d\n",
+                cell, fold, e);
+}
+
 /* Answers worker w after its request or result: tops its jobs in hand up
  * to two while the queue holds more than two per rank (the worker then
  * starts its next fold the moment it sends a result, instead of waiting for
@@ -104,7 +123,8 @@ static void reply(coord *c, int w)
     int depth = c->n_queue - c->head > 2 * c->x->size ? 2 : 1;
     while (c->held[w] < depth && c->head < c->n_queue) {
         int slot = c->queue[c->head++];
-        int job[2] = {slot / c->k, slot % c->k};
+        int job[3] = {slot / c->k, slot % c->k, c->x->plan->cells[slot / c->k].epochs};
+        announce(c, job[0], job[1]);
         MPI_Send(job, (int)sizeof job, MPI_BYTE, w, RCN_TAG_JOB, MPI_COMM_WORLD);
         c->held[w]++;
         c->wstate[w] = W_BUSY;
@@ -212,12 +232,25 @@ static void record(coord *c, int cell, int fold, const rcn_train_result *res)
         fail(c, "%s", e.msg);
         return;
     }
+    if (x->spec.ckpt_dir[0] && rcn_ckpt_remove(x->spec.ckpt_dir, cell, fold, &e) &&
+        x->opts->progress) /* only disk left in use: say so, go on */
+        fprintf(x->opts->progress, "rcn search: warning: %s\n", e.msg);
     c->n_diverged += !strcmp(json_string_value(json_object_get(f, "status")), "diverged");
     json_array_append_new(c->folds, f);
     c->done[slot] = 1;
     c->n_done++;
     if (refresh(c, NULL, REFRESH_LAZY) == 0)
         rcn_progress_update(&c->prog, c->n_done, c->n_diverged, json_object_get(c->report, "best"));
+}
+
+/* Receives the probed message and discards it. */
+static void drop(const MPI_Status *st)
+{
+    int n = 0;
+    MPI_Get_count(st, MPI_BYTE, &n);
+    char *junk = malloc(n > 0 ? (size_t)n : 1);
+    MPI_Recv(junk, n, MPI_BYTE, st->MPI_SOURCE, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    free(junk);
 }
 
 static void handle(coord *c, const MPI_Status *st)
@@ -229,16 +262,27 @@ static void handle(coord *c, const MPI_Status *st)
         MPI_Recv(&dummy, (int)sizeof dummy, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         reply(c, w);
         break;
-    case RCN_TAG_RESULT:
-        MPI_Recv(c->msg, (int)sizeof *c->msg, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD,
-                 MPI_STATUS_IGNORE);
-        record(c, c->msg->cell, c->msg->fold, &c->msg->res);
+    case RCN_TAG_RESULT: {
+        int cell = -1, fold = -1;
+        MPI_Get_count(st, MPI_BYTE, &n);
+        if (n < 0 || (size_t)n > c->msg_cap) {
+            drop(st);
+            fail(c, "rank %d: a result of %d bytes, more than the longest cell's %zu", w, n,
+                 c->msg_cap);
+        } else {
+            MPI_Recv(c->msg, n, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (rcn_wire_result_unpack(c->msg, (size_t)n, &cell, &fold, c->in))
+                fail(c, "rank %d: a malformed result of %d bytes", w, n);
+            else
+                record(c, cell, fold, c->in);
+            c->rank_train_s[w] += c->in->seconds;
+        }
         if (c->held[w] > 0)
             c->held[w]--;
         c->rank_folds[w]++;
-        c->rank_train_s[w] += c->msg->res.seconds;
         reply(c, w);
         break;
+    }
     case RCN_TAG_ERROR:
         MPI_Recv(text, (int)sizeof text, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         text[sizeof text - 1] = 0;
@@ -251,12 +295,8 @@ static void handle(coord *c, const MPI_Status *st)
         c->wstate[w] = W_DONE;
         c->n_bye++;
         break;
-    default: { /* not ours: receive and drop it */
-        MPI_Get_count(st, MPI_BYTE, &n);
-        char *junk = malloc(n > 0 ? (size_t)n : 1);
-        MPI_Recv(junk, n, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        free(junk);
-    }
+    default: /* not ours */
+        drop(st);
     }
 }
 
@@ -287,9 +327,11 @@ static int own_poll(void *ud)
 static void run_own(coord *c)
 {
     int slot = c->queue[c->head++], cell = slot / c->k, fold = slot % c->k;
-    rcn_train_hooks hooks = {NULL, own_poll, c};
+    rcn_train_hooks hooks = {.poll = own_poll, .ud = c};
     rcn_error e;
-    if (rcn_fold_run(c->x->runner, cell, fold, &hooks, c->own, &e)) {
+    announce(c, cell, fold);
+    if (rcn_fold_run(c->x->runner, cell, fold, c->x->plan->cells[cell].epochs, &hooks, c->own,
+                     &e)) {
         fail(c, "%s", e.msg);
         return;
     }
@@ -368,6 +410,8 @@ static int load_journaled(coord *c)
         int slot = cell * c->k + fold;
         if (c->done[slot])
             continue;
+        if (x->spec.ckpt_dir[0]) /* left behind by a kill after the journal line */
+            rcn_ckpt_remove(x->spec.ckpt_dir, cell, fold, NULL);
         c->done[slot] = 1;
         c->n_done++;
         c->n_diverged += !strcmp(st, "diverged");
@@ -407,9 +451,10 @@ static void do_refit(coord *c)
     if (x->opts->progress)
         fprintf(x->opts->progress, "rcn search: refit of %s on %lld images, tested on %lld\n",
                 pc->key, (long long)rcn_fold_train_size(x->runner, c->k), (long long)x->test.n);
-    rcn_train_hooks hooks = {NULL, refit_poll, NULL};
+    rcn_train_hooks hooks = {.poll = refit_poll};
     rcn_error e;
-    if (rcn_fold_run(x->runner, cell, c->k, &hooks, c->own, &e)) {
+    announce(c, cell, c->k);
+    if (rcn_fold_run(x->runner, cell, c->k, pc->epochs, &hooks, c->own, &e)) {
         fail(c, "refit: %s", e.msg);
         return;
     }
@@ -443,33 +488,46 @@ static void do_refit(coord *c)
                          ok ? "ok" : "diverged");
 }
 
-int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
+/* Allocates the coordinator's state (aborts the job when out of memory). */
+static void coord_init(coord *c, rcn_search_ctx *x)
 {
-    coord c;
-    memset(&c, 0, sizeof c);
-    c.x = x;
-    c.k = x->plan->n_folds;
-    c.total = x->plan->n_cells * c.k;
-    c.done = calloc((size_t)c.total, 1);
-    c.wstate = calloc((size_t)x->size, sizeof *c.wstate);
-    c.held = calloc((size_t)x->size, sizeof *c.held);
-    c.msg = malloc(sizeof *c.msg);
-    c.own = malloc(sizeof *c.own);
-    c.folds = json_array();
-    c.rank_folds = calloc((size_t)x->size, sizeof *c.rank_folds);
-    c.rank_train_s = calloc((size_t)x->size, sizeof *c.rank_train_s);
-    c.rank_rss_mib = calloc((size_t)x->size, sizeof *c.rank_rss_mib);
-    c.last_write = rcn_clock();
-    if (!c.done || !c.wstate || !c.held || !c.msg || !c.own || !c.folds || !c.rank_folds ||
-        !c.rank_train_s || !c.rank_rss_mib) {
+    memset(c, 0, sizeof *c);
+    c->x = x;
+    c->k = x->plan->n_folds;
+    c->total = x->plan->n_cells * c->k;
+    c->done = calloc((size_t)c->total, 1);
+    c->wstate = calloc((size_t)x->size, sizeof *c->wstate);
+    c->held = calloc((size_t)x->size, sizeof *c->held);
+    int cap = x->runner ? rcn_fold_max_epochs(x->runner) : 1;
+    c->msg_cap = rcn_wire_result_bytes(cap);
+    c->msg = malloc(c->msg_cap);
+    c->in = rcn_train_result_create(cap, NULL);
+    c->own = rcn_train_result_create(cap, NULL);
+    c->folds = json_array();
+    c->rank_folds = calloc((size_t)x->size, sizeof *c->rank_folds);
+    c->rank_train_s = calloc((size_t)x->size, sizeof *c->rank_train_s);
+    c->rank_rss_mib = calloc((size_t)x->size, sizeof *c->rank_rss_mib);
+    c->last_write = rcn_clock();
+    if (!c->done || !c->wstate || !c->held || !c->msg || !c->in || !c->own || !c->folds ||
+        !c->rank_folds || !c->rank_train_s || !c->rank_rss_mib) {
         fprintf(stderr, "rcn search: out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
+}
+
+int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
+{
+    coord c;
+    coord_init(&c, x);
     if (!x->runner) { /* x->err says why */
         c.failed = 1;
         begin_stop(&c, RCN_SEARCH_FAILED);
-    } else if (load_journaled(&c) == 0 && build_queue(&c))
+    } else if (load_journaled(&c) == 0 && build_queue(&c)) {
         fail(&c, "out of memory for %d fold jobs", c.total);
+    } else if (!c.failed && x->spec.ckpt_dir[0] && rcn_ckpt_dir_create(x->spec.ckpt_dir, &x->err)) {
+        c.failed = 1;
+        begin_stop(&c, RCN_SEARCH_FAILED);
+    }
     c.n_done_start = c.n_done;
 
     FILE *out = x->opts->progress;
@@ -506,6 +564,10 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
                                                            : "incomplete";
     if (x->journal) /* no journal: validation failed, nothing may be written */
         refresh(&c, status, REFRESH_FINAL);
+    rcn_error e;
+    if (!strcmp(status, "complete") && x->spec.ckpt_dir[0] &&
+        rcn_ckpt_dir_remove(x->spec.ckpt_dir, &e) && out)
+        fprintf(out, "rcn search: warning: %s\n", e.msg);
     if (out && c.outcome == RCN_SEARCH_INTERRUPTED)
         fprintf(out, "rcn search: interrupted: %d/%d folds journaled; partial report %s; run "
                 "again to resume\n", c.n_done, c.total, x->job.output);
@@ -519,7 +581,8 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
     free(c.wstate);
     free(c.held);
     free(c.msg);
-    free(c.own);
+    rcn_train_result_free(c.in);
+    rcn_train_result_free(c.own);
     free(c.queue);
     free(c.rank_folds);
     free(c.rank_train_s);

@@ -43,20 +43,33 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report);
 int rcn_search_work(rcn_search_ctx *x);
 
 /* ---- wire protocol (wire.c) ------------------------------------------
- * worker -> 0: REQUEST (first ask), RESULT (a finished fold; asks for the
- * next), ERROR (message; asks for the reply STOP), BYE {peak resident
- * memory, MiB, a double} (after a STOP).
- * 0 -> worker: JOB {cell, fold}, STOP {RCN_SEARCH_* outcome}; rank 0 sends
- * exactly one STOP per worker and keeps receiving from it until its BYE,
- * so no message is left unreceived. A worker polls for STOP between
- * batches and abandons its fold when one arrives. */
+ * worker -> 0: REQUEST (first ask), RESULT (a finished fold, packed by
+ * rcn_wire_result_pack, of a size the receiver probes; asks for the next),
+ * ERROR (message; asks for the reply STOP), BYE {peak resident memory, MiB,
+ * a double} (after a STOP).
+ * 0 -> worker: JOB {cell, fold, epochs} (int[3]: train that fold to that
+ * epoch), STOP {RCN_SEARCH_* outcome}; rank 0 sends exactly one STOP per
+ * worker and keeps receiving from it until its BYE, so no message is left
+ * unreceived. A worker polls for STOP between batches and abandons its fold
+ * when one arrives. */
 enum { RCN_TAG_REQUEST = 101, RCN_TAG_RESULT, RCN_TAG_ERROR, RCN_TAG_BYE, RCN_TAG_JOB,
        RCN_TAG_STOP };
 
+/* A RESULT message: this header, then res.n_epochs rcn_epoch_stats (the
+ * header's res.epochs and res.cap_epochs mean nothing on the wire). */
 typedef struct {
     int cell, fold;
     rcn_train_result res;
 } rcn_wire_result;
+
+/* Bytes of a RESULT message of n_epochs epochs. */
+size_t rcn_wire_result_bytes(int n_epochs);
+/* Packs (cell, fold, res) into buf (rcn_wire_result_bytes(res->n_epochs)). */
+void rcn_wire_result_pack(void *buf, int cell, int fold, const rcn_train_result *res);
+/* Unpacks a RESULT message of len bytes into res (its storage kept); -1
+ * when len is not that of a whole message of at most res->cap_epochs. */
+int rcn_wire_result_unpack(const void *buf, size_t len, int *cell, int *fold,
+                           rcn_train_result *res);
 
 /* Waits for a request, sleeping between tests (no core burnt spinning). */
 void rcn_wire_wait(MPI_Request *rq, MPI_Status *st);

@@ -162,7 +162,7 @@ typedef struct {
 
 static run train_once(int max_batch, uint64_t init_seed, uint64_t hp_seed, uint64_t stream_a)
 {
-    run r = {new_net(max_batch, init_seed, 0), calloc(1, sizeof(rcn_train_result))};
+    run r = {new_net(max_batch, init_seed, 0), rcn_train_result_create(2, NULL)};
     if (!r.net || !r.res)
         return r;
     rcn_hparams hp = {.batch_size = 32,
@@ -201,7 +201,7 @@ static void free_run(run *r)
 {
     if (r->net)
         rcn_net_destroy(r->net);
-    free(r->res);
+    rcn_train_result_free(r->res);
 }
 
 static void test_training(void)

@@ -46,7 +46,7 @@ static double va_acc(int cell, int fold) { return 0.9 + 0.005 * cell - 0.002 * f
 
 static void fill_result(int cell, int fold, rcn_train_result *r)
 {
-    memset(r, 0, sizeof *r);
+    rcn_train_result_clear(r);
     r->n_epochs = 2;
     for (int e = 0; e < 2; e++) {
         r->epochs[e] = (rcn_epoch_stats){.epoch = e + 1,
@@ -166,17 +166,17 @@ int main(void)
     rcn_plan p;
     rcn_error err;
     rcn_plan_from_json(job, "job", &p, &err);
-    static rcn_train_result res;
+    rcn_train_result *res = rcn_train_result_create(2, NULL);
     /* folds in a scrambled order, plus a duplicate that must be ignored */
     json_t *folds = json_array();
     for (int i = 0; i < NB * NL * K; i++) {
         int s = (i * 7) % (NB * NL * K);
-        fill_result(s / K, s % K, &res);
-        json_array_append_new(folds, rcn_fold_to_json(&p.cells[s / K], s % K, &res));
+        fill_result(s / K, s % K, res);
+        json_array_append_new(folds, rcn_fold_to_json(&p.cells[s / K], s % K, res));
     }
-    fill_result(4, 1, &res);
-    res.epochs[1].val_loss = 99; /* a later duplicate: must not count */
-    json_array_append_new(folds, rcn_fold_to_json(&p.cells[4], 1, &res));
+    fill_result(4, 1, res);
+    res->epochs[1].val_loss = 99; /* a later duplicate: must not count */
+    json_array_append_new(folds, rcn_fold_to_json(&p.cells[4], 1, res));
 
     json_t *meta = json_pack("{s:s, s:i}", "job_hash", "0123456789abcdef", "ranks", 3);
     json_t *rep = rcn_report_from_folds(job, folds, meta, &err);
@@ -321,8 +321,8 @@ int main(void)
     /* a partial report: the first 5 folds only */
     json_t *part = json_array();
     for (int s = 0; s < 5; s++) {
-        fill_result(s / K, s % K, &res);
-        json_array_append_new(part, rcn_fold_to_json(&p.cells[s / K], s % K, &res));
+        fill_result(s / K, s % K, res);
+        json_array_append_new(part, rcn_fold_to_json(&p.cells[s / K], s % K, res));
     }
     rep = rcn_report_from_folds(job, part, NULL, &err);
     m = json_object_get(rep, "meta");
@@ -340,9 +340,9 @@ int main(void)
     json_decref(part);
 
     /* a training whose last evaluation is NaN without tripping divergence */
-    fill_result(1, 0, &res);
-    res.epochs[1].val_loss = NAN;
-    json_t *nanfold = rcn_fold_to_json(&p.cells[1], 0, &res);
+    fill_result(1, 0, res);
+    res->epochs[1].val_loss = NAN;
+    json_t *nanfold = rcn_fold_to_json(&p.cells[1], 0, res);
     CHECK(!strcmp(json_string_value(json_object_get(nanfold, "status")), "diverged") &&
               json_is_null(json_object_get(nanfold, "val_loss")) &&
               json_is_null(json_object_get(json_array_get(json_object_get(nanfold, "epochs"), 1),
@@ -368,5 +368,6 @@ int main(void)
     json_decref(folds);
     json_decref(job);
     rcn_plan_free(&p);
+    rcn_train_result_free(res);
     return check_exit("test_report");
 }

@@ -134,9 +134,9 @@ static void test_learns(void)
     rcn_net_init(net, 3, 0);
     rcn_split tr = {images, labels, train_idx, NTRAIN}, te = {images, labels, test_idx, NTEST};
     rcn_hparams hp = base_hp();
-    rcn_train_result *res = calloc(1, sizeof *res);
+    rcn_train_result *res = rcn_train_result_create(16, NULL);
     epoch_log log = {0, 0, 1, {0}};
-    rcn_train_hooks hooks = {on_epoch, NULL, &log};
+    rcn_train_hooks hooks = {.on_epoch = on_epoch, .ud = &log};
     int rc = rcn_train(net, &tr, &te, &hp, &hooks, res, &err);
     CHECK(rc == 0, "rcn_train: %s", err.msg);
     CHECK(res->n_epochs == hp.epochs && !res->diverged && !res->aborted,
@@ -164,7 +164,7 @@ static void test_learns(void)
     CHECK(fabs(acc - res->epochs[last].val_accuracy) < 1e-12 &&
               fabs(loss - res->epochs[last].val_loss) < 1e-6,
           "rcn_evaluate (%.4f, %.3f) disagrees with the last epoch", loss, acc);
-    free(res);
+    rcn_train_result_free(res);
     rcn_net_destroy(net);
 }
 
@@ -175,7 +175,7 @@ static void test_diverges(void)
     if (!net)
         return;
     rcn_split tr = {images, labels, train_idx, NTRAIN}, te = {images, labels, test_idx, NTEST};
-    rcn_train_result *res = calloc(1, sizeof *res);
+    rcn_train_result *res = rcn_train_result_create(16, NULL);
 
     /* a huge learning rate */
     rcn_net_init(net, 3, 0);
@@ -202,7 +202,7 @@ static void test_diverges(void)
     rcn_net_init(net, 3, 0);
     hp = base_hp();
     hp.diverge_threshold = 0.5;
-    memset(res, 0, sizeof *res);
+    rcn_train_result_clear(res);
     rc = rcn_train(net, &tr, &te, &hp, NULL, res, &err);
     CHECK(rc == 0 && res->diverged == 1 && res->diverged_epoch == 1 && res->diverged_batch == 1,
           "threshold 0.5: rc %d diverged %d at %d/%d", rc, res->diverged, res->diverged_epoch,
@@ -215,10 +215,10 @@ static void test_diverges(void)
     /* poll asks to stop after 3 batches */
     rcn_net_init(net, 3, 0);
     hp = base_hp();
-    memset(res, 0, sizeof *res);
+    rcn_train_result_clear(res);
     stop_after = 3;
     poll_calls = 0;
-    rcn_train_hooks hooks = {NULL, poll_stop, NULL};
+    rcn_train_hooks hooks = {.poll = poll_stop};
     rc = rcn_train(net, &tr, &te, &hp, &hooks, res, &err);
     CHECK(rc == 0 && res->aborted == 1 && res->n_epochs == 0 && !res->diverged,
           "poll stop: rc %d aborted %d n_epochs %d diverged %d", rc, res->aborted, res->n_epochs,
@@ -236,7 +236,7 @@ static void test_diverges(void)
     err.msg[0] = 0;
     rc = rcn_train(net, &tr, &te, &hp, NULL, res, &err);
     CHECK(rc != 0 && err.msg[0], "epochs > RCN_MAX_EPOCHS must be an error");
-    free(res);
+    rcn_train_result_free(res);
     rcn_net_destroy(net);
 }
 
