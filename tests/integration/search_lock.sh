@@ -34,6 +34,10 @@ for _ in $(seq 1 1200); do # started: the journal exists (created under the lock
 done
 [ -e "$journal" ] || bad "first run: no journal"
 r0=$(rank_pid $pid 0) || bad "first run: no rank 0"
+# hold the first run still (its ranks stopped, the lock still theirs) so it
+# cannot finish before the second run has given up, however fast the machine
+ranks=$(pgrep -P $pid)
+kill -STOP $ranks
 t0=$(ms)
 timeout 60 "${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$out" \
     >"$T/second.stdout" 2>"$T/second.stderr"
@@ -44,9 +48,10 @@ msg="$journal is in use by pid $r0 on host $(hostname) since "
 grep -qF "rcn search: $msg" "$T/second.stderr" || bad "second run's error: $(cat "$T/second.stderr")"
 grep -qF "(one search per journal)" "$T/second.stderr" || bad "second run's error: no reason"
 [ ! -s "$T/second.stdout" ] || bad "second run printed a summary"
-kill -0 $pid 2>/dev/null || bad "the first run ended before the second gave up (lengthen the job)"
+kill -0 $pid 2>/dev/null || bad "the first run ended before the second gave up"
 echo "second run refused in $took ms: $(head -1 "$T/second.stderr")"
 "$RCN" status "$journal" | grep -q "folds: *[0-9]*/$total done" || bad "rcn status of the locked journal"
+kill -CONT $ranks
 wait $pid
 rc=$?
 [ $rc = 0 ] || bad "first run: exit $rc: $(tail -3 "$T/first.stderr")"
