@@ -26,7 +26,6 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "prof.h"
 #include "simd.h"
 #include "wino_plan.h"
 
@@ -86,29 +85,9 @@ int rcn_wino_applies(const rcn_conv_shape *s)
 
 static const rcn_wino_budget BUDGET = {CHUNK_BUDGET, BWD_BUDGET, BWD_MIN_TILES};
 
-static int chunk_samples(const rcn_conv_shape *s, int n, int backward)
-{
-    return rcn_wino_chunk_samples(s, n, backward, &BUDGET);
-}
-
 size_t rcn_wino_scratch_floats(const rcn_conv_shape *s, int n)
 {
     return rcn_wino_plan_scratch(s, n, &BUDGET);
-}
-
-/* Asks for the plane to be worked on next (hw floats at p) to be brought
- * into the cache while this one is transformed: planes of one channel are
- * n*h*w floats apart, too far for the hardware prefetcher to follow. */
-static ALWAYS_INLINE void prefetch_plane(const float *p, size_t hw, int write)
-{
-    if (!p)
-        return;
-    for (size_t i = 0; i < hw; i += 16) {
-        if (write)
-            _mm_prefetch((const char *)(p + i), _MM_HINT_ET0);
-        else
-            _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
-    }
 }
 
 /* ---- weight transforms (scalar: cout*cin*9 values per call) ------------- */
@@ -175,6 +154,16 @@ static void kernel_adjoint(const float *du, size_t xs, float *dg)
         dg[3 + k] = 0.5f * (b - c);
         dg[6 + k] = 0.5f * (b + c) + d;
     }
+}
+
+/* dw = G^T dU G for every kernel: du[xi][co][ci] (16 * cout * cin) into w
+ * (cout, cin, 3, 3). */
+static void kernels_adjoint(const float *du, int cout, int cin, float *dw)
+{
+    const size_t cc = (size_t)cout * cin;
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++)
+            kernel_adjoint(du + (size_t)co * cin + ci, cc, dw + ((size_t)co * cin + ci) * 9);
 }
 
 /* ---- data transforms (one sample plane of one channel) ------------------ */
@@ -586,158 +575,72 @@ static void small_input_adjoint(const small_t *sm, const float *dv, size_t xs, f
     }
 }
 
-/* ---- per-plane dispatch ----------------------------------------------------- */
+/* ---- per-plane dispatch and the drivers --------------------------------- */
 
-static ALWAYS_INLINE void t_input(const geo *g, const small_t *sm, const float *xp, float *v,
-                                  size_t xs)
+/* The plane transforms of a shape: the small-plane tables where they apply
+ * (sm = &small), else the row transforms of g (sm = NULL). */
+typedef struct {
+    geo g;
+    const small_t *sm;
+    small_t small;
+} wino_planes;
+
+static void planes_init(wino_planes *p, const rcn_conv_shape *s)
 {
-    if (sm)
-        small_input_transform(sm, xp, v, xs);
+    geo_init(&p->g, s);
+    p->sm = NULL;
+    if (small_applies(&p->g))
+        small_init(&p->small, &p->g), p->sm = &p->small;
+}
+
+static ALWAYS_INLINE void t_input(const wino_planes *p, const float *xp, float *v, size_t xs)
+{
+    if (p->sm)
+        small_input_transform(p->sm, xp, v, xs);
     else
-        input_transform(g, xp, v, xs);
+        input_transform(&p->g, xp, v, xs);
 }
 
-static ALWAYS_INLINE void t_output(const geo *g, const small_t *sm, const float *m, size_t xs,
-                                   float *yp)
+static ALWAYS_INLINE void t_output(const wino_planes *p, const float *m, size_t xs, float *yp)
 {
-    if (sm)
-        small_output_transform(sm, m, xs, yp);
+    if (p->sm)
+        small_output_transform(p->sm, m, xs, yp);
     else
-        output_transform(g, m, xs, yp);
+        output_transform(&p->g, m, xs, yp);
 }
 
-static ALWAYS_INLINE void t_grad_output(const geo *g, const small_t *sm, const float *dyp,
-                                        float *dm, size_t xs)
+static ALWAYS_INLINE void t_grad_output(const wino_planes *p, const float *dyp, float *dm,
+                                        size_t xs)
 {
-    if (sm)
-        small_grad_output_transform(sm, dyp, dm, xs);
+    if (p->sm)
+        small_grad_output_transform(p->sm, dyp, dm, xs);
     else
-        grad_output_transform(g, dyp, dm, xs);
+        grad_output_transform(&p->g, dyp, dm, xs);
 }
 
-static ALWAYS_INLINE void t_adjoint(const geo *g, const small_t *sm, const float *dv, size_t xs,
-                                    float *dxp, int acc)
+static ALWAYS_INLINE void t_adjoint(const wino_planes *p, const float *dv, size_t xs, float *dxp,
+                                    int acc)
 {
-    if (sm)
-        small_input_adjoint(sm, dv, xs, dxp, acc);
+    if (p->sm)
+        small_input_adjoint(p->sm, dv, xs, dxp, acc);
     else
-        input_adjoint(g, dv, xs, dxp, acc);
+        input_adjoint(&p->g, dv, xs, dxp, acc);
 }
 
-/* The plane after (c, n0 + i) in a chunk loop over channels c < channels
- * and samples n0 .. n0+cnt: the next sample, else the next channel's first,
- * else NULL. */
-static const float *next_plane(const float *base, int n, int n0, int cnt, int c, int i,
-                               int channels, size_t hw)
-{
-    if (i + 1 < cnt)
-        return base + ((size_t)c * n + n0 + i + 1) * hw;
-    if (c + 1 < channels)
-        return base + ((size_t)(c + 1) * n + n0) * hw;
-    return NULL;
-}
-
-/* ---- convolutions ---------------------------------------------------------- */
+#define WINO_APPLIES(s) rcn_wino_applies(s)
+#define WINO_GEMM_NN rcn_gemm_nn_avx512
+#define WINO_GEMM_NT rcn_gemm_nt_avx512
+#define WINO_GEMM_COLS(T) (T) /* masked tails */
+#include "wino_driver.h"
 
 void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
                       float *scratch)
 {
-    geo g;
-    geo_init(&g, s);
-    small_t small;
-    const small_t *sm = NULL;
-    if (small_applies(&g))
-        small_init(&small, &g), sm = &small;
-    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 0);
-    const size_t hw = (size_t)s->h * s->w;
-    float *u = scratch;
-    float *v = u + 16 * (size_t)cout * cin;
-    float *m = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
-    kernels_transform(w, cout, cin, u, 0);
-    for (int n0 = 0; n0 < n; n0 += nb) {
-        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
-        const size_t ld = rcn_wino_row_ld((size_t)T);
-        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
-        RCN_PROF_BEGIN(t0);
-        for (int ci = 0; ci < cin; ci++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
-                t_input(&g, sm, x + ((size_t)ci * n + n0 + i) * hw,
-                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
-            }
-        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
-        RCN_PROF_BEGIN(t1);
-        for (int xi = 0; xi < 16; xi++)
-            rcn_gemm_nn_avx512(cout, T, cin, u + (size_t)xi * cout * cin, cin, v + xi * vs, ld,
-                               m + xi * ms, ld, 0);
-        RCN_PROF_END(t1, RCN_PROF_GEMM);
-        RCN_PROF_BEGIN(t2);
-        for (int co = 0; co < cout; co++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(y, n, n0, cnt, co, i, cout, hw), hw, 1);
-                t_output(&g, sm, m + (size_t)co * ld + (size_t)i * g.tps, ms,
-                         y + ((size_t)co * n + n0 + i) * hw);
-            }
-        RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
-    }
+    wino_forward(s, n, x, w, y, scratch);
 }
 
 void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                        const float *dy, float *dx, float *dw, float *scratch, int accumulate_dx)
 {
-    geo g;
-    geo_init(&g, s);
-    small_t small;
-    const small_t *sm = NULL;
-    if (small_applies(&g))
-        small_init(&small, &g), sm = &small;
-    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 1);
-    const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
-    float *ut = scratch;
-    float *du = ut + 16 * cc;
-    float *v = du + 16 * cc;
-    float *dm = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
-    if (dx)
-        kernels_transform(w, cout, cin, ut, 1);
-    for (int n0 = 0; n0 < n; n0 += nb) {
-        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
-        const size_t ld = rcn_wino_row_ld((size_t)T);
-        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
-        RCN_PROF_BEGIN(t0);
-        for (int ci = 0; ci < cin; ci++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
-                t_input(&g, sm, x + ((size_t)ci * n + n0 + i) * hw,
-                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
-            }
-        for (int co = 0; co < cout; co++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(dy, n, n0, cnt, co, i, cout, hw), hw, 0);
-                t_grad_output(&g, sm, dy + ((size_t)co * n + n0 + i) * hw,
-                              dm + (size_t)co * ld + (size_t)i * g.tps, ms);
-            }
-        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
-        RCN_PROF_BEGIN(t1);
-        for (int xi = 0; xi < 16; xi++)
-            rcn_gemm_nt_avx512(cout, cin, T, dm + xi * ms, ld, v + xi * vs, ld,
-                               du + (size_t)xi * cc, cin, n0 > 0);
-        if (dx)
-            for (int xi = 0; xi < 16; xi++)
-                rcn_gemm_nn_avx512(cin, T, cout, ut + (size_t)xi * cc, cout, dm + xi * ms, ld,
-                                   v + xi * vs, ld, 0);
-        RCN_PROF_END(t1, RCN_PROF_GEMM);
-        if (dx) {
-            RCN_PROF_BEGIN(t2);
-            for (int ci = 0; ci < cin; ci++)
-                for (int i = 0; i < cnt; i++) {
-                    prefetch_plane(next_plane(dx, n, n0, cnt, ci, i, cin, hw), hw, !accumulate_dx);
-                    t_adjoint(&g, sm, v + (size_t)ci * ld + (size_t)i * g.tps, vs,
-                              dx + ((size_t)ci * n + n0 + i) * hw, accumulate_dx);
-                }
-            RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
-        }
-    }
-    for (int co = 0; co < cout; co++)
-        for (int ci = 0; ci < cin; ci++)
-            kernel_adjoint(du + (size_t)co * cin + ci, cc, dw + ((size_t)co * cin + ci) * 9);
+    wino_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
 }

@@ -30,7 +30,6 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "prof.h"
 #include "simd.h"
 #include "avx2_lanes.h"
 #include "wino_plan.h"
@@ -84,11 +83,6 @@ static void geo_init(geo *g, const rcn_conv_shape *s)
 }
 
 static const rcn_wino_budget BUDGET = {W2_CHUNK_BUDGET, BWD_BUDGET, BWD_MIN_TILES};
-
-static int chunk_samples(const rcn_conv_shape *s, int n, int backward)
-{
-    return rcn_wino_chunk_samples(s, n, backward, &BUDGET);
-}
 
 size_t rcn_wino2_scratch_floats(const rcn_conv_shape *s, int n)
 {
@@ -579,7 +573,14 @@ static ALWAYS_INLINE void rp_input_adjoint(const geo *g, const float *dv, size_t
     put_row8(g, dxp, 2 * end, c3, acc);
 }
 
-/* ---- per-plane dispatch on the vectors per tile row ---------------------- */
+/* ---- per-plane dispatch on the vectors per tile row, and the drivers ----- */
+
+typedef geo wino_planes;
+
+static void planes_init(wino_planes *p, const rcn_conv_shape *s)
+{
+    geo_init(p, s);
+}
 
 static void t_input(const geo *g, const float *xp, float *v, size_t xs)
 {
@@ -631,129 +632,22 @@ static void t_adjoint(const geo *g, const float *dv, size_t xs, float *dxp, int 
     }
 }
 
-/* ---- prefetching ------------------------------------------------------------ */
-
-/* Asks for the plane to be worked on next (hw floats at p) to be brought
- * into the cache while this one is transformed: consecutive planes of a
- * chunk loop are n*h*w floats apart when the chunk is one sample, too far
- * for the hardware prefetcher to follow. write: with intent to write. */
-static void prefetch_plane(const float *p, size_t hw, int write)
-{
-    if (!p)
-        return;
-    for (size_t i = 0; i < hw; i += 16) {
-        if (write)
-            _mm_prefetch((const char *)(p + i), _MM_HINT_ET0);
-        else
-            _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
-    }
-}
-
-/* The plane after (c, n0 + i) in a chunk loop over channels c < channels
- * and samples n0 .. n0+cnt: the next sample, else the next channel's first,
- * else NULL. */
-static const float *next_plane(const float *base, int n, int n0, int cnt, int c, int i,
-                               int channels, size_t hw)
-{
-    if (i + 1 < cnt)
-        return base + ((size_t)c * n + n0 + i + 1) * hw;
-    if (c + 1 < channels)
-        return base + ((size_t)(c + 1) * n + n0) * hw;
-    return NULL;
-}
-
-/* ---- convolutions ---------------------------------------------------------- */
+#define WINO_APPLIES(s) rcn_wino2_applies(s)
+#define WINO_GEMM_NN rcn_gemm_nn_avx2
+#define WINO_GEMM_NT rcn_gemm_nt_avx2
+/* whole vectors: the columns past T are the row padding of V and M */
+#define WINO_GEMM_COLS(T) (((T) + 7) & ~7)
+#include "wino_driver.h"
 
 void rcn_wino2_forward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                        float *y, float *scratch)
 {
-    geo g;
-    geo_init(&g, s);
-    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 0);
-    const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
-    float *u = scratch;
-    float *v = u + 16 * cc;
-    float *m = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
-    kernels_transform(w, cout, cin, u, 0);
-    for (int n0 = 0; n0 < n; n0 += nb) {
-        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps, T8 = (T + 7) & ~7;
-        const size_t ld = rcn_wino_row_ld((size_t)T);
-        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
-        RCN_PROF_BEGIN(t0);
-        for (int ci = 0; ci < cin; ci++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
-                t_input(&g, x + ((size_t)ci * n + n0 + i) * hw,
-                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
-            }
-        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
-        RCN_PROF_BEGIN(t1);
-        for (int xi = 0; xi < 16; xi++)
-            rcn_gemm_nn_avx2(cout, T8, cin, u + (size_t)xi * cc, cin, v + xi * vs, ld,
-                             m + xi * ms, ld, 0);
-        RCN_PROF_END(t1, RCN_PROF_GEMM);
-        RCN_PROF_BEGIN(t2);
-        for (int co = 0; co < cout; co++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(y, n, n0, cnt, co, i, cout, hw), hw, 1);
-                t_output(&g, m + (size_t)co * ld + (size_t)i * g.tps, ms,
-                         y + ((size_t)co * n + n0 + i) * hw);
-            }
-        RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
-    }
+    wino_forward(s, n, x, w, y, scratch);
 }
 
 void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                         const float *dy, float *dx, float *dw, float *scratch,
                         int accumulate_dx)
 {
-    geo g;
-    geo_init(&g, s);
-    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 1);
-    const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
-    float *ut = scratch;
-    float *du = ut + 16 * cc;
-    float *v = du + 16 * cc;
-    float *dm = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
-    if (dx)
-        kernels_transform(w, cout, cin, ut, 1);
-    for (int n0 = 0; n0 < n; n0 += nb) {
-        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps, T8 = (T + 7) & ~7;
-        const size_t ld = rcn_wino_row_ld((size_t)T);
-        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
-        RCN_PROF_BEGIN(t0);
-        for (int ci = 0; ci < cin; ci++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
-                t_input(&g, x + ((size_t)ci * n + n0 + i) * hw,
-                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
-            }
-        for (int co = 0; co < cout; co++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(dy, n, n0, cnt, co, i, cout, hw), hw, 0);
-                t_grad_output(&g, dy + ((size_t)co * n + n0 + i) * hw,
-                              dm + (size_t)co * ld + (size_t)i * g.tps, ms);
-            }
-        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
-        RCN_PROF_BEGIN(t1);
-        for (int xi = 0; xi < 16; xi++)
-            rcn_gemm_nt_avx2(cout, cin, T, dm + xi * ms, ld, v + xi * vs, ld,
-                             du + (size_t)xi * cc, cin, n0 > 0);
-        if (dx)
-            for (int xi = 0; xi < 16; xi++)
-                rcn_gemm_nn_avx2(cin, T8, cout, ut + (size_t)xi * cc, cout, dm + xi * ms, ld,
-                                 v + xi * vs, ld, 0);
-        RCN_PROF_END(t1, RCN_PROF_GEMM);
-        if (dx) {
-            RCN_PROF_BEGIN(t2);
-            for (int ci = 0; ci < cin; ci++)
-                for (int i = 0; i < cnt; i++) {
-                    prefetch_plane(next_plane(dx, n, n0, cnt, ci, i, cin, hw), hw, !accumulate_dx);
-                    t_adjoint(&g, v + (size_t)ci * ld + (size_t)i * g.tps, vs,
-                              dx + ((size_t)ci * n + n0 + i) * hw, accumulate_dx);
-                }
-            RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
-        }
-    }
-    kernels_adjoint(du, cout, cin, dw);
+    wino_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
 }
