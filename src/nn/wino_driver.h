@@ -6,8 +6,9 @@
  * Per chunk the forward transforms every input plane into V, takes the 16
  * products M[xi] = U[xi] V[xi] and transforms M back into y; the backward
  * transforms x into V and dy into dM, takes dU[xi] += dM[xi] V[xi]^T and
- * (for dx) dV[xi] = U[xi]^T dM[xi] into V's place, and adds the adjoint of
- * the input transform of dV into dx. winograd.c documents the method.
+ * (for dx) dV[xi] = U[xi]^T dM[xi] into V's place, and writes (or adds)
+ * the adjoint of the input transform of dV into dx. winograd.c documents
+ * the method.
  *
  * Included by the file of each ISA (winograd.c: AVX-512, winograd_avx2.c:
  * AVX2), so that the drivers compile with that file's target and inline its
@@ -19,10 +20,8 @@
  *   t_grad_output(p, dyp, dm, xs), t_adjoint(p, dv, xs, dxp, acc)
  *                       the transforms of one sample plane (as below: V, M
  *                       at xi = 0, tile 0 of the plane, xs between xi);
- *   kernels_transform(w, cout, cin, u, transposed)
- *                       U = G w G^T into u[xi][co][ci], or u[xi][ci][co];
- *   kernels_adjoint(du, cout, cin, dw)
- *                       dw = G^T dU G from du[xi][co][ci];
+ *   kernels_transform, kernels_adjoint
+ *                       the weight transform and its adjoint (wino_xform.h);
  *   WINO_APPLIES(s)     1 for the shapes its transforms take;
  *   WINO_GEMM_NN, WINO_GEMM_NT
  *                       its products (the rcn_gemm_nn / _nt contracts);
