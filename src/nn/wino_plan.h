@@ -17,12 +17,18 @@ typedef struct {
                        tiles per chunk (a horizontal sum per chunk) */
 } rcn_wino_budget;
 
+/* 2x2 output tiles of one sample plane. */
+static inline int rcn_wino_tiles(const rcn_conv_shape *s)
+{
+    return ((s->h + 1) / 2) * ((s->w + 1) / 2);
+}
+
 /* Samples per chunk: V + M within the budget, at least 1, at most n; the
  * backward takes at least bwd_tiles tiles when they fit bwd floats. */
 static inline int rcn_wino_chunk_samples(const rcn_conv_shape *s, int n, int backward,
                                          const rcn_wino_budget *b)
 {
-    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
+    int tps = rcn_wino_tiles(s);
     long per = 16L * tps * (s->cin + s->cout);
     int nb = (int)(b->fwd / (per ? per : 1));
     if (backward && (long)nb * tps < b->bwd_tiles) {
@@ -59,7 +65,7 @@ static inline size_t rcn_wino_plan_scratch(const rcn_conv_shape *s, int n,
 {
     if (n < 1)
         n = 1;
-    int tps = ((s->h + 1) / 2) * ((s->w + 1) / 2);
+    int tps = rcn_wino_tiles(s);
     int nb = rcn_wino_chunk_samples(s, n, 0, b), nbb = rcn_wino_chunk_samples(s, n, 1, b);
     size_t ld = rcn_wino_row_ld((size_t)(nb > nbb ? nb : nbb) * tps);
     return 32 * (size_t)s->cin * s->cout +

@@ -20,13 +20,16 @@
  * each input row is loaded once as a zero-padded 32-lane pair (columns -1
  * .. 30), the four 4-column windows of every tile are picked with lane
  * permutations, and the vertical combinations reuse the rows two tile rows
- * share. Rows must fit that pair: w <= 30 (MNIST's 28, 14, 7, 4, 2, 1). */
+ * share. Rows must fit that pair: w <= 30 (MNIST's 28, 14, 7, 4, 2, 1).
+ *
+ * The chunk loops (wino_driver.h) and the transform arithmetic and weight
+ * transforms (wino_xform.h) are shared with the AVX2 path; this file holds
+ * the AVX-512 plane transforms they are instantiated with. */
 #pragma GCC target("avx512f")
 
 #include <immintrin.h>
 #include <string.h>
 
-#include "prof.h"
 #include "simd.h"
 #include "wino_plan.h"
 
@@ -86,96 +89,26 @@ int rcn_wino_applies(const rcn_conv_shape *s)
 
 static const rcn_wino_budget BUDGET = {CHUNK_BUDGET, BWD_BUDGET, BWD_MIN_TILES};
 
-static int chunk_samples(const rcn_conv_shape *s, int n, int backward)
-{
-    return rcn_wino_chunk_samples(s, n, backward, &BUDGET);
-}
-
 size_t rcn_wino_scratch_floats(const rcn_conv_shape *s, int n)
 {
     return rcn_wino_plan_scratch(s, n, &BUDGET);
 }
 
-/* Asks for the plane to be worked on next (hw floats at p) to be brought
- * into the cache while this one is transformed: planes of one channel are
- * n*h*w floats apart, too far for the hardware prefetcher to follow. */
-static ALWAYS_INLINE void prefetch_plane(const float *p, size_t hw, int write)
-{
-    if (!p)
-        return;
-    for (size_t i = 0; i < hw; i += 16) {
-        if (write)
-            _mm_prefetch((const char *)(p + i), _MM_HINT_ET0);
-        else
-            _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
-    }
-}
+/* ---- the transform matrices and the weight transforms ------------------ */
 
-/* ---- weight transforms (scalar: cout*cin*9 values per call) ------------- */
-
-/* U = G g G^T for every kernel g of w (cout, cin, 3, 3), 16 kernels at a
- * time (gathered from w), into u[xi][co][ci] (transposed = 0: the forward)
- * or u[xi][ci][co] (transposed = 1: the data gradient); 16 * cout * cin. */
-static void kernels_transform(const float *w, int cout, int cin, float *u, int transposed)
-{
-    const size_t cc = (size_t)cout * cin;
-    const int outer = transposed ? cin : cout, inner = transposed ? cout : cin;
-    /* lane l of a group: kernel (o, i0 + l); its 9 weights start at
-     * ((co * cin + ci) * 9), ci or co running along the lanes */
-    const int lane_stride = transposed ? cin * 9 : 9;
-    int li[16];
-    for (int l = 0; l < 16; l++)
-        li[l] = l * lane_stride;
-    const __m512i lidx = _mm512_loadu_si512(li);
-    const __m512 half = _mm512_set1_ps(0.5f);
-    for (int o = 0; o < outer; o++) {
-        for (int i0 = 0; i0 < inner; i0 += 16) {
-            const __mmask16 m = lanes(inner - i0);
-            const int co = transposed ? i0 : o, ci = transposed ? o : i0;
-            const float *base = w + ((size_t)co * cin + ci) * 9;
-            __m512 g[9];
-            for (int k = 0; k < 9; k++)
-                g[k] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, lidx, base + k, 4);
-            __m512 t[4][3];
-            for (int k = 0; k < 3; k++) {
-                __m512 a = g[k], b = g[3 + k], c = g[6 + k];
-                t[0][k] = a;
-                t[1][k] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(a, b), c));
-                t[2][k] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(a, b), c));
-                t[3][k] = c;
-            }
-            float *dst = u + (size_t)o * inner + i0;
-            for (int r = 0; r < 4; r++) {
-                __m512 a = t[r][0], b = t[r][1], c = t[r][2];
-                _mm512_mask_storeu_ps(dst + (size_t)(r * 4 + 0) * cc, m, a);
-                _mm512_mask_storeu_ps(dst + (size_t)(r * 4 + 1) * cc, m,
-                                      _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(a, b), c)));
-                _mm512_mask_storeu_ps(dst + (size_t)(r * 4 + 2) * cc, m,
-                                      _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(a, b), c)));
-                _mm512_mask_storeu_ps(dst + (size_t)(r * 4 + 3) * cc, m, c);
-            }
-        }
-    }
-}
-
-/* dg = G^T du G, du[xi * xs]. */
-static void kernel_adjoint(const float *du, size_t xs, float *dg)
-{
-    float r[4][3];
-    for (int i = 0; i < 4; i++) {
-        float a = du[(i * 4 + 0) * xs], b = du[(i * 4 + 1) * xs];
-        float c = du[(i * 4 + 2) * xs], d = du[(i * 4 + 3) * xs];
-        r[i][0] = a + 0.5f * (b + c);
-        r[i][1] = 0.5f * (b - c);
-        r[i][2] = 0.5f * (b + c) + d;
-    }
-    for (int k = 0; k < 3; k++) {
-        float a = r[0][k], b = r[1][k], c = r[2][k], d = r[3][k];
-        dg[k] = a + 0.5f * (b + c);
-        dg[3 + k] = 0.5f * (b - c);
-        dg[6 + k] = 0.5f * (b + c) + d;
-    }
-}
+#define WINO_VEC __m512
+#define WINO_IVEC __m512i
+#define WINO_MASK __mmask16
+#define WINO_LANES 16
+#define wino_lanes(n) lanes(n)
+#define wino_lane_offsets(d)                                                               \
+    _mm512_mullo_epi32(                                                                    \
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),           \
+        _mm512_set1_epi32(d))
+#define wino_gather(p, idx, m) _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, p, 4)
+#define wino_load(p, m) _mm512_maskz_loadu_ps(m, p)
+#define wino_store(p, m, v, n) _mm512_mask_storeu_ps(p, m, v)
+#include "wino_xform.h"
 
 /* ---- data transforms (one sample plane of one channel) ------------------ */
 
@@ -195,10 +128,7 @@ static ALWAYS_INLINE void row_h(const geo *g, const float *xp, int r, __m512 hr[
     __m512 p1 = _mm512_permutex2var_ps(a, _mm512_load_si512(WIN[1]), b);
     __m512 p2 = _mm512_permutex2var_ps(a, _mm512_load_si512(WIN[2]), b);
     __m512 p3 = _mm512_permutex2var_ps(a, _mm512_load_si512(WIN[3]), b);
-    hr[0] = _mm512_sub_ps(p0, p2);
-    hr[1] = _mm512_add_ps(p1, p2);
-    hr[2] = _mm512_sub_ps(p2, p1);
-    hr[3] = _mm512_sub_ps(p1, p3);
+    wino_bt(p0, p1, p2, p3, hr);
 }
 
 /* V[xi][t] for the tiles of one plane: v points at xi = 0, tile 0; xs is the
@@ -214,10 +144,10 @@ static void input_transform(const geo *gp, const float *xp, float *v, size_t xs)
         row_h(g, xp, 2 * th + 2, h3);
         float *vt = v + (size_t)th * g->tw;
         for (int j = 0; j < 4; j++) {
-            _mm512_mask_storeu_ps(vt + (size_t)(0 + j) * xs, g->tmask, _mm512_sub_ps(h0[j], h2[j]));
-            _mm512_mask_storeu_ps(vt + (size_t)(4 + j) * xs, g->tmask, _mm512_add_ps(h1[j], h2[j]));
-            _mm512_mask_storeu_ps(vt + (size_t)(8 + j) * xs, g->tmask, _mm512_sub_ps(h2[j], h1[j]));
-            _mm512_mask_storeu_ps(vt + (size_t)(12 + j) * xs, g->tmask, _mm512_sub_ps(h1[j], h3[j]));
+            __m512 c[4];
+            wino_bt(h0[j], h1[j], h2[j], h3[j], c);
+            for (int i = 0; i < 4; i++)
+                _mm512_mask_storeu_ps(vt + (size_t)(4 * i + j) * xs, g->tmask, c[i]);
         }
         for (int j = 0; j < 4; j++)
             h0[j] = h2[j], h1[j] = h3[j];
@@ -245,15 +175,13 @@ static void output_transform(const geo *gp, const float *m, size_t xs, float *yp
             __m512 v1 = _mm512_maskz_loadu_ps(g->tmask, mt + (size_t)(4 + b) * xs);
             __m512 v2 = _mm512_maskz_loadu_ps(g->tmask, mt + (size_t)(8 + b) * xs);
             __m512 v3 = _mm512_maskz_loadu_ps(g->tmask, mt + (size_t)(12 + b) * xs);
-            s0[b] = _mm512_add_ps(_mm512_add_ps(v0, v1), v2);
-            s1[b] = _mm512_sub_ps(_mm512_sub_ps(v1, v2), v3);
+            wino_at(v0, v1, v2, v3, &s0[b], &s1[b]);
         }
-        __m512 y00 = _mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]);
-        __m512 y01 = _mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]);
+        __m512 y00, y01, y10, y11;
+        wino_at(s0[0], s0[1], s0[2], s0[3], &y00, &y01);
         store_row(g, yp + (size_t)(2 * th) * g->w, y00, y01);
         if (2 * th + 1 < g->h) {
-            __m512 y10 = _mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]);
-            __m512 y11 = _mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]);
+            wino_at(s1[0], s1[1], s1[2], s1[3], &y10, &y11);
             store_row(g, yp + (size_t)(2 * th + 1) * g->w, y10, y11);
         }
     }
@@ -276,20 +204,14 @@ static void grad_output_transform(const geo *gp, const float *dyp, float *dm, si
                 e = _mm512_permutex2var_ps(a, _mm512_load_si512(WIN[0]), b);
                 o = _mm512_permutex2var_ps(a, _mm512_load_si512(WIN[1]), b);
             }
-            hr[i][0] = e;
-            hr[i][1] = _mm512_add_ps(e, o);
-            hr[i][2] = _mm512_sub_ps(e, o);
-            hr[i][3] = _mm512_sub_ps(zero, o);
+            wino_a(e, o, hr[i]);
         }
         float *mt = dm + (size_t)th * g->tw;
         for (int b = 0; b < 4; b++) {
-            _mm512_mask_storeu_ps(mt + (size_t)(0 + b) * xs, g->tmask, hr[0][b]);
-            _mm512_mask_storeu_ps(mt + (size_t)(4 + b) * xs, g->tmask,
-                                  _mm512_add_ps(hr[0][b], hr[1][b]));
-            _mm512_mask_storeu_ps(mt + (size_t)(8 + b) * xs, g->tmask,
-                                  _mm512_sub_ps(hr[0][b], hr[1][b]));
-            _mm512_mask_storeu_ps(mt + (size_t)(12 + b) * xs, g->tmask,
-                                  _mm512_sub_ps(zero, hr[1][b]));
+            __m512 c[4];
+            wino_a(hr[0][b], hr[1][b], c);
+            for (int i = 0; i < 4; i++)
+                _mm512_mask_storeu_ps(mt + (size_t)(4 * i + b) * xs, g->tmask, c[i]);
         }
     }
 }
@@ -327,26 +249,20 @@ static void input_adjoint(const geo *gp, const float *dv, size_t xs, float *dxp,
     __m512 c2a = zero, c2b = zero, c3a = zero, c3b = zero;
     for (int th = 0; th < g->th; th++) {
         const float *vt = dv + (size_t)th * g->tw;
-        __m512 d[4][4];
+        __m512 d[4][4]; /* [column window j][row k] */
         for (int j = 0; j < 4; j++) {
             __m512 v0 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(0 + j) * xs);
             __m512 v1 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(4 + j) * xs);
             __m512 v2 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(8 + j) * xs);
             __m512 v3 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(12 + j) * xs);
-            d[0][j] = v0;
-            d[1][j] = _mm512_add_ps(_mm512_sub_ps(v1, v2), v3);
-            d[2][j] = _mm512_sub_ps(_mm512_add_ps(v1, v2), v0);
-            d[3][j] = _mm512_sub_ps(zero, v3);
+            wino_b(v0, v1, v2, v3, d[j]);
         }
         __m512 pa[4], pb[4];
         for (int l = 0; l < 4; l++) {
-            __m512 u0 = d[l][0], u1 = d[l][1], u2 = d[l][2], u3 = d[l][3];
-            __m512 cm0 = u0;
-            __m512 cm1 = _mm512_add_ps(_mm512_sub_ps(u1, u2), u3);
-            __m512 cm2 = _mm512_sub_ps(_mm512_add_ps(u1, u2), u0);
-            __m512 cm3 = _mm512_sub_ps(zero, u3);
-            __m512 e = _mm512_add_ps(cm0, shift_up(cm2));
-            __m512 o = _mm512_add_ps(cm1, shift_up(cm3));
+            __m512 cm[4];
+            wino_b(d[0][l], d[1][l], d[2][l], d[3][l], cm);
+            __m512 e = _mm512_add_ps(cm[0], shift_up(cm[2]));
+            __m512 o = _mm512_add_ps(cm[1], shift_up(cm[3]));
             pa[l] = _mm512_permutex2var_ps(e, _mm512_load_si512(ILV_LO), o);
             pb[l] = _mm512_permutex2var_ps(e, _mm512_load_si512(ILV_HI), o);
         }
@@ -486,16 +402,13 @@ static void small_input_transform(const small_t *sm, const float *xp, float *v, 
         __m512 d1 = gather2(z, sm->in_idx[4 + l], sm->in_m[4 + l]);
         __m512 d2 = gather2(z, sm->in_idx[8 + l], sm->in_m[8 + l]);
         __m512 d3 = gather2(z, sm->in_idx[12 + l], sm->in_m[12 + l]);
-        t[0][l] = _mm512_sub_ps(d0, d2);
-        t[1][l] = _mm512_add_ps(d1, d2);
-        t[2][l] = _mm512_sub_ps(d2, d1);
-        t[3][l] = _mm512_sub_ps(d1, d3);
+        wino_bt(d0, d1, d2, d3, t[l]);
     }
     for (int i = 0; i < 4; i++) {
-        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 0) * xs, tiles, _mm512_sub_ps(t[i][0], t[i][2]));
-        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 1) * xs, tiles, _mm512_add_ps(t[i][1], t[i][2]));
-        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 2) * xs, tiles, _mm512_sub_ps(t[i][2], t[i][1]));
-        _mm512_mask_storeu_ps(v + (size_t)(4 * i + 3) * xs, tiles, _mm512_sub_ps(t[i][1], t[i][3]));
+        __m512 c[4];
+        wino_bt(t[0][i], t[1][i], t[2][i], t[3][i], c);
+        for (int j = 0; j < 4; j++)
+            _mm512_mask_storeu_ps(v + (size_t)(4 * i + j) * xs, tiles, c[j]);
     }
 }
 
@@ -507,13 +420,11 @@ static void small_output_transform(const small_t *sm, const float *m, size_t xs,
         __m512 v1 = _mm512_maskz_loadu_ps(sm->tiles, m + (size_t)(4 + b) * xs);
         __m512 v2 = _mm512_maskz_loadu_ps(sm->tiles, m + (size_t)(8 + b) * xs);
         __m512 v3 = _mm512_maskz_loadu_ps(sm->tiles, m + (size_t)(12 + b) * xs);
-        s0[b] = _mm512_add_ps(_mm512_add_ps(v0, v1), v2);
-        s1[b] = _mm512_sub_ps(_mm512_sub_ps(v1, v2), v3);
+        wino_at(v0, v1, v2, v3, &s0[b], &s1[b]);
     }
-    __m512 y00 = _mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]);
-    __m512 y01 = _mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]);
-    __m512 y10 = _mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]);
-    __m512 y11 = _mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]);
+    __m512 y00, y01, y10, y11;
+    wino_at(s0[0], s0[1], s0[2], s0[3], &y00, &y01);
+    wino_at(s1[0], s1[1], s1[2], s1[3], &y10, &y11);
     for (int q = 0; q < sm->nz; q++) {
         __m512 o = _mm512_add_ps(
             _mm512_maskz_permutex2var_ps(sm->out_m[q][0], y00, sm->out_idx[q][0], y01),
@@ -525,46 +436,34 @@ static void small_output_transform(const small_t *sm, const float *m, size_t xs,
 static void small_grad_output_transform(const small_t *sm, const float *dyp, float *dm, size_t xs)
 {
     const __mmask16 tiles = sm->tiles; /* a local: the stores may alias *sm */
-    const __m512 zero = _mm512_setzero_ps();
     __m512 z[4], hr[2][4];
     load_plane(sm, dyp, z);
     for (int i = 0; i < 2; i++) {
         __m512 e = gather2(z, sm->dy_idx[2 * i], sm->dy_m[2 * i]);
         __m512 o = gather2(z, sm->dy_idx[2 * i + 1], sm->dy_m[2 * i + 1]);
-        hr[i][0] = e;
-        hr[i][1] = _mm512_add_ps(e, o);
-        hr[i][2] = _mm512_sub_ps(e, o);
-        hr[i][3] = _mm512_sub_ps(zero, o);
+        wino_a(e, o, hr[i]);
     }
     for (int b = 0; b < 4; b++) {
-        _mm512_mask_storeu_ps(dm + (size_t)(0 + b) * xs, tiles, hr[0][b]);
-        _mm512_mask_storeu_ps(dm + (size_t)(4 + b) * xs, tiles, _mm512_add_ps(hr[0][b], hr[1][b]));
-        _mm512_mask_storeu_ps(dm + (size_t)(8 + b) * xs, tiles, _mm512_sub_ps(hr[0][b], hr[1][b]));
-        _mm512_mask_storeu_ps(dm + (size_t)(12 + b) * xs, tiles, _mm512_sub_ps(zero, hr[1][b]));
+        __m512 c[4];
+        wino_a(hr[0][b], hr[1][b], c);
+        for (int i = 0; i < 4; i++)
+            _mm512_mask_storeu_ps(dm + (size_t)(4 * i + b) * xs, tiles, c[i]);
     }
 }
 
 static void small_input_adjoint(const small_t *sm, const float *dv, size_t xs, float *dxp, int acc)
 {
     const __m512 zero = _mm512_setzero_ps();
-    __m512 d[4][4], dd[4][4];
+    __m512 d[4][4], dd[4][4]; /* d: [column window j][row k]; dd: [k][j] */
     for (int j = 0; j < 4; j++) {
         __m512 v0 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(0 + j) * xs);
         __m512 v1 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(4 + j) * xs);
         __m512 v2 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(8 + j) * xs);
         __m512 v3 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(12 + j) * xs);
-        d[0][j] = v0;
-        d[1][j] = _mm512_add_ps(_mm512_sub_ps(v1, v2), v3);
-        d[2][j] = _mm512_sub_ps(_mm512_add_ps(v1, v2), v0);
-        d[3][j] = _mm512_sub_ps(zero, v3);
+        wino_b(v0, v1, v2, v3, d[j]);
     }
-    for (int k = 0; k < 4; k++) {
-        __m512 u0 = d[k][0], u1 = d[k][1], u2 = d[k][2], u3 = d[k][3];
-        dd[k][0] = u0;
-        dd[k][1] = _mm512_add_ps(_mm512_sub_ps(u1, u2), u3);
-        dd[k][2] = _mm512_sub_ps(_mm512_add_ps(u1, u2), u0);
-        dd[k][3] = _mm512_sub_ps(zero, u3);
-    }
+    for (int k = 0; k < 4; k++)
+        wino_b(d[0][k], d[1][k], d[2][k], d[3][k], dd[k]);
     for (int q = 0; q < sm->nz; q++) {
         __m512 o = zero;
         for (int kb = 0; kb < 2; kb++)
@@ -586,158 +485,72 @@ static void small_input_adjoint(const small_t *sm, const float *dv, size_t xs, f
     }
 }
 
-/* ---- per-plane dispatch ----------------------------------------------------- */
+/* ---- per-plane dispatch and the drivers --------------------------------- */
 
-static ALWAYS_INLINE void t_input(const geo *g, const small_t *sm, const float *xp, float *v,
-                                  size_t xs)
+/* The plane transforms of a shape: the small-plane tables where they apply
+ * (sm = &small), else the row transforms of g (sm = NULL). */
+typedef struct {
+    geo g;
+    const small_t *sm;
+    small_t small;
+} wino_planes;
+
+static void planes_init(wino_planes *p, const rcn_conv_shape *s)
 {
-    if (sm)
-        small_input_transform(sm, xp, v, xs);
+    geo_init(&p->g, s);
+    p->sm = NULL;
+    if (small_applies(&p->g))
+        small_init(&p->small, &p->g), p->sm = &p->small;
+}
+
+static ALWAYS_INLINE void t_input(const wino_planes *p, const float *xp, float *v, size_t xs)
+{
+    if (p->sm)
+        small_input_transform(p->sm, xp, v, xs);
     else
-        input_transform(g, xp, v, xs);
+        input_transform(&p->g, xp, v, xs);
 }
 
-static ALWAYS_INLINE void t_output(const geo *g, const small_t *sm, const float *m, size_t xs,
-                                   float *yp)
+static ALWAYS_INLINE void t_output(const wino_planes *p, const float *m, size_t xs, float *yp)
 {
-    if (sm)
-        small_output_transform(sm, m, xs, yp);
+    if (p->sm)
+        small_output_transform(p->sm, m, xs, yp);
     else
-        output_transform(g, m, xs, yp);
+        output_transform(&p->g, m, xs, yp);
 }
 
-static ALWAYS_INLINE void t_grad_output(const geo *g, const small_t *sm, const float *dyp,
-                                        float *dm, size_t xs)
+static ALWAYS_INLINE void t_grad_output(const wino_planes *p, const float *dyp, float *dm,
+                                        size_t xs)
 {
-    if (sm)
-        small_grad_output_transform(sm, dyp, dm, xs);
+    if (p->sm)
+        small_grad_output_transform(p->sm, dyp, dm, xs);
     else
-        grad_output_transform(g, dyp, dm, xs);
+        grad_output_transform(&p->g, dyp, dm, xs);
 }
 
-static ALWAYS_INLINE void t_adjoint(const geo *g, const small_t *sm, const float *dv, size_t xs,
-                                    float *dxp, int acc)
+static ALWAYS_INLINE void t_adjoint(const wino_planes *p, const float *dv, size_t xs, float *dxp,
+                                    int acc)
 {
-    if (sm)
-        small_input_adjoint(sm, dv, xs, dxp, acc);
+    if (p->sm)
+        small_input_adjoint(p->sm, dv, xs, dxp, acc);
     else
-        input_adjoint(g, dv, xs, dxp, acc);
+        input_adjoint(&p->g, dv, xs, dxp, acc);
 }
 
-/* The plane after (c, n0 + i) in a chunk loop over channels c < channels
- * and samples n0 .. n0+cnt: the next sample, else the next channel's first,
- * else NULL. */
-static const float *next_plane(const float *base, int n, int n0, int cnt, int c, int i,
-                               int channels, size_t hw)
-{
-    if (i + 1 < cnt)
-        return base + ((size_t)c * n + n0 + i + 1) * hw;
-    if (c + 1 < channels)
-        return base + ((size_t)(c + 1) * n + n0) * hw;
-    return NULL;
-}
-
-/* ---- convolutions ---------------------------------------------------------- */
+#define WINO_APPLIES(s) rcn_wino_applies(s)
+#define WINO_GEMM_NN rcn_gemm_nn_avx512
+#define WINO_GEMM_NT rcn_gemm_nt_avx512
+#define WINO_GEMM_COLS(T) (T) /* masked tails */
+#include "wino_driver.h"
 
 void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
                       float *scratch)
 {
-    geo g;
-    geo_init(&g, s);
-    small_t small;
-    const small_t *sm = NULL;
-    if (small_applies(&g))
-        small_init(&small, &g), sm = &small;
-    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 0);
-    const size_t hw = (size_t)s->h * s->w;
-    float *u = scratch;
-    float *v = u + 16 * (size_t)cout * cin;
-    float *m = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
-    kernels_transform(w, cout, cin, u, 0);
-    for (int n0 = 0; n0 < n; n0 += nb) {
-        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
-        const size_t ld = rcn_wino_row_ld((size_t)T);
-        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
-        RCN_PROF_BEGIN(t0);
-        for (int ci = 0; ci < cin; ci++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
-                t_input(&g, sm, x + ((size_t)ci * n + n0 + i) * hw,
-                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
-            }
-        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
-        RCN_PROF_BEGIN(t1);
-        for (int xi = 0; xi < 16; xi++)
-            rcn_gemm_nn_avx512(cout, T, cin, u + (size_t)xi * cout * cin, cin, v + xi * vs, ld,
-                               m + xi * ms, ld, 0);
-        RCN_PROF_END(t1, RCN_PROF_GEMM);
-        RCN_PROF_BEGIN(t2);
-        for (int co = 0; co < cout; co++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(y, n, n0, cnt, co, i, cout, hw), hw, 1);
-                t_output(&g, sm, m + (size_t)co * ld + (size_t)i * g.tps, ms,
-                         y + ((size_t)co * n + n0 + i) * hw);
-            }
-        RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
-    }
+    wino_forward(s, n, x, w, y, scratch);
 }
 
 void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                        const float *dy, float *dx, float *dw, float *scratch, int accumulate_dx)
 {
-    geo g;
-    geo_init(&g, s);
-    small_t small;
-    const small_t *sm = NULL;
-    if (small_applies(&g))
-        small_init(&small, &g), sm = &small;
-    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 1);
-    const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
-    float *ut = scratch;
-    float *du = ut + 16 * cc;
-    float *v = du + 16 * cc;
-    float *dm = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
-    if (dx)
-        kernels_transform(w, cout, cin, ut, 1);
-    for (int n0 = 0; n0 < n; n0 += nb) {
-        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps;
-        const size_t ld = rcn_wino_row_ld((size_t)T);
-        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
-        RCN_PROF_BEGIN(t0);
-        for (int ci = 0; ci < cin; ci++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
-                t_input(&g, sm, x + ((size_t)ci * n + n0 + i) * hw,
-                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
-            }
-        for (int co = 0; co < cout; co++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(dy, n, n0, cnt, co, i, cout, hw), hw, 0);
-                t_grad_output(&g, sm, dy + ((size_t)co * n + n0 + i) * hw,
-                              dm + (size_t)co * ld + (size_t)i * g.tps, ms);
-            }
-        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
-        RCN_PROF_BEGIN(t1);
-        for (int xi = 0; xi < 16; xi++)
-            rcn_gemm_nt_avx512(cout, cin, T, dm + xi * ms, ld, v + xi * vs, ld,
-                               du + (size_t)xi * cc, cin, n0 > 0);
-        if (dx)
-            for (int xi = 0; xi < 16; xi++)
-                rcn_gemm_nn_avx512(cin, T, cout, ut + (size_t)xi * cc, cout, dm + xi * ms, ld,
-                                   v + xi * vs, ld, 0);
-        RCN_PROF_END(t1, RCN_PROF_GEMM);
-        if (dx) {
-            RCN_PROF_BEGIN(t2);
-            for (int ci = 0; ci < cin; ci++)
-                for (int i = 0; i < cnt; i++) {
-                    prefetch_plane(next_plane(dx, n, n0, cnt, ci, i, cin, hw), hw, !accumulate_dx);
-                    t_adjoint(&g, sm, v + (size_t)ci * ld + (size_t)i * g.tps, vs,
-                              dx + ((size_t)ci * n + n0 + i) * hw, accumulate_dx);
-                }
-            RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
-        }
-    }
-    for (int co = 0; co < cout; co++)
-        for (int ci = 0; ci < cin; ci++)
-            kernel_adjoint(du + (size_t)co * cin + ci, cc, dw + ((size_t)co * cin + ci) * 9);
+    wino_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
 }

@@ -1,7 +1,10 @@
 /* winograd_avx2.c - 3x3 stride-1 pad-1 convolutions over CNHW activations by
  * Winograd's minimal filtering F(2x2,3x3), forward and both backward
  * products, in AVX2/FMA: the path for CPUs without AVX-512 (winograd.c is
- * the AVX-512 one and documents the method).
+ * the AVX-512 one and documents the method). The chunk loops
+ * (wino_driver.h) and the transform arithmetic and weight transforms
+ * (wino_xform.h) are shared with it; this file holds the AVX2 plane
+ * transforms they are instantiated with.
  *
  * Each 2x2 output tile is A^T [ U (.) V ] A with U = G g G^T (the 3x3
  * kernel, 4x4 after transform) and V = B^T d B (the 4x4 input patch at
@@ -30,7 +33,6 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "prof.h"
 #include "simd.h"
 #include "avx2_lanes.h"
 #include "wino_plan.h"
@@ -84,11 +86,6 @@ static void geo_init(geo *g, const rcn_conv_shape *s)
 }
 
 static const rcn_wino_budget BUDGET = {W2_CHUNK_BUDGET, BWD_BUDGET, BWD_MIN_TILES};
-
-static int chunk_samples(const rcn_conv_shape *s, int n, int backward)
-{
-    return rcn_wino_chunk_samples(s, n, backward, &BUDGET);
-}
 
 size_t rcn_wino2_scratch_floats(const rcn_conv_shape *s, int n)
 {
@@ -157,87 +154,22 @@ static ALWAYS_INLINE void put_row(const geo *g, const int NV, float *plane, int 
     }
 }
 
-/* ---- weight transforms (scalar: cout*cin*9 values per call) ------------- */
+/* ---- the transform matrices and the weight transforms ------------------ */
 
-/* U = G g G^T for every kernel g of w (cout, cin, 3, 3), into u[xi][co][ci]
- * (transposed = 0: the forward) or u[xi][ci][co] (transposed = 1), 8
- * kernels at a time (gathered from w; lanes run along the contiguous index
- * of u). */
-static void kernels_transform(const float *w, int cout, int cin, float *u, int transposed)
-{
-    const size_t cc = (size_t)cout * cin;
-    const int outer = transposed ? cin : cout, inner = transposed ? cout : cin;
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i lidx = _mm256_mullo_epi32(idx, _mm256_set1_epi32(transposed ? cin * 9 : 9));
-    const __m256 half = _mm256_set1_ps(0.5f), zero = _mm256_setzero_ps();
-    for (int o = 0; o < outer; o++)
-        for (int i0 = 0; i0 < inner; i0 += 8) {
-            const int left = inner - i0;
-            const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), idx);
-            const int co = transposed ? i0 : o, ci = transposed ? o : i0;
-            const float *base = w + ((size_t)co * cin + ci) * 9;
-            __m256 g[9];
-            for (int k = 0; k < 9; k++)
-                g[k] = _mm256_mask_i32gather_ps(zero, base + k, lidx, _mm256_castsi256_ps(m), 4);
-            __m256 t[4][3];
-            for (int k = 0; k < 3; k++) {
-                __m256 a = g[k], b = g[3 + k], c = g[6 + k];
-                t[0][k] = a;
-                t[1][k] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(a, b), c));
-                t[2][k] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_sub_ps(a, b), c));
-                t[3][k] = c;
-            }
-            float *dst = u + (size_t)o * inner + i0;
-            for (int r = 0; r < 4; r++) {
-                __m256 a = t[r][0], b = t[r][1], c = t[r][2];
-                __m256 v[4] = {a, _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(a, b), c)),
-                               _mm256_mul_ps(half, _mm256_add_ps(_mm256_sub_ps(a, b), c)), c};
-                for (int q = 0; q < 4; q++) {
-                    float *p = dst + (size_t)(r * 4 + q) * cc;
-                    if (left >= 8)
-                        _mm256_storeu_ps(p, v[q]);
-                    else
-                        _mm256_maskstore_ps(p, m, v[q]);
-                }
-            }
-        }
-}
-
-/* dw = G^T dU G for every kernel: du[xi][co][ci] (16 * cout * cin) into w
- * (cout, cin, 3, 3), 8 input channels at a time. */
-static void kernels_adjoint(const float *du, int cout, int cin, float *dw)
-{
-    const size_t cc = (size_t)cout * cin;
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256 half = _mm256_set1_ps(0.5f);
-    for (int co = 0; co < cout; co++)
-        for (int i0 = 0; i0 < cin; i0 += 8) {
-            const int left = cin - i0;
-            const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), idx);
-            const float *src = du + (size_t)co * cin + i0;
-            __m256 r[4][3];
-            for (int i = 0; i < 4; i++) {
-                __m256 a = _mm256_maskload_ps(src + (size_t)(i * 4 + 0) * cc, m);
-                __m256 b = _mm256_maskload_ps(src + (size_t)(i * 4 + 1) * cc, m);
-                __m256 c = _mm256_maskload_ps(src + (size_t)(i * 4 + 2) * cc, m);
-                __m256 d = _mm256_maskload_ps(src + (size_t)(i * 4 + 3) * cc, m);
-                r[i][0] = _mm256_add_ps(a, _mm256_mul_ps(half, _mm256_add_ps(b, c)));
-                r[i][1] = _mm256_mul_ps(half, _mm256_sub_ps(b, c));
-                r[i][2] = _mm256_add_ps(_mm256_mul_ps(half, _mm256_add_ps(b, c)), d);
-            }
-            float tmp[9][8] __attribute__((aligned(32)));
-            for (int k = 0; k < 3; k++) {
-                __m256 a = r[0][k], b = r[1][k], c = r[2][k], d = r[3][k];
-                _mm256_store_ps(tmp[k], _mm256_add_ps(a, _mm256_mul_ps(half, _mm256_add_ps(b, c))));
-                _mm256_store_ps(tmp[3 + k], _mm256_mul_ps(half, _mm256_sub_ps(b, c)));
-                _mm256_store_ps(tmp[6 + k], _mm256_add_ps(_mm256_mul_ps(half, _mm256_add_ps(b, c)), d));
-            }
-            float *dst = dw + ((size_t)co * cin + i0) * 9;
-            for (int l = 0; l < (left < 8 ? left : 8); l++)
-                for (int k = 0; k < 9; k++)
-                    dst[(size_t)l * 9 + k] = tmp[k][l];
-        }
-}
+#define WINO_VEC __m256
+#define WINO_IVEC __m256i
+#define WINO_MASK __m256i /* all-ones lanes */
+#define WINO_LANES 8
+#define LANE_INDEX _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
+#define wino_lanes(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), LANE_INDEX)
+#define wino_lane_offsets(d) _mm256_mullo_epi32(LANE_INDEX, _mm256_set1_epi32(d))
+#define wino_gather(p, idx, m) \
+    _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, idx, _mm256_castsi256_ps(m), 4)
+#define wino_load(p, m) _mm256_maskload_ps(p, m)
+/* plain stores where all 8 lanes are in (masked stores are slow) */
+#define wino_store(p, m, v, n) \
+    ((n) >= 8 ? _mm256_storeu_ps(p, v) : _mm256_maskstore_ps(p, m, v))
+#include "wino_xform.h"
 
 /* ---- data transforms (one sample plane of one channel) ------------------ */
 
@@ -258,10 +190,10 @@ static ALWAYS_INLINE void row_h(const geo *g, const int NV, const float *xp, int
     for (int v = 0; v < NV; v++) {
         __m256 e = up1(e1[v], v ? e1[v - 1] : zero);          /* column 2t - 1 */
         __m256 o1 = down1(o[v], v + 1 < NV ? o[v + 1] : zero); /* column 2t + 2 */
-        hr[0][v] = _mm256_sub_ps(e, e1[v]);
-        hr[1][v] = _mm256_add_ps(o[v], e1[v]);
-        hr[2][v] = _mm256_sub_ps(e1[v], o[v]);
-        hr[3][v] = _mm256_sub_ps(o[v], o1);
+        __m256 c[4];
+        wino_bt(e, o[v], e1[v], o1, c);
+        for (int j = 0; j < 4; j++)
+            hr[j][v] = c[j];
     }
 }
 
@@ -278,10 +210,10 @@ static ALWAYS_INLINE void input_transform(const geo *g, const int NV, const floa
         float *vt = v + (size_t)th * g->tw;
         for (int j = 0; j < 4; j++)
             for (int q = 0; q < NV; q++) {
-                _mm256_storeu_ps(vt + (size_t)(0 + j) * xs + 8 * q, _mm256_sub_ps(h0[j][q], h2[j][q]));
-                _mm256_storeu_ps(vt + (size_t)(4 + j) * xs + 8 * q, _mm256_add_ps(h1[j][q], h2[j][q]));
-                _mm256_storeu_ps(vt + (size_t)(8 + j) * xs + 8 * q, _mm256_sub_ps(h2[j][q], h1[j][q]));
-                _mm256_storeu_ps(vt + (size_t)(12 + j) * xs + 8 * q, _mm256_sub_ps(h1[j][q], h3[j][q]));
+                __m256 c[4];
+                wino_bt(h0[j][q], h1[j][q], h2[j][q], h3[j][q], c);
+                for (int i = 0; i < 4; i++)
+                    _mm256_storeu_ps(vt + (size_t)(4 * i + j) * xs + 8 * q, c[i]);
             }
         for (int j = 0; j < 4; j++)
             for (int q = 0; q < NV; q++)
@@ -303,13 +235,11 @@ static ALWAYS_INLINE void output_transform(const geo *g, const int NV, const flo
                 __m256 v1 = _mm256_loadu_ps(mt + (size_t)(4 + b) * xs + 8 * q);
                 __m256 v2 = _mm256_loadu_ps(mt + (size_t)(8 + b) * xs + 8 * q);
                 __m256 v3 = _mm256_loadu_ps(mt + (size_t)(12 + b) * xs + 8 * q);
-                s0[b] = _mm256_add_ps(_mm256_add_ps(v0, v1), v2);
-                s1[b] = _mm256_sub_ps(_mm256_sub_ps(v1, v2), v3);
+                wino_at(v0, v1, v2, v3, &s0[b], &s1[b]);
             }
-            __m256 y00 = _mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]);
-            __m256 y01 = _mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]);
-            __m256 y10 = _mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]);
-            __m256 y11 = _mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]);
+            __m256 y00, y01, y10, y11;
+            wino_at(s0[0], s0[1], s0[2], s0[3], &y00, &y01);
+            wino_at(s1[0], s1[1], s1[2], s1[3], &y10, &y11);
             interleave(y00, y01, &r0[2 * q], &r0[2 * q + 1]);
             interleave(y10, y11, &r1[2 * q], &r1[2 * q + 1]);
         }
@@ -331,22 +261,19 @@ static ALWAYS_INLINE void grad_output_transform(const geo *g, const int NV, cons
             if (r < g->h)
                 row_eo(g, NV, dyp + (size_t)r * g->w, e, o);
             for (int q = 0; q < NV; q++) {
-                hr[i][0][q] = e[q];
-                hr[i][1][q] = _mm256_add_ps(e[q], o[q]);
-                hr[i][2][q] = _mm256_sub_ps(e[q], o[q]);
-                hr[i][3][q] = _mm256_sub_ps(zero, o[q]);
+                __m256 c[4];
+                wino_a(e[q], o[q], c);
+                for (int b = 0; b < 4; b++)
+                    hr[i][b][q] = c[b];
             }
         }
         float *mt = dm + (size_t)th * g->tw;
         for (int b = 0; b < 4; b++)
             for (int q = 0; q < NV; q++) {
-                _mm256_storeu_ps(mt + (size_t)(0 + b) * xs + 8 * q, hr[0][b][q]);
-                _mm256_storeu_ps(mt + (size_t)(4 + b) * xs + 8 * q,
-                                 _mm256_add_ps(hr[0][b][q], hr[1][b][q]));
-                _mm256_storeu_ps(mt + (size_t)(8 + b) * xs + 8 * q,
-                                 _mm256_sub_ps(hr[0][b][q], hr[1][b][q]));
-                _mm256_storeu_ps(mt + (size_t)(12 + b) * xs + 8 * q,
-                                 _mm256_sub_ps(zero, hr[1][b][q]));
+                __m256 c[4];
+                wino_a(hr[0][b][q], hr[1][b][q], c);
+                for (int i = 0; i < 4; i++)
+                    _mm256_storeu_ps(mt + (size_t)(4 * i + b) * xs + 8 * q, c[i]);
             }
     }
 }
@@ -361,7 +288,7 @@ static ALWAYS_INLINE void input_adjoint(const geo *g, const int NV, const float 
     __m256 c2[4] = {zero, zero, zero, zero}, c3[4] = {zero, zero, zero, zero};
     for (int th = 0; th < g->th; th++) {
         const float *vt = dv + (size_t)th * g->tw;
-        __m256 d[4][4][2]; /* [row k][column window l][vector] */
+        __m256 d[2][4][4]; /* [vector q][column window j][row k] */
         for (int q = 0; q < NV; q++)
             for (int j = 0; j < 4; j++) {
                 /* lanes past the last tile hold other tiles' values: zero them */
@@ -369,26 +296,19 @@ static ALWAYS_INLINE void input_adjoint(const geo *g, const int NV, const float 
                 __m256 v1 = _mm256_and_ps(g->tkeep[q], _mm256_loadu_ps(vt + (size_t)(4 + j) * xs + 8 * q));
                 __m256 v2 = _mm256_and_ps(g->tkeep[q], _mm256_loadu_ps(vt + (size_t)(8 + j) * xs + 8 * q));
                 __m256 v3 = _mm256_and_ps(g->tkeep[q], _mm256_loadu_ps(vt + (size_t)(12 + j) * xs + 8 * q));
-                d[0][j][q] = v0;
-                d[1][j][q] = _mm256_add_ps(_mm256_sub_ps(v1, v2), v3);
-                d[2][j][q] = _mm256_sub_ps(_mm256_add_ps(v1, v2), v0);
-                d[3][j][q] = _mm256_sub_ps(zero, v3);
+                wino_b(v0, v1, v2, v3, d[q][j]);
             }
         __m256 rk[4][4];
         for (int k = 0; k < 4; k++) {
-            __m256 cm0[2], cm1[2], cm2[2], cm3[2];
-            for (int q = 0; q < NV; q++) {
-                __m256 u0 = d[k][0][q], u1 = d[k][1][q], u2 = d[k][2][q], u3 = d[k][3][q];
-                cm0[q] = u0;
-                cm1[q] = _mm256_add_ps(_mm256_sub_ps(u1, u2), u3);
-                cm2[q] = _mm256_sub_ps(_mm256_add_ps(u1, u2), u0);
-                cm3[q] = _mm256_sub_ps(zero, u3);
-            }
+            __m256 cm[2][4];
+            for (int q = 0; q < NV; q++)
+                wino_b(d[q][0][k], d[q][1][k], d[q][2][k], d[q][3][k], cm[q]);
             for (int q = 0; q < NV; q++) {
                 /* column 2s: window 1 of tile s, window 3 of tile s - 1;
                  * column 2s + 1: window 2 of tile s, window 0 of tile s + 1 */
-                __m256 ev = _mm256_add_ps(cm1[q], up1(cm3[q], q ? cm3[q - 1] : zero));
-                __m256 od = _mm256_add_ps(cm2[q], down1(cm0[q], q + 1 < NV ? cm0[q + 1] : zero));
+                __m256 prev3 = q ? cm[q - 1][3] : zero, next0 = q + 1 < NV ? cm[q + 1][0] : zero;
+                __m256 ev = _mm256_add_ps(cm[q][1], up1(cm[q][3], prev3));
+                __m256 od = _mm256_add_ps(cm[q][2], down1(cm[q][0], next0));
                 interleave(ev, od, &rk[k][2 * q], &rk[k][2 * q + 1]);
             }
             if (acc) /* columns past w (window 3 of the last tile) must not spill */
@@ -461,10 +381,7 @@ static ALWAYS_INLINE void rp_row_h(const geo *g, const float *xp, int ra, int rb
     __m256 a = row8(g, xp, ra), b = row8(g, xp, rb);
     __m256 o = evens(a, b), e1 = odds(a, b); /* columns 2t, 2t + 1 */
     __m256 e = half_up(e1), o1 = half_down(o); /* columns 2t - 1, 2t + 2 */
-    hr[0] = _mm256_sub_ps(e, e1);
-    hr[1] = _mm256_add_ps(o, e1);
-    hr[2] = _mm256_sub_ps(e1, o);
-    hr[3] = _mm256_sub_ps(o, o1);
+    wino_bt(e, o, e1, o1, hr);
 }
 
 static void rp_input_transform(const geo *g, const float *xp, float *v, size_t xs)
@@ -475,10 +392,10 @@ static void rp_input_transform(const geo *g, const float *xp, float *v, size_t x
             rp_row_h(g, xp, 2 * th - 1 + k, 2 * th + 1 + k, h[k]);
         float *vt = v + (size_t)th * 4;
         for (int j = 0; j < 4; j++) {
-            _mm256_storeu_ps(vt + (size_t)(0 + j) * xs, _mm256_sub_ps(h[0][j], h[2][j]));
-            _mm256_storeu_ps(vt + (size_t)(4 + j) * xs, _mm256_add_ps(h[1][j], h[2][j]));
-            _mm256_storeu_ps(vt + (size_t)(8 + j) * xs, _mm256_sub_ps(h[2][j], h[1][j]));
-            _mm256_storeu_ps(vt + (size_t)(12 + j) * xs, _mm256_sub_ps(h[1][j], h[3][j]));
+            __m256 c[4];
+            wino_bt(h[0][j], h[1][j], h[2][j], h[3][j], c);
+            for (int i = 0; i < 4; i++)
+                _mm256_storeu_ps(vt + (size_t)(4 * i + j) * xs, c[i]);
         }
     }
 }
@@ -493,13 +410,11 @@ static void rp_output_transform(const geo *g, const float *m, size_t xs, float *
             __m256 v1 = _mm256_loadu_ps(mt + (size_t)(4 + b) * xs);
             __m256 v2 = _mm256_loadu_ps(mt + (size_t)(8 + b) * xs);
             __m256 v3 = _mm256_loadu_ps(mt + (size_t)(12 + b) * xs);
-            s0[b] = _mm256_add_ps(_mm256_add_ps(v0, v1), v2);
-            s1[b] = _mm256_sub_ps(_mm256_sub_ps(v1, v2), v3);
+            wino_at(v0, v1, v2, v3, &s0[b], &s1[b]);
         }
-        __m256 y00 = _mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]);
-        __m256 y01 = _mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]);
-        __m256 y10 = _mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]);
-        __m256 y11 = _mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]);
+        __m256 y00, y01, y10, y11;
+        wino_at(s0[0], s0[1], s0[2], s0[3], &y00, &y01);
+        wino_at(s1[0], s1[1], s1[2], s1[3], &y10, &y11);
         __m256 r0, r2, r1, r3; /* image rows 2th .. 2th + 3 */
         interleave(y00, y01, &r0, &r2);
         interleave(y10, y11, &r1, &r3);
@@ -512,23 +427,19 @@ static void rp_output_transform(const geo *g, const float *m, size_t xs, float *
 
 static void rp_grad_output_transform(const geo *g, const float *dyp, float *dm, size_t xs)
 {
-    const __m256 zero = _mm256_setzero_ps();
     for (int th = 0; th < g->th; th += 2) {
         __m256 hr[2][4];
         for (int i = 0; i < 2; i++) {
             __m256 a = row8(g, dyp, 2 * th + i), b = row8(g, dyp, 2 * th + 2 + i);
             __m256 e = evens(a, b), o = odds(a, b);
-            hr[i][0] = e;
-            hr[i][1] = _mm256_add_ps(e, o);
-            hr[i][2] = _mm256_sub_ps(e, o);
-            hr[i][3] = _mm256_sub_ps(zero, o);
+            wino_a(e, o, hr[i]);
         }
         float *mt = dm + (size_t)th * 4;
         for (int b = 0; b < 4; b++) {
-            _mm256_storeu_ps(mt + (size_t)(0 + b) * xs, hr[0][b]);
-            _mm256_storeu_ps(mt + (size_t)(4 + b) * xs, _mm256_add_ps(hr[0][b], hr[1][b]));
-            _mm256_storeu_ps(mt + (size_t)(8 + b) * xs, _mm256_sub_ps(hr[0][b], hr[1][b]));
-            _mm256_storeu_ps(mt + (size_t)(12 + b) * xs, _mm256_sub_ps(zero, hr[1][b]));
+            __m256 c[4];
+            wino_a(hr[0][b], hr[1][b], c);
+            for (int i = 0; i < 4; i++)
+                _mm256_storeu_ps(mt + (size_t)(4 * i + b) * xs, c[i]);
         }
     }
 }
@@ -550,20 +461,14 @@ static ALWAYS_INLINE void rp_input_adjoint(const geo *g, const float *dv, size_t
             __m256 v1 = _mm256_and_ps(keep, _mm256_loadu_ps(vt + (size_t)(4 + j) * xs));
             __m256 v2 = _mm256_and_ps(keep, _mm256_loadu_ps(vt + (size_t)(8 + j) * xs));
             __m256 v3 = _mm256_and_ps(keep, _mm256_loadu_ps(vt + (size_t)(12 + j) * xs));
-            d[0][j] = v0;
-            d[1][j] = _mm256_add_ps(_mm256_sub_ps(v1, v2), v3);
-            d[2][j] = _mm256_sub_ps(_mm256_add_ps(v1, v2), v0);
-            d[3][j] = _mm256_sub_ps(zero, v3);
+            wino_b(v0, v1, v2, v3, d[j]); /* d[column window j][row k] */
         }
         __m256 lo[4], hi[4]; /* image rows 2th - 1 + k (tile row th), 2th + 1 + k (th + 1) */
         for (int k = 0; k < 4; k++) {
-            __m256 u0 = d[k][0], u1 = d[k][1], u2 = d[k][2], u3 = d[k][3];
-            __m256 cm0 = u0;
-            __m256 cm1 = _mm256_add_ps(_mm256_sub_ps(u1, u2), u3);
-            __m256 cm2 = _mm256_sub_ps(_mm256_add_ps(u1, u2), u0);
-            __m256 cm3 = _mm256_sub_ps(zero, u3);
-            __m256 ev = _mm256_add_ps(cm1, half_up(cm3));
-            __m256 od = _mm256_add_ps(cm2, half_down(cm0));
+            __m256 cm[4];
+            wino_b(d[0][k], d[1][k], d[2][k], d[3][k], cm);
+            __m256 ev = _mm256_add_ps(cm[1], half_up(cm[3]));
+            __m256 od = _mm256_add_ps(cm[2], half_down(cm[0]));
             interleave(ev, od, &lo[k], &hi[k]);
             if (acc) /* column w (window 3 of the last tile) must not spill */
                 lo[k] = _mm256_and_ps(lo[k], cols), hi[k] = _mm256_and_ps(hi[k], cols);
@@ -579,7 +484,14 @@ static ALWAYS_INLINE void rp_input_adjoint(const geo *g, const float *dv, size_t
     put_row8(g, dxp, 2 * end, c3, acc);
 }
 
-/* ---- per-plane dispatch on the vectors per tile row ---------------------- */
+/* ---- per-plane dispatch on the vectors per tile row, and the drivers ----- */
+
+typedef geo wino_planes;
+
+static void planes_init(wino_planes *p, const rcn_conv_shape *s)
+{
+    geo_init(p, s);
+}
 
 static void t_input(const geo *g, const float *xp, float *v, size_t xs)
 {
@@ -631,129 +543,22 @@ static void t_adjoint(const geo *g, const float *dv, size_t xs, float *dxp, int 
     }
 }
 
-/* ---- prefetching ------------------------------------------------------------ */
-
-/* Asks for the plane to be worked on next (hw floats at p) to be brought
- * into the cache while this one is transformed: consecutive planes of a
- * chunk loop are n*h*w floats apart when the chunk is one sample, too far
- * for the hardware prefetcher to follow. write: with intent to write. */
-static void prefetch_plane(const float *p, size_t hw, int write)
-{
-    if (!p)
-        return;
-    for (size_t i = 0; i < hw; i += 16) {
-        if (write)
-            _mm_prefetch((const char *)(p + i), _MM_HINT_ET0);
-        else
-            _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
-    }
-}
-
-/* The plane after (c, n0 + i) in a chunk loop over channels c < channels
- * and samples n0 .. n0+cnt: the next sample, else the next channel's first,
- * else NULL. */
-static const float *next_plane(const float *base, int n, int n0, int cnt, int c, int i,
-                               int channels, size_t hw)
-{
-    if (i + 1 < cnt)
-        return base + ((size_t)c * n + n0 + i + 1) * hw;
-    if (c + 1 < channels)
-        return base + ((size_t)(c + 1) * n + n0) * hw;
-    return NULL;
-}
-
-/* ---- convolutions ---------------------------------------------------------- */
+#define WINO_APPLIES(s) rcn_wino2_applies(s)
+#define WINO_GEMM_NN rcn_gemm_nn_avx2
+#define WINO_GEMM_NT rcn_gemm_nt_avx2
+/* whole vectors: the columns past T are the row padding of V and M */
+#define WINO_GEMM_COLS(T) (((T) + 7) & ~7)
+#include "wino_driver.h"
 
 void rcn_wino2_forward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                        float *y, float *scratch)
 {
-    geo g;
-    geo_init(&g, s);
-    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 0);
-    const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
-    float *u = scratch;
-    float *v = u + 16 * cc;
-    float *m = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
-    kernels_transform(w, cout, cin, u, 0);
-    for (int n0 = 0; n0 < n; n0 += nb) {
-        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps, T8 = (T + 7) & ~7;
-        const size_t ld = rcn_wino_row_ld((size_t)T);
-        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
-        RCN_PROF_BEGIN(t0);
-        for (int ci = 0; ci < cin; ci++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
-                t_input(&g, x + ((size_t)ci * n + n0 + i) * hw,
-                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
-            }
-        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
-        RCN_PROF_BEGIN(t1);
-        for (int xi = 0; xi < 16; xi++)
-            rcn_gemm_nn_avx2(cout, T8, cin, u + (size_t)xi * cc, cin, v + xi * vs, ld,
-                             m + xi * ms, ld, 0);
-        RCN_PROF_END(t1, RCN_PROF_GEMM);
-        RCN_PROF_BEGIN(t2);
-        for (int co = 0; co < cout; co++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(y, n, n0, cnt, co, i, cout, hw), hw, 1);
-                t_output(&g, m + (size_t)co * ld + (size_t)i * g.tps, ms,
-                         y + ((size_t)co * n + n0 + i) * hw);
-            }
-        RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
-    }
+    wino_forward(s, n, x, w, y, scratch);
 }
 
 void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                         const float *dy, float *dx, float *dw, float *scratch,
                         int accumulate_dx)
 {
-    geo g;
-    geo_init(&g, s);
-    const int cin = s->cin, cout = s->cout, nb = chunk_samples(s, n, 1);
-    const size_t hw = (size_t)s->h * s->w, cc = (size_t)cout * cin;
-    float *ut = scratch;
-    float *du = ut + 16 * cc;
-    float *v = du + 16 * cc;
-    float *dm = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * g.tps));
-    if (dx)
-        kernels_transform(w, cout, cin, ut, 1);
-    for (int n0 = 0; n0 < n; n0 += nb) {
-        const int cnt = n - n0 < nb ? n - n0 : nb, T = cnt * g.tps, T8 = (T + 7) & ~7;
-        const size_t ld = rcn_wino_row_ld((size_t)T);
-        const size_t vs = rcn_wino_plane_stride(cin, ld), ms = rcn_wino_plane_stride(cout, ld);
-        RCN_PROF_BEGIN(t0);
-        for (int ci = 0; ci < cin; ci++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(x, n, n0, cnt, ci, i, cin, hw), hw, 0);
-                t_input(&g, x + ((size_t)ci * n + n0 + i) * hw,
-                        v + (size_t)ci * ld + (size_t)i * g.tps, vs);
-            }
-        for (int co = 0; co < cout; co++)
-            for (int i = 0; i < cnt; i++) {
-                prefetch_plane(next_plane(dy, n, n0, cnt, co, i, cout, hw), hw, 0);
-                t_grad_output(&g, dy + ((size_t)co * n + n0 + i) * hw,
-                              dm + (size_t)co * ld + (size_t)i * g.tps, ms);
-            }
-        RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
-        RCN_PROF_BEGIN(t1);
-        for (int xi = 0; xi < 16; xi++)
-            rcn_gemm_nt_avx2(cout, cin, T, dm + xi * ms, ld, v + xi * vs, ld,
-                             du + (size_t)xi * cc, cin, n0 > 0);
-        if (dx)
-            for (int xi = 0; xi < 16; xi++)
-                rcn_gemm_nn_avx2(cin, T8, cout, ut + (size_t)xi * cc, cout, dm + xi * ms, ld,
-                                 v + xi * vs, ld, 0);
-        RCN_PROF_END(t1, RCN_PROF_GEMM);
-        if (dx) {
-            RCN_PROF_BEGIN(t2);
-            for (int ci = 0; ci < cin; ci++)
-                for (int i = 0; i < cnt; i++) {
-                    prefetch_plane(next_plane(dx, n, n0, cnt, ci, i, cin, hw), hw, !accumulate_dx);
-                    t_adjoint(&g, v + (size_t)ci * ld + (size_t)i * g.tps, vs,
-                              dx + ((size_t)ci * n + n0 + i) * hw, accumulate_dx);
-                }
-            RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
-        }
-    }
-    kernels_adjoint(du, cout, cin, dw);
+    wino_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
 }
