@@ -64,12 +64,19 @@ int rcn_fold_max_epochs(const rcn_fold_runner *r);
  * short of the cell's epochs (so a fold can be continued after an
  * interruption or to more epochs); the caller removes it once the fold's
  * final result is safe. res->aborted when the poll hook stopped it. Errors:
- * allocation failures, bad arguments, a checkpoint that cannot be written,
- * or one that cannot be read, is of another training or beyond `epochs`. */
+ * allocation failures, bad arguments, or a checkpoint that cannot be read,
+ * is of another training or beyond `epochs` (one that cannot be written is
+ * not an error: see rcn_fold_runner_take_warning). */
 int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, int epochs,
                  const rcn_train_hooks *hooks, rcn_train_result *res, rcn_error *err);
 
 /* The net of the last rcn_fold_run (its trained weights), or NULL. */
 rcn_net *rcn_fold_runner_last_net(rcn_fold_runner *r);
+
+/* A checkpoint that could not be written (e.g. a full disk) is not an
+ * error: the fold trains on, and only an interruption would cost more.
+ * Copies the reason of the last such failure into buf and returns 1 (then
+ * forgets it), or returns 0 when every checkpoint was saved. */
+int rcn_fold_runner_take_warning(rcn_fold_runner *r, char *buf, size_t cap);
 
 #endif

@@ -36,6 +36,12 @@ rcn_journal *rcn_journal_open(const char *path, const char *job_hash, const json
 
 /* Appends {"type": "fold", ...fold} as one line: one write(), then fsync. */
 int rcn_journal_append(rcn_journal *j, const json_t *fold, rcn_error *err);
+/* Appends {"type": "rung", ...rung}, a racing rung's decision, the same way
+ * (readers of fold lines skip it). */
+int rcn_journal_append_rung(rcn_journal *j, const json_t *rung, rcn_error *err);
+/* The rung objects (without "type") in file order: those read when the
+ * journal was opened, then those appended (borrowed; valid until close). */
+const json_t *rcn_journal_rungs(const rcn_journal *j);
 void rcn_journal_close(rcn_journal *j);
 
 /* One search per journal: the lock file "<journal>.lock" beside it carries

@@ -105,4 +105,11 @@ int rcn_train_continue(rcn_net *net, const rcn_split *train, const rcn_split *va
  * the accuracy in [0,1]. */
 double rcn_evaluate(rcn_net *net, const rcn_split *set, double *accuracy);
 
+/* How fast this machine runs `a` at batch size `batch` (src/train/rate.c):
+ * images per CPU second of SGD steps and of eval-mode passes, each timed
+ * for at least min_seconds on synthetic images. For plans; rcn bench is
+ * the benchmark. */
+int rcn_measure_rates(const rcn_arch *a, int batch, double min_seconds, double *train_ips,
+                      double *eval_ips, rcn_error *err);
+
 #endif

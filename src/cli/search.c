@@ -7,20 +7,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rcn/checkpoint.h"
 #include "rcn/cli.h"
+#include "rcn/data.h"
 #include "rcn/job.h"
 #include "rcn/report.h"
 #include "rcn/search.h"
+#include "rcn/train.h"
 
 static const char usage_text[] =
     "usage: mpirun -np N rcn search JOB.json [--out REPORT.json] [--resume]\n"
     "                               [--report-every SECONDS] [--quiet]\n"
+    "       rcn search --dry-run JOB.json\n"
     "\n"
     "Trains every cell of the job's grid on every fold (k-fold cross-validation,\n"
     "or the test set for {\"kind\": \"test\"}) over the MPI ranks: rank 0 hands out\n"
     "fold jobs, most expensive first, and trains too; `rcn search` without mpirun\n"
-    "runs on one rank. Results do not depend on the number of ranks.\n"
+    "runs on one rank. Results do not depend on the number of ranks. A job with\n"
+    "a halving \"schedule\" races its cells instead: rung by rung, each on more\n"
+    "epochs and folds, keeping the best 1/eta after each (see \"schedule\" below).\n"
     "\n"
+    "  --dry-run             print the plan and train nothing: the cells, the rungs\n"
+    "                        and fold-epochs per rung against the exhaustive grid,\n"
+    "                        the checkpoint disk, and core-hours from this\n"
+    "                        machine's speed (measured for a few seconds)\n"
     "  --out PATH            report path (default: the job's \"output\",\n"
     "                        results/<name>.json); the journal is\n"
     "                        <PATH without .json>.journal.jsonl, the refit model\n"
@@ -62,6 +72,89 @@ static int launcher_rank(void)
     return 0;
 }
 
+/* Images of the data set at `images` (its labels are read too: the plan
+ * wants the same checks as a run). */
+static int dataset_size(const char *images, const char *labels, int64_t *n, rcn_error *err)
+{
+    rcn_dataset d;
+    if (rcn_dataset_load(images, labels, &d, err))
+        return -1;
+    *n = d.n;
+    rcn_dataset_free(&d);
+    return 0;
+}
+
+/* Per cell, CPU seconds of one fold-epoch: training on the fold's training
+ * part and validating on the rest (or the test set), at the rates this
+ * machine shows for the cell's batch size. */
+static int fold_epoch_seconds(const rcn_job *job, int64_t n_train, int64_t n_val, double *sec,
+                              rcn_error *err)
+{
+    for (int c = 0; c < job->plan.n_cells; c++) {
+        const rcn_plan_cell *pc = rcn_plan_cell_at(&job->plan, c);
+        double tr = 0, ev = 0;
+        int same = -1;
+        for (int d = 0; d < c && same < 0; d++)
+            if (rcn_plan_cell_at(&job->plan, d)->batch_size == pc->batch_size)
+                same = d;
+        if (same >= 0) {
+            sec[c] = sec[same];
+            continue;
+        }
+        if (rcn_measure_rates(&job->arch, pc->batch_size, 0.3, &tr, &ev, err))
+            return -1;
+        printf("speed at batch %d: %.0f training, %.0f evaluation images per CPU second\n",
+               pc->batch_size, tr, ev);
+        sec[c] = (double)n_train / tr + (double)n_val / ev;
+    }
+    return 0;
+}
+
+/* --dry-run: the plan of the job, with core-hours at this machine's speed. */
+static int dry_run(const rcn_search_opts *o)
+{
+    rcn_job job;
+    rcn_error err;
+    int64_t n = 0, n_test = 0;
+    double *sec = NULL;
+    int rc = RCN_EXIT_ERROR;
+    if (rcn_job_load(o->job_path, &job, &err))
+        goto out;
+    if ((o->out && rcn_job_set_output(&job, o->out, &err)) ||
+        dataset_size(job.train_images, job.train_labels, &n, &err) ||
+        (job.valid_kind == RCN_VALID_TEST &&
+         dataset_size(job.test_images, job.test_labels, &n_test, &err)))
+        goto out;
+    if (job.train_limit > 0 && job.train_limit < n)
+        n = job.train_limit;
+    if (rcn_job_check_sizes(&job, n, &err))
+        goto out;
+    int k = job.folds;
+    int64_t n_val = job.valid_kind == RCN_VALID_TEST ? n_test : n / k;
+    int64_t n_train = job.valid_kind == RCN_VALID_TEST ? n : n - n_val;
+    printf("%s: %s, %d cells, %lld training images per fold, %lld validated\n", job.name,
+           job.arch.name, job.plan.n_cells, (long long)n_train, (long long)n_val);
+    sec = malloc((size_t)job.plan.n_cells * sizeof *sec);
+    if (!sec) {
+        rcn_errorf(&err, "out of memory");
+        goto out;
+    }
+    if (fold_epoch_seconds(&job, n_train, n_val, sec, &err))
+        goto out;
+    rcn_schedule_plan_print(stdout, &job.schedule, job.plan.n_cells, k, job.epochs,
+                            (double)rcn_ckpt_arch_bytes(&job.arch, job.epochs), sec);
+    printf("(core-hours: CPU time at one rank per core; the wall time at -np N is about "
+           "core-hours / N)\n");
+    rc = RCN_EXIT_OK;
+out:
+    if (rc != RCN_EXIT_OK)
+        fprintf(stderr, "rcn search: %s\n", err.msg);
+    free(sec);
+    if (job.json)
+        rcn_job_free(&job);
+    return rc;
+}
+
 int rcn_cmd_search(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -69,15 +162,16 @@ int rcn_cmd_search(int argc, char **argv)
         {"resume", no_argument, NULL, 'r'},
         {"report-every", required_argument, NULL, 'e'},
         {"quiet", no_argument, NULL, 'q'},
+        {"dry-run", no_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int talk = launcher_rank() == 0, quiet = 0;
+    int talk = launcher_rank() == 0, quiet = 0, dry = 0;
     rcn_search_opts o = {.report_every = 30};
     optind = 1;
     opterr = 0;
     for (;;) {
-        int ch = getopt_long(argc, argv, ":o:re:qh", longopts, NULL);
+        int ch = getopt_long(argc, argv, ":o:re:qdh", longopts, NULL);
         if (ch == -1)
             break;
         char *end;
@@ -99,6 +193,9 @@ int rcn_cmd_search(int argc, char **argv)
             break;
         case 'q':
             quiet = 1;
+            break;
+        case 'd':
+            dry = 1;
             break;
         case 'h':
             if (talk)
@@ -122,6 +219,8 @@ int rcn_cmd_search(int argc, char **argv)
         return RCN_EXIT_USAGE;
     }
     o.job_path = argv[optind];
+    if (dry)
+        return dry_run(&o);
 
     int provided, rank;
     rcn_search_install_signals(launcher_rank()); /* no window before MPI_Init */

@@ -25,6 +25,7 @@ struct rcn_fold_runner {
     int32_t *train_idx, *val_idx, *test_idx;
     rcn_net *net; /* sized for net_batch; NULL before the first job */
     int net_batch;
+    char warning[RCN_ERROR_MAX]; /* the last checkpoint not saved; "" if none */
 };
 
 void rcn_fold_spec_from_job(const rcn_job *job, rcn_fold_spec *spec)
@@ -129,13 +130,17 @@ int rcn_fold_max_epochs(const rcn_fold_runner *r)
 /* A fold's checkpointing: after_epoch hook data. */
 typedef struct {
     const rcn_train_hooks *caller; /* may be NULL */
+    rcn_fold_runner *runner;
     rcn_ckpt_id id;
     int cell_epochs;
     char path[RCN_PATH_MAX + 64];
 } fold_ckpt;
 
 /* Saves a checkpoint after every epoch short of the cell's last (after the
- * last, the fold's result is final: nothing is left to continue). */
+ * last, the fold's result is final: nothing is left to continue). One that
+ * cannot be written (a full disk) does not stop the training: a checkpoint
+ * only saves work, the fold's result never depends on it. The runner keeps
+ * the reason for its caller to report. */
 static int save_ckpt(rcn_net *net, const rcn_train_result *res, void *ud, rcn_error *err)
 {
     fold_ckpt *k = ud;
@@ -144,7 +149,10 @@ static int save_ckpt(rcn_net *net, const rcn_train_result *res, void *ud, rcn_er
         return -1;
     if (res->n_epochs >= k->cell_epochs)
         return 0;
-    return rcn_ckpt_save(k->path, &k->id, net, res, err);
+    rcn_error e;
+    if (rcn_ckpt_save(k->path, &k->id, net, res, &e))
+        snprintf(k->runner->warning, sizeof k->runner->warning, "%s", e.msg);
+    return 0;
 }
 
 /* Initialises the net, or restores (cell, fold)'s checkpoint into net and
@@ -206,7 +214,7 @@ int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, int epochs,
         .seed = r->spec.seed,
         .stream_a = (uint64_t)fold,
     };
-    fold_ckpt ck = {hooks, {{0}, cell, fold, c->batch_size, (int64_t)rcn_net_num_params(net)},
+    fold_ckpt ck = {hooks, r, {{0}, cell, fold, c->batch_size, (int64_t)rcn_net_num_params(net)},
                     c->epochs, {0}};
     snprintf(ck.id.job_hash, sizeof ck.id.job_hash, "%s", r->spec.job_hash);
     rcn_train_hooks h = {0};
@@ -226,4 +234,13 @@ int rcn_fold_run(rcn_fold_runner *r, int cell, int fold, int epochs,
 rcn_net *rcn_fold_runner_last_net(rcn_fold_runner *r)
 {
     return r->net;
+}
+
+int rcn_fold_runner_take_warning(rcn_fold_runner *r, char *buf, size_t cap)
+{
+    if (!r->warning[0])
+        return 0;
+    snprintf(buf, cap, "%s", r->warning);
+    r->warning[0] = 0;
+    return 1;
 }

@@ -22,6 +22,7 @@
 struct rcn_journal {
     int fd;
     char path[4096];
+    json_t *rungs; /* the rung lines read when opened, then appended */
 };
 
 static int read_all(const char *path, char **out, size_t *len, rcn_error *err)
@@ -90,7 +91,7 @@ static int check_header(const json_t *h, const char *path, rcn_error *err)
  * line kept (what survives a truncation). Returns 0 with *header NULL when
  * the file holds no complete header (empty, or a torn first line). */
 static int scan(const char *path, const char *buf, size_t len, json_t **header, json_t **folds,
-                size_t *good_len, rcn_error *err)
+                json_t *rungs, size_t *good_len, rcn_error *err)
 {
     *header = NULL;
     *folds = json_array();
@@ -137,6 +138,9 @@ static int scan(const char *path, const char *buf, size_t len, json_t **header, 
                 }
                 json_object_del(obj, "type");
                 json_array_append(*folds, obj);
+            } else if (type && !strcmp(type, "rung") && rungs) {
+                json_object_del(obj, "type");
+                json_array_append(rungs, obj);
             }
             json_decref(obj);
         }
@@ -153,7 +157,7 @@ int rcn_journal_read(const char *path, json_t **header, json_t **folds, rcn_erro
     json_t *h, *f;
     if (read_all(path, &buf, &len, err))
         return -1;
-    int rc = scan(path, buf, len, &h, &f, &good, err);
+    int rc = scan(path, buf, len, &h, &f, NULL, &good, err);
     free(buf);
     if (rc)
         return -1;
@@ -250,6 +254,7 @@ static rcn_journal *create(const char *path, const char *job_hash, const json_t 
         return NULL;
     }
     j->fd = fd;
+    j->rungs = json_array();
     snprintf(j->path, sizeof j->path, "%s", path);
     return j;
 }
@@ -277,18 +282,23 @@ rcn_journal *rcn_journal_open(const char *path, const char *job_hash, const json
 
     char *buf;
     size_t len, good;
-    json_t *header, *done;
-    if (read_all(path, &buf, &len, err))
+    json_t *header, *done, *rungs = json_array();
+    if (read_all(path, &buf, &len, err)) {
+        json_decref(rungs);
         return NULL;
+    }
     int torn_header = len == 0 || (!memchr(buf, '\n', len) &&
                                    !strncmp(buf, HEADER_PREFIX, len < strlen(HEADER_PREFIX)
                                                                     ? len : strlen(HEADER_PREFIX)));
-    int rc = scan(path, buf, len, &header, &done, &good, err);
+    int rc = scan(path, buf, len, &header, &done, rungs, &good, err);
     free(buf);
-    if (rc)
+    if (rc) {
+        json_decref(rungs);
         return NULL;
+    }
     if (!header) {
         json_decref(done);
+        json_decref(rungs);
         if (!torn_header) {
             rcn_errorf(err, "%s: exists but is not an rcn journal; nothing was changed "
                        "(remove it or choose another --out)", path);
@@ -307,6 +317,7 @@ rcn_journal *rcn_journal_open(const char *path, const char *job_hash, const json
                    job_hash);
         json_decref(header);
         json_decref(done);
+        json_decref(rungs);
         return NULL;
     }
     json_decref(header);
@@ -315,22 +326,26 @@ rcn_journal *rcn_journal_open(const char *path, const char *job_hash, const json
     if (fd < 0) {
         rcn_errorf(err, "%s: cannot open the journal for appending: %s", path, strerror(errno));
         json_decref(done);
+        json_decref(rungs);
         return NULL;
     }
     if (good < len && (ftruncate(fd, (off_t)good) != 0 || fsync(fd) != 0)) {
         rcn_errorf(err, "%s: cannot cut off the torn last line: %s", path, strerror(errno));
         close(fd);
         json_decref(done);
+        json_decref(rungs);
         return NULL;
     }
     rcn_journal *j = calloc(1, sizeof *j);
     if (!j) {
         close(fd);
         json_decref(done);
+        json_decref(rungs);
         rcn_errorf(err, "%s: out of memory", path);
         return NULL;
     }
     j->fd = fd;
+    j->rungs = rungs;
     snprintf(j->path, sizeof j->path, "%s", path);
     if (folds)
         *folds = done;
@@ -339,11 +354,11 @@ rcn_journal *rcn_journal_open(const char *path, const char *job_hash, const json
     return j;
 }
 
-int rcn_journal_append(rcn_journal *j, const json_t *fold, rcn_error *err)
+static int append_typed(rcn_journal *j, const char *type, const json_t *obj, rcn_error *err)
 {
     json_t *line = json_object();
-    if (!line || json_object_set_new(line, "type", json_string("fold")) ||
-        json_object_update(line, (json_t *)fold)) {
+    if (!line || json_object_set_new(line, "type", json_string(type)) ||
+        json_object_update(line, (json_t *)obj)) {
         json_decref(line);
         return rcn_errorf(err, "%s: out of memory", j->path);
     }
@@ -352,11 +367,30 @@ int rcn_journal_append(rcn_journal *j, const json_t *fold, rcn_error *err)
     return rc;
 }
 
+int rcn_journal_append(rcn_journal *j, const json_t *fold, rcn_error *err)
+{
+    return append_typed(j, "fold", fold, err);
+}
+
+int rcn_journal_append_rung(rcn_journal *j, const json_t *rung, rcn_error *err)
+{
+    if (append_typed(j, "rung", rung, err))
+        return -1;
+    json_array_append(j->rungs, (json_t *)rung);
+    return 0;
+}
+
+const json_t *rcn_journal_rungs(const rcn_journal *j)
+{
+    return j->rungs;
+}
+
 void rcn_journal_close(rcn_journal *j)
 {
     if (!j)
         return;
     close(j->fd);
+    json_decref(j->rungs);
     free(j);
 }
 

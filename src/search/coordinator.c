@@ -28,14 +28,21 @@
  * small batches costlier in the dispatch order. */
 #define PER_BATCH_IMAGES 32.0
 
-enum { W_NEW, W_BUSY, W_STOPPED, W_DONE };
+/* W_IDLE: holds no job and waits for the next rung's (racing only). */
+enum { W_NEW, W_BUSY, W_IDLE, W_STOPPED, W_DONE };
 
 typedef struct {
     rcn_search_ctx *x;
-    int k, total;
-    unsigned char *done;    /* per slot cell*k+fold */
+    int k, n_slots;         /* n_slots: cells x K, a slot per (cell, fold) */
+    int total;              /* fold jobs of the whole search (racing: as planned) */
+    int *have;              /* per slot cell*k+fold: epochs of its furthest record, -1 none */
+    unsigned char *div;     /* per slot: its record diverged (no more jobs for it) */
     int n_done, n_done_start, n_diverged;
-    int *queue, n_queue, head;
+    rcn_fold_job *queue;    /* the pending fold jobs, most expensive first */
+    int n_queue, head;
+    int racing;             /* the job's schedule is halving */
+    rcn_race race;          /* racing: the state after the last rung step */
+    int n_rungs_journaled;  /* racing: rung lines in the journal */
     int *wstate;            /* per rank; [0] unused */
     int *held;              /* per rank: fold jobs sent and not yet answered */
     int n_bye;
@@ -86,24 +93,25 @@ static void begin_stop(coord *c, int outcome)
     c->stopping = 1;
     c->outcome = outcome;
     for (int w = 1; w < c->x->size; w++)
-        if (c->wstate[w] == W_BUSY)
+        if (c->wstate[w] == W_BUSY || c->wstate[w] == W_IDLE)
             send_stop(c, w);
 }
 
 /* Says on the progress stream when fold job (cell, fold) will continue
  * from a checkpoint (rank 0 sees the checkpoint directory: it is beside
  * the journal, on storage every rank shares). */
-static void announce(coord *c, int cell, int fold)
+static void announce(coord *c, const rcn_fold_job *j)
 {
     const char *dir = c->x->spec.ckpt_dir;
     char path[RCN_PATH_MAX + 64];
     int e;
     if (!c->x->opts->progress || !dir[0])
         return;
-    rcn_ckpt_path(dir, cell, fold, path, sizeof path);
-    if (rcn_ckpt_peek_epochs(path, &e) == 0)
+    rcn_ckpt_path(dir, j->cell, j->fold, path, sizeof path);
+    /* a racing rung's planned continuation (from_epoch) goes unsaid */
+    if (rcn_ckpt_peek_epochs(path, &e) == 0 && e > j->from_epoch)
         fprintf(c->x->opts->progress, "rcn search: continuing cell %d fold %d from epoch %d\n",
-                cell, fold, e);
+                j->cell, j->fold, e);
 }
 
 /* Answers worker w after its request or result: tops its jobs in hand up
@@ -111,7 +119,9 @@ static void announce(coord *c, int cell, int fold)
  * starts its next fold the moment it sends a result, instead of waiting for
  * rank 0's next poll, which comes only between rank 0's own batches), to one
  * near the end (so that the last, cheapest jobs go to whoever is free);
- * STOP once it holds none and none are left, or when stopping. */
+ * STOP once it holds none and none are left, or when stopping. A racing
+ * worker with nothing to do before the rung is decided waits (W_IDLE)
+ * until the next rung's jobs or the end. */
 static void reply(coord *c, int w)
 {
     if (c->wstate[w] == W_STOPPED || c->wstate[w] == W_DONE)
@@ -122,15 +132,19 @@ static void reply(coord *c, int w)
     }
     int depth = c->n_queue - c->head > 2 * c->x->size ? 2 : 1;
     while (c->held[w] < depth && c->head < c->n_queue) {
-        int slot = c->queue[c->head++];
-        int job[3] = {slot / c->k, slot % c->k, c->x->plan->cells[slot / c->k].epochs};
-        announce(c, job[0], job[1]);
+        const rcn_fold_job *j = &c->queue[c->head++];
+        int job[3] = {j->cell, j->fold, j->to_epoch};
+        announce(c, j);
         MPI_Send(job, (int)sizeof job, MPI_BYTE, w, RCN_TAG_JOB, MPI_COMM_WORLD);
         c->held[w]++;
         c->wstate[w] = W_BUSY;
     }
-    if (c->held[w] == 0)
-        send_stop(c, w);
+    if (c->held[w] == 0) {
+        if (c->racing && !c->race.finished)
+            c->wstate[w] = W_IDLE;
+        else
+            send_stop(c, w);
+    }
 }
 
 /* meta.rank_stats: per rank, this run's folds, their training seconds and
@@ -219,10 +233,11 @@ static void record(coord *c, int cell, int fold, const rcn_train_result *res)
         return;
     }
     int slot = cell * c->k + fold;
-    if (c->done[slot])
-        return;
+    if (c->div[slot] || c->have[slot] >= res->n_epochs)
+        return; /* a result already journaled */
     rcn_error e;
-    json_t *f = rcn_fold_to_json(rcn_plan_cell_at(x->plan, cell), fold, res);
+    const rcn_plan_cell *pc = rcn_plan_cell_at(x->plan, cell);
+    json_t *f = rcn_fold_to_json(pc, fold, res);
     if (!f) {
         fail(c, "out of memory recording (cell %d, fold %d)", cell, fold);
         return;
@@ -232,12 +247,16 @@ static void record(coord *c, int cell, int fold, const rcn_train_result *res)
         fail(c, "%s", e.msg);
         return;
     }
-    if (x->spec.ckpt_dir[0] && rcn_ckpt_remove(x->spec.ckpt_dir, cell, fold, &e) &&
-        x->opts->progress) /* only disk left in use: say so, go on */
-        fprintf(x->opts->progress, "rcn search: warning: %s\n", e.msg);
-    c->n_diverged += !strcmp(json_string_value(json_object_get(f, "status")), "diverged");
+    int diverged = !strcmp(json_string_value(json_object_get(f, "status")), "diverged");
+    /* the fold's last record: its checkpoint is no longer needed (a racing
+     * fold short of its epochs keeps it for the next rung) */
+    if ((diverged || res->n_epochs >= pc->epochs) && x->spec.ckpt_dir[0] &&
+        rcn_ckpt_remove(x->spec.ckpt_dir, cell, fold, &e) && x->opts->progress)
+        fprintf(x->opts->progress, "rcn search: warning: %s\n", e.msg); /* only disk left used */
+    c->n_diverged += diverged;
     json_array_append_new(c->folds, f);
-    c->done[slot] = 1;
+    c->have[slot] = res->n_epochs;
+    c->div[slot] = (unsigned char)diverged;
     c->n_done++;
     if (refresh(c, NULL, REFRESH_LAZY) == 0)
         rcn_progress_update(&c->prog, c->n_done, c->n_diverged, json_object_get(c->report, "best"));
@@ -324,20 +343,30 @@ static int own_poll(void *ud)
     return service(ud);
 }
 
+/* Says why a checkpoint of the last fold job could not be saved, if so. */
+static void warn_ckpt(coord *c)
+{
+    char msg[RCN_ERROR_MAX];
+    if (rcn_fold_runner_take_warning(c->x->runner, msg, sizeof msg) && c->x->opts->progress)
+        fprintf(c->x->opts->progress, "rcn search: warning: %s (training goes on; an "
+                "interruption restarts the fold from its last saved epoch)\n", msg);
+}
+
 static void run_own(coord *c)
 {
-    int slot = c->queue[c->head++], cell = slot / c->k, fold = slot % c->k;
+    const rcn_fold_job j = c->queue[c->head++];
     rcn_train_hooks hooks = {.poll = own_poll, .ud = c};
     rcn_error e;
-    announce(c, cell, fold);
-    if (rcn_fold_run(c->x->runner, cell, fold, c->x->plan->cells[cell].epochs, &hooks, c->own,
-                     &e)) {
+    announce(c, &j);
+    int rc = rcn_fold_run(c->x->runner, j.cell, j.fold, j.to_epoch, &hooks, c->own, &e);
+    warn_ckpt(c);
+    if (rc) {
         fail(c, "%s", e.msg);
         return;
     }
     if (!c->own->aborted) {
         double t = rcn_clock();
-        record(c, cell, fold, c->own);
+        record(c, j.cell, j.fold, c->own);
         c->rank_folds[0]++;
         c->rank_train_s[0] += c->own->seconds;
         c->coord_seconds += rcn_clock() - t;
@@ -354,7 +383,7 @@ static int any_busy(const coord *c)
 
 typedef struct {
     double cost;
-    int slot;
+    rcn_fold_job job;
 } costed;
 
 static int by_cost(const void *a, const void *b)
@@ -362,35 +391,51 @@ static int by_cost(const void *a, const void *b)
     const costed *p = a, *q = b;
     if (p->cost != q->cost)
         return p->cost > q->cost ? -1 : 1;
-    return (p->slot > q->slot) - (p->slot < q->slot);
+    if (p->job.cell != q->job.cell)
+        return p->job.cell < q->job.cell ? -1 : 1;
+    return (p->job.fold > q->job.fold) - (p->job.fold < q->job.fold);
 }
 
-/* Pending fold jobs, most expensive first, ties by (cell, fold). */
-static int build_queue(coord *c)
+/* Makes jobs[0..n) the queue, most expensive first, ties by (cell, fold):
+ * the cost of a job is its epochs still to train times its images plus a
+ * per-batch overhead. */
+static int set_queue(coord *c, const rcn_fold_job *jobs, int n)
 {
     rcn_search_ctx *x = c->x;
-    costed *q = malloc((size_t)c->total * sizeof *q);
-    c->queue = malloc((size_t)c->total * sizeof *c->queue);
-    if (!q || !c->queue) {
-        free(q);
+    costed *q = malloc((size_t)(n > 0 ? n : 1) * sizeof *q);
+    if (!q)
         return -1;
-    }
     double flops = rcn_arch_forward_flops(&x->spec.arch);
-    int n = 0;
-    for (int s = 0; s < c->total; s++) {
-        if (c->done[s])
-            continue;
-        const rcn_plan_cell *cell = rcn_plan_cell_at(x->plan, s / c->k);
-        double imgs = (double)rcn_fold_train_size(x->runner, s % c->k);
-        q[n].cost = cell->epochs * flops * (imgs + ceil(imgs / cell->batch_size) * PER_BATCH_IMAGES);
-        q[n++].slot = s;
+    for (int i = 0; i < n; i++) {
+        const rcn_plan_cell *cell = rcn_plan_cell_at(x->plan, jobs[i].cell);
+        double imgs = (double)rcn_fold_train_size(x->runner, jobs[i].fold);
+        q[i].cost = (jobs[i].to_epoch - jobs[i].from_epoch) * flops *
+                    (imgs + ceil(imgs / cell->batch_size) * PER_BATCH_IMAGES);
+        q[i].job = jobs[i];
     }
     qsort(q, (size_t)n, sizeof *q, by_cost);
     for (int i = 0; i < n; i++)
-        c->queue[i] = q[i].slot;
+        c->queue[i] = q[i].job;
     c->n_queue = n;
+    c->head = 0;
     free(q);
     return 0;
+}
+
+/* The exhaustive grid's jobs: every (cell, fold) without a record. */
+static int grid_queue(coord *c)
+{
+    rcn_fold_job *jobs = malloc((size_t)c->n_slots * sizeof *jobs);
+    if (!jobs)
+        return -1;
+    int n = 0;
+    for (int s = 0; s < c->n_slots; s++)
+        if (c->have[s] < 0)
+            jobs[n++] = (rcn_fold_job){s / c->k, s % c->k, 0,
+                                       rcn_plan_cell_at(c->x->plan, s / c->k)->epochs};
+    int rc = set_queue(c, jobs, n);
+    free(jobs);
+    return rc;
 }
 
 static int load_journaled(coord *c)
@@ -402,22 +447,113 @@ static int load_journaled(coord *c)
         int cell = (int)json_integer_value(json_object_get(f, "cell"));
         int fold = (int)json_integer_value(json_object_get(f, "fold"));
         const char *st = json_string_value(json_object_get(f, "status"));
+        int n_ep = (int)json_array_size(json_object_get(f, "epochs"));
         if (cell < 0 || cell >= x->plan->n_cells || fold < 0 || fold >= c->k || !st) {
             fail(c, "%s: fold line %zu: (cell %d, fold %d) is not a fold of this job",
                  x->job.journal, i + 1, cell, fold);
             return -1;
         }
         int slot = cell * c->k + fold;
-        if (c->done[slot])
+        /* the grid keeps a fold's first record; a race, every rung's */
+        if (c->div[slot] || (c->racing ? c->have[slot] >= n_ep : c->have[slot] >= 0))
             continue;
-        if (x->spec.ckpt_dir[0]) /* left behind by a kill after the journal line */
-            rcn_ckpt_remove(x->spec.ckpt_dir, cell, fold, NULL);
-        c->done[slot] = 1;
+        int diverged = !strcmp(st, "diverged");
+        if (x->spec.ckpt_dir[0] && (diverged || n_ep >= rcn_plan_cell_at(x->plan, cell)->epochs))
+            rcn_ckpt_remove(x->spec.ckpt_dir, cell, fold, NULL); /* a kill after the line */
+        c->have[slot] = n_ep;
+        c->div[slot] = (unsigned char)diverged;
         c->n_done++;
-        c->n_diverged += !strcmp(st, "diverged");
+        c->n_diverged += diverged;
         json_array_append(c->folds, f);
     }
     return 0;
+}
+
+/* ---- racing: one step per decided rung --------------------------------- */
+
+/* Journals the rungs decided since the last step (a resumed search first
+ * checks the rung lines it finds against the decisions its folds give),
+ * drops the checkpoints of the cells that left, and says so. */
+static int journal_rungs(coord *c)
+{
+    rcn_search_ctx *x = c->x;
+    const json_t *had = rcn_journal_rungs(x->journal);
+    json_t *all = rcn_race_to_json(&c->race), *rungs = json_object_get(all, "rungs");
+    rcn_error e;
+    for (int r = 0; r < c->race.n_decided && !c->failed; r++) {
+        json_t *line = json_array_get(rungs, (size_t)r);
+        json_object_set_new(line, "rung", json_integer(r));
+        if (r < (int)json_array_size(had)) {
+            if (!json_equal(json_object_get(json_array_get(had, (size_t)r), "cells"),
+                            json_object_get(line, "cells")))
+                fail(c, "%s: rung %d: the journaled decision differs from the one its fold "
+                     "lines give; the journal is damaged", x->job.journal, r);
+            continue;
+        }
+        if (rcn_journal_append_rung(x->journal, line, &e)) {
+            fail(c, "%s", e.msg);
+            break;
+        }
+        const rcn_rung_result *rr = &c->race.rungs[r];
+        for (int i = 0; i < rr->n_in && x->spec.ckpt_dir[0]; i++)
+            for (int f = 0; !rr->cells[i].kept && f < c->k; f++)
+                rcn_ckpt_remove(x->spec.ckpt_dir, rr->cells[i].cell, f, NULL);
+        if (x->opts->progress)
+            fprintf(x->opts->progress, "rcn search: rung %d of %d (%d epoch%s, %d folds): %d "
+                    "cells in, %d kept, %d eliminated, %d diverged; best %s (val loss %.4f)\n",
+                    r + 1, x->job.schedule.n_rungs, rr->epochs, rr->epochs == 1 ? "" : "s",
+                    rr->folds, rr->n_in, rr->n_kept, rr->n_eliminated, rr->n_diverged,
+                    rcn_plan_cell_at(x->plan, rr->cells[0].cell)->key, rr->cells[0].score);
+    }
+    json_decref(all);
+    return c->failed ? -1 : 0;
+}
+
+/* Re-evaluates the race from every fold record (a pure function of them),
+ * journals what was decided, and queues the current rung's jobs. */
+static int race_step(coord *c)
+{
+    rcn_search_ctx *x = c->x;
+    rcn_fold_record *recs = NULL;
+    int n = 0, rc;
+    rcn_error e;
+    rcn_race_free(&c->race);
+    rc = rcn_fold_records_from_json(c->folds, x->job.journal, x->plan->n_cells, c->k, &recs,
+                                    &n, &e);
+    if (rc == 0) {
+        rc = rcn_race_eval(&x->job.schedule, x->plan->n_cells, c->k, recs, n, &c->race, &e);
+        rcn_fold_records_free(recs, n);
+    }
+    if (rc) {
+        fail(c, "%s", e.msg);
+        return -1;
+    }
+    if (journal_rungs(c))
+        return -1;
+    if (set_queue(c, c->race.jobs, c->race.n_jobs)) {
+        fail(c, "out of memory for %d fold jobs", c->race.n_jobs);
+        return -1;
+    }
+    for (int w = 1; w < x->size; w++) /* wake the workers waiting for this rung */
+        if (c->wstate[w] == W_IDLE)
+            reply(c, w);
+    return 0;
+}
+
+/* Fold jobs a race runs when no cell diverges: per rung, its cells times
+ * the folds that train (all of them when the rung adds epochs, else the
+ * new ones). */
+static int race_planned_jobs(const rcn_schedule *s, int n_cells, int k, int epochs)
+{
+    rcn_schedule_plan p;
+    rcn_schedule_plan_compute(s, n_cells, k, epochs, NULL, &p);
+    int jobs = 0;
+    for (int r = 0; r < p.n_rungs; r++) {
+        int prev_e = r ? p.rungs[r - 1].epochs : 0, prev_f = r ? p.rungs[r - 1].folds : 0;
+        jobs += p.rungs[r].cells * (p.rungs[r].epochs > prev_e ? p.rungs[r].folds
+                                                                 : p.rungs[r].folds - prev_f);
+    }
+    return jobs;
 }
 
 static void refit_path(const char *output, char *buf, size_t cap)
@@ -453,8 +589,10 @@ static void do_refit(coord *c)
                 pc->key, (long long)rcn_fold_train_size(x->runner, c->k), (long long)x->test.n);
     rcn_train_hooks hooks = {.poll = refit_poll};
     rcn_error e;
-    announce(c, cell, c->k);
-    if (rcn_fold_run(x->runner, cell, c->k, pc->epochs, &hooks, c->own, &e)) {
+    announce(c, &(rcn_fold_job){cell, c->k, 0, pc->epochs});
+    int rc = rcn_fold_run(x->runner, cell, c->k, pc->epochs, &hooks, c->own, &e);
+    warn_ckpt(c);
+    if (rc) {
         fail(c, "refit: %s", e.msg);
         return;
     }
@@ -494,8 +632,16 @@ static void coord_init(coord *c, rcn_search_ctx *x)
     memset(c, 0, sizeof *c);
     c->x = x;
     c->k = x->plan->n_folds;
-    c->total = x->plan->n_cells * c->k;
-    c->done = calloc((size_t)c->total, 1);
+    c->n_slots = x->plan->n_cells * c->k;
+    c->racing = x->job.schedule.kind == RCN_SCHEDULE_HALVING;
+    c->total = c->racing ? race_planned_jobs(&x->job.schedule, x->plan->n_cells, c->k,
+                                             x->job.epochs)
+                         : c->n_slots;
+    c->have = malloc((size_t)c->n_slots * sizeof *c->have);
+    c->div = calloc((size_t)c->n_slots, 1);
+    c->queue = malloc((size_t)c->n_slots * sizeof *c->queue);
+    for (int s = 0; c->have && s < c->n_slots; s++)
+        c->have[s] = -1;
     c->wstate = calloc((size_t)x->size, sizeof *c->wstate);
     c->held = calloc((size_t)x->size, sizeof *c->held);
     int cap = x->runner ? rcn_fold_max_epochs(x->runner) : 1;
@@ -508,10 +654,83 @@ static void coord_init(coord *c, rcn_search_ctx *x)
     c->rank_train_s = calloc((size_t)x->size, sizeof *c->rank_train_s);
     c->rank_rss_mib = calloc((size_t)x->size, sizeof *c->rank_rss_mib);
     c->last_write = rcn_clock();
-    if (!c->done || !c->wstate || !c->held || !c->msg || !c->in || !c->own || !c->folds ||
+    if (!c->have || !c->div || !c->queue || !c->wstate || !c->held || !c->msg || !c->in || !c->own || !c->folds ||
         !c->rank_folds || !c->rank_train_s || !c->rank_rss_mib) {
         fprintf(stderr, "rcn search: out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+}
+
+static void coord_free(coord *c)
+{
+    json_decref(c->report);
+    json_decref(c->refit);
+    json_decref(c->folds);
+    rcn_race_free(&c->race);
+    free(c->have);
+    free(c->div);
+    free(c->wstate);
+    free(c->held);
+    free(c->msg);
+    rcn_train_result_free(c->in);
+    rcn_train_result_free(c->own);
+    free(c->queue);
+    free(c->rank_folds);
+    free(c->rank_train_s);
+    free(c->rank_rss_mib);
+}
+
+/* The search's first progress line: its size, and what was done before. */
+static void say_start(const coord *c, FILE *out)
+{
+    const rcn_search_ctx *x = c->x;
+    if (!out || c->failed)
+        return;
+    if (c->racing) {
+        rcn_schedule_plan p;
+        rcn_schedule_plan_compute(&x->job.schedule, x->plan->n_cells, c->k, x->job.epochs, NULL,
+                                  &p);
+        fprintf(out, "rcn search: %s: %d cells x %d folds raced by successive halving (eta %d, "
+                "%d rungs): %d fold jobs, %lld of %lld fold-epochs (%.1f%%) if none diverges; "
+                "%d done before (journal %s), %d rank%s\n", x->job.name, x->plan->n_cells, c->k,
+                x->job.schedule.eta, x->job.schedule.n_rungs, c->total, p.fold_epochs,
+                p.exhaustive, 100.0 * p.fraction, c->n_done, x->job.journal, x->size,
+                x->size == 1 ? "" : "s");
+    } else {
+        fprintf(out, "rcn search: %s: %d cells x %d folds = %d fold jobs, %d done before "
+                "(journal %s), %d rank%s\n", x->job.name, x->plan->n_cells, c->k, c->total,
+                c->n_done, x->job.journal, x->size, x->size == 1 ? "" : "s");
+    }
+}
+
+/* Rank 0's loop: answers workers, trains the queue's jobs itself, and (when
+ * racing) decides each rung once its last job is in, until no job is left
+ * or the search stops. */
+static void coordinate(coord *c)
+{
+    if (!c->failed && c->racing)
+        race_step(c);
+    while (!c->stopping) {
+        if (service(c))
+            break;
+        if (c->head < c->n_queue)
+            run_own(c);
+        else if (any_busy(c))
+            rcn_wire_idle();
+        else if (c->racing && !c->race.finished) {
+            if (race_step(c))
+                break;
+            if (c->head >= c->n_queue && !c->race.finished)
+                fail(c, "internal: rung %d has no fold job left but is not decided",
+                     c->race.current);
+        } else
+            break;
+    }
+    begin_stop(c, RCN_SEARCH_COMPLETE);
+    while (c->n_bye < c->x->size - 1) {
+        service(c);
+        if (c->n_bye < c->x->size - 1)
+            rcn_wire_idle();
     }
 }
 
@@ -522,46 +741,27 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
     if (!x->runner) { /* x->err says why */
         c.failed = 1;
         begin_stop(&c, RCN_SEARCH_FAILED);
-    } else if (load_journaled(&c) == 0 && build_queue(&c)) {
+    } else if (load_journaled(&c) == 0 && !c.racing && grid_queue(&c)) {
         fail(&c, "out of memory for %d fold jobs", c.total);
     } else if (!c.failed && x->spec.ckpt_dir[0] && rcn_ckpt_dir_create(x->spec.ckpt_dir, &x->err)) {
         c.failed = 1;
         begin_stop(&c, RCN_SEARCH_FAILED);
     }
     c.n_done_start = c.n_done;
-
     FILE *out = x->opts->progress;
-    if (out && !c.failed)
-        fprintf(out, "rcn search: %s: %d cells x %d folds = %d fold jobs, %d done before "
-                "(journal %s), %d rank%s\n", x->job.name, x->plan->n_cells, c.k, c.total,
-                c.n_done, x->job.journal, x->size, x->size == 1 ? "" : "s");
+    say_start(&c, out);
     rcn_progress_start(&c.prog, out, c.total, c.n_done);
-
-    while (!c.stopping) {
-        if (service(&c))
-            break;
-        if (c.head < c.n_queue)
-            run_own(&c);
-        else if (!any_busy(&c))
-            break;
-        else
-            rcn_wire_idle();
-    }
-    begin_stop(&c, RCN_SEARCH_COMPLETE);
-    while (c.n_bye < x->size - 1) {
-        service(&c);
-        if (c.n_bye < x->size - 1)
-            rcn_wire_idle();
-    }
+    coordinate(&c);
     rcn_progress_end(&c.prog);
 
-    if (c.outcome == RCN_SEARCH_COMPLETE && c.n_done == c.total && x->plan->refit &&
+    int all_done = c.racing ? c.race.finished : c.n_done == c.total;
+    if (c.outcome == RCN_SEARCH_COMPLETE && all_done && x->plan->refit &&
         x->plan->kind == RCN_VALID_KFOLD && refresh(&c, NULL, REFRESH_NOW) == 0)
         do_refit(&c);
 
     const char *status = c.outcome == RCN_SEARCH_INTERRUPTED ? "interrupted"
-                         : c.n_done == c.total && !c.failed ? "complete"
-                                                           : "incomplete";
+                         : all_done && !c.failed            ? "complete"
+                                                            : "incomplete";
     if (x->journal) /* no journal: validation failed, nothing may be written */
         refresh(&c, status, REFRESH_FINAL);
     rcn_error e;
@@ -569,23 +769,13 @@ int rcn_search_coordinate(rcn_search_ctx *x, json_t **report)
         rcn_ckpt_dir_remove(x->spec.ckpt_dir, &e) && out)
         fprintf(out, "rcn search: warning: %s\n", e.msg);
     if (out && c.outcome == RCN_SEARCH_INTERRUPTED)
-        fprintf(out, "rcn search: interrupted: %d/%d folds journaled; partial report %s; run "
-                "again to resume\n", c.n_done, c.total, x->job.output);
+        fprintf(out, "rcn search: interrupted: %d/%d %s journaled; partial report %s; run "
+                "again to resume\n", c.n_done, c.total, c.racing ? "fold jobs" : "folds",
+                x->job.output);
 
     if (report)
         *report = c.failed ? NULL : json_incref(c.report);
-    json_decref(c.report);
-    json_decref(c.refit);
-    json_decref(c.folds);
-    free(c.done);
-    free(c.wstate);
-    free(c.held);
-    free(c.msg);
-    rcn_train_result_free(c.in);
-    rcn_train_result_free(c.own);
-    free(c.queue);
-    free(c.rank_folds);
-    free(c.rank_train_s);
-    free(c.rank_rss_mib);
-    return c.failed ? RCN_SEARCH_FAILED : c.outcome;
+    int rc = c.failed ? RCN_SEARCH_FAILED : c.outcome;
+    coord_free(&c);
+    return rc;
 }

@@ -56,7 +56,12 @@ int rcn_search_work(rcn_search_ctx *x)
         }
         rcn_train_hooks hooks = {.poll = stop_waiting};
         rcn_error err;
-        if (rcn_fold_run(x->runner, in[0], in[1], in[2], &hooks, res, &err)) {
+        int rc = rcn_fold_run(x->runner, in[0], in[1], in[2], &hooks, res, &err);
+        char warning[RCN_ERROR_MAX];
+        if (rcn_fold_runner_take_warning(x->runner, warning, sizeof warning))
+            fprintf(stderr, "rcn search: rank %d: warning: %s (training goes on)\n", x->rank,
+                    warning);
+        if (rc) {
             rcn_wire_send(0, RCN_TAG_ERROR, err.msg, sizeof err.msg);
             continue;
         }
