@@ -75,9 +75,9 @@ static void race_headline(const rcn_view_report *r, char *b, size_t n)
     if (x->finished && x->n_rungs && u < n)
         u += (size_t)snprintf(b + u, n - u, " -> %d cells", x->rungs[x->n_rungs - 1].kept);
     else if (u < n)
-        u += (size_t)snprintf(b + u, n - u, "%srung %d of %d in progress with %d cell%s",
-                              x->n_rungs ? " -> " : "; ", x->current, x->n_planned, x->n_alive,
-                              x->n_alive == 1 ? "" : "s");
+        u += (size_t)snprintf(b + u, n - u, "%s%d cell%s in rung %d of 0..%d (in progress)",
+                              x->n_rungs ? " -> " : "; ", x->n_alive, x->n_alive == 1 ? "" : "s",
+                              x->current, x->n_planned - 1);
     if (u < n)
         snprintf(b + u, n - u, "; %lld of %lld fold-epochs (%.3g%%)%s", x->fold_epochs,
                  x->exhaustive, 100 * x->budget_fraction, x->finished ? "" : " so far");
