@@ -172,7 +172,10 @@ typedef struct {
 
 /* Prints the summary, Table 2 (marginals; batch size first), the cell
  * table by rank, the best cell and the refit; for {"kind": "test"}, Table 1
- * (per epoch) of each cell. */
+ * (per epoch) of each cell. A racing report's summary says how the winner
+ * was chosen (schedule, cells per rung, fold-epochs against the exhaustive
+ * grid), its Table 2 is over the complete cells, and the rung table and
+ * each rung's Table 2 (mean score per value) follow the marginals. */
 int rcn_view_print(FILE *f, const rcn_view_report *r, const rcn_view_table_opts *o,
                    rcn_error *err);
 
@@ -195,7 +198,8 @@ void rcn_texttable_destroy(rcn_texttable *t);
  *   sweep_AXIS      one curve per value, when exactly one axis is swept
  *   lr_GROUP        mean train/val loss against learning rate per batch
  *                   size (Figure 20), diverged cells marked
- *   heatmap[_GROUP] mean val loss over batch size x learning rate
+ *   heatmap[_GROUP] mean val loss over batch size x learning rate (a
+ *                   race's eliminated cells pale, labelled "rN": out at rung N)
  * `gnuplot` is the program to run (NULL: $RCN_GNUPLOT, else "gnuplot" on
  * PATH). When it is missing, the data and scripts are still written and
  * the error says so. *n_figures (if not NULL) gets the number of figures. */

@@ -605,6 +605,11 @@ void rcn_report_print_summary(FILE *f, const json_t *report)
     rcn_view_report *r;
     rcn_error e;
     if (rcn_view_from_json(report, "report", &r, &e) == 0) {
+        if (r->has_race) {
+            char how[1024];
+            race_headline(r, how, sizeof how);
+            fprintf(f, "%s\n\n", how);
+        }
         for (int a = 0; a < RCN_NAXES; a++)
             if (r->marginals[a].n_rows)
                 print_marginal(f, r, a, STYLE_SUMMARY);

@@ -332,6 +332,16 @@ static void test_race(const rcn_plan *p, rcn_train_result *res)
           "race is the last key, after refit");
     test_race_cells(rep);
     test_race_tables(rep);
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *mf = open_memstream(&text, &tlen);
+    rcn_report_print_summary(mf, rep);
+    fclose(mf);
+    CHECK(strstr(text, "chosen by successive halving: eta 3, rungs (1,1) (2,3); 6 -> 2 -> 1 cells; "
+                       "15 of 36 fold-epochs (41.7%)") &&
+              strstr(text, "over the complete cells") && strstr(text, "(eliminated)") &&
+              strstr(text, "best: batch_size=64,lr=0.1 (cell 4)"), "race summary:\n%s", text);
+    free(text);
     test_race_view(rep);
     json_decref(rep);
     json_decref(folds);
