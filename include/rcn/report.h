@@ -36,6 +36,41 @@
  *            "mean_val_accuracy"} (lowest mean_val_loss among "ok" cells)
  *  "refit": null | {"params", "epochs": [...], "test_loss", "test_accuracy",
  *            "model": path of the .safetensors, "seconds"}
+ *  "race":  only for a racing job (job.schedule.kind "halving", race.h), after
+ *           "refit": rcn_race_to_json's {"rungs": [{"epochs", "folds",
+ *           "cells_in", "kept", "eliminated", "diverged", "fold_epochs",
+ *           "cells": [{"cell", "score", "status": "kept" | "eliminated" |
+ *           "diverged"}], "rule" (e.g. "keep the best 14 of 40 (1/3, rounded
+ *           up) by mean val loss over folds 0..1 at epoch 1; ..."),
+ *           "marginals": {"<axis>": [{"value", "mean_val_loss" (mean score),
+ *           "n_cells" (entered the rung), "n_included", "n_diverged",
+ *           "n_kept", "status": "ok" | "Divergence" | "eliminated" (no cell
+ *           of the value entered)}]}}] (decided rungs only), "finished",
+ *           "winner" (cell index | null), "fold_epochs", "exhaustive_fold_epochs",
+ *           "fraction" (these three over the decided rungs)} plus "rule"
+ *           ("successive halving, eta 3, rungs (epochs, folds) (1,2) (2,4)
+ *           (2,10)"), "current" (the rung in progress; the number of rungs
+ *           when finished) and "alive" (the cells in it, ascending; [] when
+ *           finished).
+ * A racing report also has:
+ *   meta:  "schedule": "halving", "budget_fraction" (fold_epochs /
+ *          exhaustive_fold_epochs), "fold_epochs" (trained: per (cell, fold)
+ *          the epochs of its furthest fold object, summed),
+ *          "exhaustive_fold_epochs" (n_cells * K * E); "status" is
+ *          "complete" when the race has finished (folds_done < folds_total).
+ *   cells: "race": {"status": "complete" (scored in the last rung) |
+ *          "eliminated" | "diverged" | "racing", "rung" (the last rung it
+ *          entered, 0-based), "folds", "epochs" (the rung its score is from;
+ *          null before its first rung is decided), "score"}. A cell
+ *          eliminated has status "eliminated" (means over the folds it has,
+ *          rank_val_loss null); a racing cell is "incomplete"; only
+ *          complete cells can be "ok" and ranked.
+ *   marginals: over the complete cells only; rows gain "n_eliminated" and
+ *          the status "eliminated" (none of the row's cells complete or
+ *          racing).
+ *   best:  the race's winner once finished (the complete cell of lowest
+ *          mean_val_loss), before that the best complete cell or null.
+ * Grid jobs have none of these keys.
  * JSON has no NaN/Inf: such numbers are written as null, with a status field
  * saying why; every reader accepts null wherever a number may be.
  *
@@ -64,8 +99,9 @@ json_t *rcn_epochs_to_json(const rcn_train_result *res);
  * divergence test is reported as diverged at its last epoch (batch null). */
 json_t *rcn_fold_to_json(const rcn_plan_cell *cell, int fold, const rcn_train_result *res);
 
-/* Aggregates fold objects (any order; duplicates of a (cell, fold) after the
- * first are ignored) of the job `job` (the normalised job object, as in a
+/* Aggregates fold objects (any order; of several objects of one (cell,
+ * fold), the one with the most epochs counts, the first of equals: a racing
+ * fold continued to a later rung) of the job `job` (the normalised job object, as in a
  * journal header) into a whole report: folds sorted, cells, marginals,
  * best, "refit": null (set it afterwards). `meta` (may be NULL) supplies
  * the run's meta fields (rcn_version, git_revision, job_hash, ranks, hosts,
@@ -73,7 +109,8 @@ json_t *rcn_fold_to_json(const rcn_plan_cell *cell, int fold, const rcn_train_re
  * ones are null, except rcn_version/git_revision (this binary's) and status
  * ("complete" when every fold is done, else "incomplete"); folds_done and
  * folds_total are computed. A fold naming a cell or fold outside the job,
- * or without a valid "status", is an error naming it ("folds[3].cell"). */
+ * or without a valid "status", is an error naming it ("folds[3].cell").
+ * A racing job's race is computed from all the fold objects (race.h). */
 json_t *rcn_report_from_folds(const json_t *job, const json_t *folds, const json_t *meta,
                               rcn_error *err);
 

@@ -40,7 +40,21 @@ typedef struct {
     double train_loss, train_acc, val_loss, val_acc, seconds;
 } rcn_view_fold;
 
-typedef enum { RCN_VIEW_OK = 0, RCN_VIEW_DIVERGED, RCN_VIEW_INCOMPLETE } rcn_view_cell_status;
+typedef enum {
+    RCN_VIEW_OK = 0,
+    RCN_VIEW_DIVERGED,
+    RCN_VIEW_INCOMPLETE,
+    RCN_VIEW_ELIMINATED           /* a racing search left it out at a rung */
+} rcn_view_cell_status;
+
+/* A cell's place in a race (report "cells[].race"); NONE: not racing. */
+typedef enum {
+    RCN_VIEW_RACE_NONE = 0,
+    RCN_VIEW_RACE_RACING,
+    RCN_VIEW_RACE_COMPLETE,
+    RCN_VIEW_RACE_ELIMINATED,
+    RCN_VIEW_RACE_DIVERGED
+} rcn_view_race_status;
 
 typedef struct {
     int index;
@@ -52,14 +66,24 @@ typedef struct {
     double mean_val_acc, mean_fit_time;
     int rank;                     /* rank_val_loss; 0 when null */
     int first_fold, n_fold_recs;  /* its folds: report->folds[first_fold ..] */
+    rcn_view_race_status race;    /* racing reports only */
+    int race_rung;                /* the last rung it entered */
+    int race_epochs, race_folds;  /* its score's rung; 0: not scored yet */
+    double race_score;
 } rcn_view_cell;
 
-typedef enum { RCN_VIEW_ROW_OK = 0, RCN_VIEW_ROW_DIVERGENCE, RCN_VIEW_ROW_INCOMPLETE } rcn_view_row_status;
+typedef enum {
+    RCN_VIEW_ROW_OK = 0,
+    RCN_VIEW_ROW_DIVERGENCE,
+    RCN_VIEW_ROW_INCOMPLETE,
+    RCN_VIEW_ROW_ELIMINATED       /* a race: none of the row's cells is left */
+} rcn_view_row_status;
 
 typedef struct {
     double value;
-    double mean_train_loss, mean_val_loss;
+    double mean_train_loss, mean_val_loss; /* a rung's table: mean score, train NAN */
     int n_cells, n_included, n_diverged;
+    int n_eliminated, n_kept;     /* races: Table 2 / a rung's table; else 0 */
     rcn_view_row_status status;
 } rcn_view_mrow;
 
@@ -67,6 +91,30 @@ typedef struct {
     int n_rows;                   /* 0: no marginal for this axis */
     rcn_view_mrow *rows;
 } rcn_view_marginal;
+
+#define RCN_VIEW_MAX_RUNGS 32
+
+/* A decided rung of a race (report "race.rungs[]"). */
+typedef struct {
+    int epochs, folds, cells_in, kept, eliminated, diverged;
+    long long fold_epochs;
+    char rule[256];
+    rcn_view_marginal marginals[RCN_NAXES]; /* Table 2 of the rung's scores */
+} rcn_view_rung;
+
+/* A racing search (job.schedule kind "halving"; report "race"). */
+typedef struct {
+    int eta;
+    int n_planned;                /* the schedule's rungs */
+    int planned_epochs[RCN_VIEW_MAX_RUNGS], planned_folds[RCN_VIEW_MAX_RUNGS];
+    int n_rungs;                  /* decided */
+    rcn_view_rung *rungs;
+    int finished, current, n_alive;
+    int winner;                   /* cell index, -1: none */
+    long long fold_epochs, exhaustive; /* trained so far (meta) */
+    double budget_fraction;
+    char rule[600];
+} rcn_view_race;
 
 typedef struct {
     char source[4096];            /* the file read */
@@ -92,6 +140,8 @@ typedef struct {
     rcn_view_epoch *refit_epochs;
     double test_loss, test_acc, refit_seconds;
     char refit_model[4096];
+    int has_race;                 /* 1: a racing search; `race` is set */
+    rcn_view_race race;
 } rcn_view_report;
 
 /* Reads `path`: a report (JSON object with meta.format "rcn-report",
@@ -122,7 +172,10 @@ typedef struct {
 
 /* Prints the summary, Table 2 (marginals; batch size first), the cell
  * table by rank, the best cell and the refit; for {"kind": "test"}, Table 1
- * (per epoch) of each cell. */
+ * (per epoch) of each cell. A racing report's summary says how the winner
+ * was chosen (schedule, cells per rung, fold-epochs against the exhaustive
+ * grid), its Table 2 is over the complete cells, and the rung table and
+ * each rung's Table 2 (mean score per value) follow the marginals. */
 int rcn_view_print(FILE *f, const rcn_view_report *r, const rcn_view_table_opts *o,
                    rcn_error *err);
 
@@ -145,7 +198,8 @@ void rcn_texttable_destroy(rcn_texttable *t);
  *   sweep_AXIS      one curve per value, when exactly one axis is swept
  *   lr_GROUP        mean train/val loss against learning rate per batch
  *                   size (Figure 20), diverged cells marked
- *   heatmap[_GROUP] mean val loss over batch size x learning rate
+ *   heatmap[_GROUP] mean val loss over batch size x learning rate (a
+ *                   race's eliminated cells pale, labelled "rN": out at rung N)
  * `gnuplot` is the program to run (NULL: $RCN_GNUPLOT, else "gnuplot" on
  * PATH). When it is missing, the data and scripts are still written and
  * the error says so. *n_figures (if not NULL) gets the number of figures. */

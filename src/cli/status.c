@@ -1,6 +1,7 @@
 /* status.c - `rcn status JOURNAL_OR_REPORT`: progress of a running search
  * (from its journal, aggregated as the report would be) or a finished one
- * (from its report): folds done/total, diverged, elapsed, rate, ETA, best. */
+ * (from its report): folds done/total, diverged, elapsed, rate, ETA, best;
+ * for a race, the rung in progress, the survivors and the budget used. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,9 @@ static const char usage_text[] =
     "usage: rcn status JOURNAL_OR_REPORT\n"
     "\n"
     "Shows how far a search is: folds done of total, diverged folds, elapsed time,\n"
-    "rate and ETA, and the best cell so far. Give the journal\n"
+    "rate and ETA, and the best cell so far; for a racing search (a halving\n"
+    "\"schedule\"), the rung in progress, its surviving cells (or the winner) and\n"
+    "the fold-epochs trained against the exhaustive grid. Give the journal\n"
     "(<report>.journal.jsonl) of a running or stopped search, or a report.\n"
     "Exit status: 0 shown; 1 not an rcn journal or report, or unreadable; 2 usage.\n";
 
@@ -67,6 +70,49 @@ static void print_counts(const json_t *report)
            count_diverged(json_object_get(report, "folds")));
 }
 
+/* A racing search: the rung in progress (or the winner), the survivors
+ * and the fold-epochs trained against the exhaustive grid. */
+static void print_race(const json_t *report)
+{
+    const json_t *race = json_object_get(report, "race"), *meta = json_object_get(report, "meta");
+    if (!json_is_object(race))
+        return;
+    const json_t *rungs = json_object_get(json_object_get(json_object_get(report, "job"),
+                                                          "schedule"), "rungs");
+    const json_t *alive = json_object_get(race, "alive"), *cells = json_object_get(report, "cells");
+    long long cur = json_integer_value(json_object_get(race, "current"));
+    size_t n_rungs = json_array_size(rungs);
+    printf("race:     %s\n", json_string_value(json_object_get(race, "rule")));
+    if (json_is_true(json_object_get(race, "finished"))) {
+        long long w = json_integer_value(json_object_get(race, "winner"));
+        printf("rung:     finished after %zu rungs; winner cell %lld (%s)\n", n_rungs, w,
+               json_string_value(json_object_get(json_array_get(cells, (size_t)w), "key")));
+    } else {
+        const json_t *rg = json_array_get(rungs, (size_t)cur);
+        printf("rung:     %lld of 0..%zu in progress (%lld epoch%s, %lld folds), %zu cell%s in "
+               "it\n", cur, n_rungs - 1, (long long)json_integer_value(json_object_get(rg, "epochs")),
+               json_integer_value(json_object_get(rg, "epochs")) == 1 ? "" : "s",
+               (long long)json_integer_value(json_object_get(rg, "folds")),
+               json_array_size(alive), json_array_size(alive) == 1 ? "" : "s");
+        size_t i;
+        const json_t *a;
+        json_array_foreach(alive, i, a) {
+            if (i == 12) {
+                printf("          ... and %zu more\n", json_array_size(alive) - i);
+                break;
+            }
+            long long c = json_integer_value(a);
+            printf("%s cell %lld (%s)\n", i ? "         " : "survivors:", c,
+                   json_string_value(json_object_get(json_array_get(cells, (size_t)c), "key")));
+        }
+    }
+    printf("budget:   %lld of %lld fold-epochs (%.3g%% of the exhaustive grid)%s\n",
+           (long long)json_integer_value(json_object_get(meta, "fold_epochs")),
+           (long long)json_integer_value(json_object_get(meta, "exhaustive_fold_epochs")),
+           100 * json_number_value(json_object_get(meta, "budget_fraction")),
+           json_is_true(json_object_get(race, "finished")) ? "" : " so far");
+}
+
 static int status_journal(const char *path)
 {
     rcn_error err;
@@ -87,8 +133,11 @@ static int status_journal(const char *path)
     const json_t *m = json_object_get(report, "meta");
     long long done = json_integer_value(json_object_get(m, "folds_done"));
     long long total = json_integer_value(json_object_get(m, "folds_total"));
-    printf("%s: journal of a %s search\n", path, done == total ? "finished" : "running or stopped");
+    const char *mst = json_string_value(json_object_get(m, "status"));
+    printf("%s: journal of a %s search\n", path,
+           mst && !strcmp(mst, "complete") ? "finished" : "running or stopped");
     print_counts(report);
+    print_race(report);
 
     time_t created, now = time(NULL);
     struct stat st;
@@ -102,10 +151,13 @@ static int status_journal(const char *path)
                cs, ago);
         if (done > 0 && span > 0) {
             double rate = (double)done / span; /* folds per second, pauses included */
-            if (done < total)
-                rcn_format_duration((double)(total - done) / rate, eta, sizeof eta);
-            else
+            int racing = json_is_object(json_object_get(report, "race"));
+            if (racing ? mst && !strcmp(mst, "complete") : done >= total)
                 snprintf(eta, sizeof eta, "done");
+            else if (!racing)
+                rcn_format_duration((double)(total - done) / rate, eta, sizeof eta);
+            else /* the rungs to come depend on which cells survive */
+                snprintf(eta, sizeof eta, "unknown (racing)");
             printf("rate:     %.2f folds/min, ETA %s\n", 60 * rate, eta);
         }
     }
@@ -168,6 +220,7 @@ static int status_report(const char *path)
     printf("rate:     %.2f folds/min\n",
            60 * json_number_value(json_object_get(meta, "fold_jobs_per_second")));
     print_ranks(meta);
+    print_race(r);
     print_best(json_object_get(r, "best"));
     const json_t *refit = json_object_get(r, "refit");
     if (json_is_number(json_object_get(refit, "test_accuracy")))

@@ -33,6 +33,7 @@
 #define C_TRAIN_LIGHT "#b3cdf2"
 #define C_VAL_LIGHT "#f5c4a8"
 #define C_DIV "#c00000"
+#define C_ELIM "#f2f2f2" /* eliminated cells of a race */
 
 static const char *const tab10[10] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
@@ -841,7 +842,7 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     const rcn_view_report *r = c->r;
     char name[300], gsafe[240], dat[320], what[400], title[600], gb[200];
     double lo = INFINITY, hi = 0;
-    int n_val = 0, n_div = 0, n_inc = 0;
+    int n_val = 0, n_div = 0, n_inc = 0, n_elim = 0;
     safe_name(group, gsafe, sizeof gsafe);
     snprintf(name, sizeof name, "heatmap%s%s", group[0] ? "_" : "", gsafe);
     snprintf(dat, sizeof dat, "%s.dat", name);
@@ -853,9 +854,10 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     const char *val = r->kind_test ? "test" : "val";
     fprintf(f, "# %s - mean %s loss per cell over batch size x learning rate%s%s, search \"%s\"\n",
             dat, val, group[0] ? ", " : "", group, r->name);
-    fprintf(f, "# losses: %s; NaN: no mean; status: 0 ok, 1 diverged, 2 incomplete\n",
-            r->loss_convention);
-    fprintf(f, "# x_index y_index lr batch_size mean_%s_loss status cell\n", val);
+    fprintf(f, "# losses: %s; NaN: no mean; status: 0 ok, 1 diverged, 2 incomplete%s\n",
+            r->loss_convention, r->has_race ? ", 3 eliminated" : "");
+    fprintf(f, "# x_index y_index lr batch_size mean_%s_loss status cell%s\n", val,
+            r->has_race ? " rung (the last the cell entered)" : "");
     int best_x = -1, best_y = -1;
     for (int i = 0; i < r->n_cells; i++) {
         const rcn_view_cell *cell = &r->cells[i];
@@ -870,13 +872,18 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
             best_x = x, best_y = y;
         fprintf(f, "%d %d %.9g %.9g", x, y, lrs[x], bss[y]);
         dat_num(f, cell->mean_val_loss);
-        fprintf(f, " %d %d\n", (int)cell->status, cell->index);
-        if (isfinite(cell->mean_val_loss) && cell->mean_val_loss > 0) {
+        fprintf(f, " %d %d", (int)cell->status, cell->index);
+        if (r->has_race)
+            fprintf(f, " %d", cell->race_rung);
+        fputc('\n', f);
+        if (isfinite(cell->mean_val_loss) && cell->mean_val_loss > 0 &&
+            cell->status != RCN_VIEW_ELIMINATED) {
             n_val++;
             track(cell->mean_val_loss, &lo, &hi);
         }
         n_div += cell->status == RCN_VIEW_DIVERGED;
         n_inc += cell->status == RCN_VIEW_INCOMPLETE;
+        n_elim += cell->status == RCN_VIEW_ELIMINATED;
     }
     if (save(c, dat, f, &buf, &len))
         return -1;
@@ -887,10 +894,11 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     if (group[0])
         snprintf(gtxt, sizeof gtxt, " (%s)", group);
     snprintf(title, sizeof title, "%s: mean %s loss per cell%s\n"
-                                  "batch size x learning rate; lower is better%s%s%s",
+                                  "batch size x learning rate; lower is better%s%s%s%s",
              r->name, valname, gtxt, best_x >= 0 ? "; black frame: best cell" : "",
              n_div ? "; red hatched: diverged (no mean)" : "",
-             n_inc ? "; grey: incomplete" : "");
+             n_inc ? "; grey: incomplete" : "",
+             n_elim ? "\npale rN: eliminated at rung N (its mean covers fewer folds/epochs)" : "");
     int w = 260 + 44 * n_lr, h = 200 + 46 * n_bs;
     w = w < 760 ? 760 : w > 2400 ? 2400 : w;
     h = h < 460 ? 460 : h > 1600 ? 1600 : h;
@@ -934,9 +942,9 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
                 best_x - 0.5, best_y - 0.5, best_x + 0.5, best_y + 0.5);
     const char *sep = "  plot ";
     if (n_val) {
-        fprintf(g, "%s\"%s\" using 1:2:(0.5):(0.5):5 with boxxyerror fs solid 1.0 noborder "
+        fprintf(g, "%s\"%s\" using 1:2:(0.5):(0.5):%s with boxxyerror fs solid 1.0 noborder "
                    "lc palette notitle",
-                sep, dat);
+                sep, dat, n_elim ? "($6 == 3 ? NaN : $5)" : "5");
         sep = ", \\\n       ";
     } else {
         fprintf(g, "  unset colorbox\n");
@@ -955,10 +963,16 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
                 sep, dat);
         sep = ", \\\n       ";
     }
+    if (n_elim) {
+        fprintf(g, "%s\"%s\" using 1:($6 == 3 ? $2 : NaN):(0.5):(0.5) with boxxyerror fs solid 1.0 "
+                   "noborder fc rgb \"" C_ELIM "\" title \"eliminated cell (rN: at rung N)\"",
+                sep, dat);
+        sep = ", \\\n       ";
+    }
     if (labels) {
         fprintf(g, "%s\"%s\" using 1:2:($6 == 0 ? sprintf(\"%%.4g\", $5) : $6 == 1 ? \"diverged\" : "
-                   "\"incomplete\") with labels boxed font \",9\" notitle",
-                sep, dat);
+                   "%s\"incomplete\") with labels boxed font \",9\" notitle",
+                sep, dat, r->has_race ? "$6 == 3 ? sprintf(\"r%d\", $8) : " : "");
         sep = ", \\\n       ";
     }
     if (!strcmp(sep, "  plot "))

@@ -272,7 +272,34 @@ static int read_fold(const rd *c, const json_t *o, const char *p, rcn_view_fold 
                : 0;
 }
 
-static int read_cell(const rd *c, const json_t *o, const char *p, rcn_view_cell *x)
+/* cells[i].race of a racing report. */
+static int read_cell_race(const rd *c, const json_t *o, const char *p, rcn_view_cell *x)
+{
+    static const char *const names[] = {"racing", "complete", "eliminated", "diverged"};
+    char rp[600], st[16], sp[640];
+    json_t *ro;
+    if (obj_field(c, o, p, "race", &ro))
+        return -1;
+    sub(rp, sizeof rp, p, "race");
+    if (str_field(c, ro, rp, "status", st, sizeof st) ||
+        int_field(c, ro, rp, "rung", 0, RCN_VIEW_MAX_RUNGS - 1, 0, 0, &x->race_rung) ||
+        int_field(c, ro, rp, "folds", 1, 1000000, 1, 0, &x->race_folds) ||
+        int_field(c, ro, rp, "epochs", 1, 1000000, 1, 0, &x->race_epochs) ||
+        num_or_null(c, ro, rp, "score", 0, 0, BIG, &x->race_score))
+        return -1;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(st, names[i]))
+            x->race = (rcn_view_race_status)(RCN_VIEW_RACE_RACING + i);
+    if (x->race == RCN_VIEW_RACE_NONE)
+        return fail(c, sub(sp, sizeof sp, rp, "status"), "\"%s\" is not \"racing\", "
+                    "\"complete\", \"eliminated\" or \"diverged\"", st);
+    if ((x->race == RCN_VIEW_RACE_ELIMINATED) != (x->status == RCN_VIEW_ELIMINATED))
+        return fail(c, sub(sp, sizeof sp, rp, "status"), "\"%s\" does not agree with the "
+                    "cell's status (\"eliminated\" goes with \"eliminated\")", st);
+    return 0;
+}
+
+static int read_cell(const rd *c, const json_t *o, const char *p, int race, rcn_view_cell *x)
 {
     char st[16], sp[560];
     if (!json_is_object(o))
@@ -298,65 +325,94 @@ static int read_cell(const rd *c, const json_t *o, const char *p, rcn_view_cell 
         x->status = RCN_VIEW_DIVERGED;
     else if (!strcmp(st, "incomplete"))
         x->status = RCN_VIEW_INCOMPLETE;
+    else if (!strcmp(st, "eliminated") && race)
+        x->status = RCN_VIEW_ELIMINATED;
     else
-        return fail(c, sp, "\"%s\" is not \"ok\", \"diverged\" or \"incomplete\"", st);
+        return fail(c, sp, "\"%s\" is not \"ok\", \"diverged\"%s \"incomplete\"%s", st,
+                    race ? "," : " or", race ? " or \"eliminated\"" : "");
     if (x->n_folds_done > x->n_folds)
         return fail(c, p, "n_folds_done %d > n_folds %d", x->n_folds_done, x->n_folds);
+    return race ? read_cell_race(c, o, p, x) : 0;
+}
+
+/* Marginal rows at `ap` into *mg. rung: a race rung's table (mean score,
+ * "n_kept"); race: a racing report's Table 2 ("n_eliminated"; "eliminated"
+ * rows). */
+static int read_mrows(const rd *c, const json_t *rows, const char *ap, int race, int rung,
+                      rcn_view_marginal *mg)
+{
+    if (!json_is_array(rows))
+        return fail(c, ap, "expected an array, got %s", type_name(rows));
+    size_t n = json_array_size(rows);
+    mg->rows = n ? calloc(n, sizeof *mg->rows) : NULL;
+    if (n && !mg->rows)
+        return fail(c, ap, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        char p[260], st[16];
+        snprintf(p, sizeof p, "%s[%zu]", ap, i);
+        json_t *o = json_array_get(rows, i);
+        rcn_view_mrow *x = &mg->rows[i];
+        if (!json_is_object(o))
+            return fail(c, p, "expected an object, got %s", type_name(o));
+        x->mean_train_loss = NAN;
+        if (num_req(c, o, p, "value", 0, BIG, &x->value) ||
+            (!rung && num_or_null(c, o, p, "mean_train_loss", 0, 0, BIG, &x->mean_train_loss)) ||
+            num_or_null(c, o, p, "mean_val_loss", 0, 0, BIG, &x->mean_val_loss) ||
+            int_field(c, o, p, "n_cells", 0, 100000000, 0, 0, &x->n_cells) ||
+            int_field(c, o, p, "n_included", 0, 100000000, 0, 0, &x->n_included) ||
+            int_field(c, o, p, "n_diverged", 0, 100000000, 0, 0, &x->n_diverged) ||
+            (rung && int_field(c, o, p, "n_kept", 0, 100000000, 0, 0, &x->n_kept)) ||
+            (race && !rung &&
+             int_field(c, o, p, "n_eliminated", 0, 100000000, 0, 0, &x->n_eliminated)) ||
+            str_field(c, o, p, "status", st, sizeof st))
+            return -1;
+        if (!strcmp(st, "ok"))
+            x->status = RCN_VIEW_ROW_OK;
+        else if (!strcmp(st, "Divergence"))
+            x->status = RCN_VIEW_ROW_DIVERGENCE;
+        else if (!strcmp(st, "incomplete") && !rung)
+            x->status = RCN_VIEW_ROW_INCOMPLETE;
+        else if (!strcmp(st, "eliminated") && race)
+            x->status = RCN_VIEW_ROW_ELIMINATED;
+        else {
+            char sp[300];
+            return fail(c, sub(sp, sizeof sp, p, "status"), "\"%s\" is not %s", st,
+                        !race  ? "\"ok\", \"Divergence\" or \"incomplete\""
+                        : rung ? "\"ok\", \"Divergence\" or \"eliminated\""
+                               : "\"ok\", \"Divergence\", \"incomplete\" or \"eliminated\"");
+        }
+        mg->n_rows = (int)i + 1;
+    }
     return 0;
 }
 
-static int read_marginals(const rd *c, const json_t *root, rcn_view_report *r)
+/* An object of marginal tables per axis name at `path` into mg[]. */
+static int read_marginal_set(const rd *c, const json_t *m, const char *path, int race, int rung,
+                             rcn_view_marginal *mg)
 {
-    json_t *m, *rows;
+    json_t *rows;
     const char *axis;
-    if (obj_field(c, root, "", "marginals", &m))
-        return -1;
-    json_object_foreach(m, axis, rows) {
+    json_object_foreach((json_t *)m, axis, rows) {
         int a = -1;
         for (int i = 0; i < RCN_NAXES; i++)
             if (!strcmp(axis, rcn_axis_name(i)))
                 a = i;
         char ap[200];
-        snprintf(ap, sizeof ap, "marginals.%.150s", axis);
+        snprintf(ap, sizeof ap, "%s.%.150s", path, axis);
         if (a < 0)
             continue; /* an axis this reader does not know: not shown */
-        if (!json_is_array(rows))
-            return fail(c, ap, "expected an array, got %s", type_name(rows));
-        size_t n = json_array_size(rows);
-        rcn_view_marginal *mg = &r->marginals[a];
-        mg->rows = n ? calloc(n, sizeof *mg->rows) : NULL;
-        if (n && !mg->rows)
-            return fail(c, ap, "out of memory");
-        for (size_t i = 0; i < n; i++) {
-            char p[260], st[16];
-            snprintf(p, sizeof p, "%s[%zu]", ap, i);
-            json_t *o = json_array_get(rows, i);
-            rcn_view_mrow *x = &mg->rows[i];
-            if (!json_is_object(o))
-                return fail(c, p, "expected an object, got %s", type_name(o));
-            if (num_req(c, o, p, "value", 0, BIG, &x->value) ||
-                num_or_null(c, o, p, "mean_train_loss", 0, 0, BIG, &x->mean_train_loss) ||
-                num_or_null(c, o, p, "mean_val_loss", 0, 0, BIG, &x->mean_val_loss) ||
-                int_field(c, o, p, "n_cells", 0, 100000000, 0, 0, &x->n_cells) ||
-                int_field(c, o, p, "n_included", 0, 100000000, 0, 0, &x->n_included) ||
-                int_field(c, o, p, "n_diverged", 0, 100000000, 0, 0, &x->n_diverged) ||
-                str_field(c, o, p, "status", st, sizeof st))
-                return -1;
-            if (!strcmp(st, "ok"))
-                x->status = RCN_VIEW_ROW_OK;
-            else if (!strcmp(st, "Divergence"))
-                x->status = RCN_VIEW_ROW_DIVERGENCE;
-            else if (!strcmp(st, "incomplete"))
-                x->status = RCN_VIEW_ROW_INCOMPLETE;
-            else {
-                char sp[300];
-                return fail(c, sub(sp, sizeof sp, p, "status"),
-                            "\"%s\" is not \"ok\", \"Divergence\" or \"incomplete\"", st);
-            }
-            mg->n_rows = (int)i + 1;
-        }
+        if (read_mrows(c, rows, ap, race, rung, &mg[a]))
+            return -1;
     }
     return 0;
+}
+
+static int read_marginals(const rd *c, const json_t *root, rcn_view_report *r)
+{
+    json_t *m;
+    if (obj_field(c, root, "", "marginals", &m))
+        return -1;
+    return read_marginal_set(c, m, "marginals", r->has_race, 0, r->marginals);
 }
 
 /* job.grid: each swept axis a list of numbers, or an object with "values". */
@@ -518,6 +574,103 @@ static int read_best_refit(const rd *c, const json_t *root, rcn_view_report *r)
     return 0;
 }
 
+/* job.schedule of a racing report: eta and the planned rungs. */
+static int read_schedule(const rd *c, const json_t *root, rcn_view_race *x)
+{
+    json_t *job = json_object_get(root, "job"), *sch, *rungs;
+    char kind[16];
+    if (obj_field(c, job, "job", "schedule", &sch) ||
+        str_field(c, sch, "job.schedule", "kind", kind, sizeof kind))
+        return -1;
+    if (strcmp(kind, "halving"))
+        return fail(c, "job.schedule.kind", "\"%s\", but the report has a \"race\" (expected "
+                    "\"halving\")", kind);
+    if (int_field(c, sch, "job.schedule", "eta", 2, 1000000, 0, 0, &x->eta) ||
+        arr_field(c, sch, "job.schedule", "rungs", &rungs))
+        return -1;
+    size_t n = json_array_size(rungs);
+    if (n < 1 || n > RCN_VIEW_MAX_RUNGS)
+        return fail(c, "job.schedule.rungs", "%zu rungs (expected 1..%d)", n, RCN_VIEW_MAX_RUNGS);
+    for (size_t i = 0; i < n; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "job.schedule.rungs[%zu]", i);
+        json_t *o = json_array_get(rungs, i);
+        if (!json_is_object(o))
+            return fail(c, p, "expected an object, got %s", type_name(o));
+        if (int_field(c, o, p, "epochs", 1, 1000000, 0, 0, &x->planned_epochs[i]) ||
+            int_field(c, o, p, "folds", 1, 1000000, 0, 0, &x->planned_folds[i]))
+            return -1;
+    }
+    x->n_planned = (int)n;
+    return 0;
+}
+
+static int read_rung(const rd *c, const json_t *o, const char *p, rcn_view_rung *g)
+{
+    json_t *m;
+    char mp[200];
+    double fe;
+    if (!json_is_object(o))
+        return fail(c, p, "expected an object, got %s", type_name(o));
+    if (int_field(c, o, p, "epochs", 1, 1000000, 0, 0, &g->epochs) ||
+        int_field(c, o, p, "folds", 1, 1000000, 0, 0, &g->folds) ||
+        int_field(c, o, p, "cells_in", 0, 100000000, 0, 0, &g->cells_in) ||
+        int_field(c, o, p, "kept", 0, 100000000, 0, 0, &g->kept) ||
+        int_field(c, o, p, "eliminated", 0, 100000000, 0, 0, &g->eliminated) ||
+        int_field(c, o, p, "diverged", 0, 100000000, 0, 0, &g->diverged) ||
+        num_req(c, o, p, "fold_epochs", 0, 1e18, &fe) ||
+        str_field(c, o, p, "rule", g->rule, sizeof g->rule) ||
+        obj_field(c, o, p, "marginals", &m))
+        return -1;
+    if (g->kept + g->eliminated + g->diverged != g->cells_in)
+        return fail(c, p, "kept %d + eliminated %d + diverged %d is not cells_in %d", g->kept,
+                    g->eliminated, g->diverged, g->cells_in);
+    g->fold_epochs = (long long)fe;
+    return read_marginal_set(c, m, sub(mp, sizeof mp, p, "marginals"), 1, 1, g->marginals);
+}
+
+/* The racing parts: job.schedule, meta's budget and the "race" object. */
+static int read_race(const rd *c, const json_t *root, rcn_view_report *r)
+{
+    rcn_view_race *x = &r->race;
+    json_t *o, *rungs, *alive, *meta = json_object_get(root, "meta");
+    double fe, ex;
+    if (read_schedule(c, root, x) || obj_field(c, root, "", "race", &o) ||
+        num_req(c, meta, "meta", "fold_epochs", 0, 1e18, &fe) ||
+        num_req(c, meta, "meta", "exhaustive_fold_epochs", 0, 1e18, &ex) ||
+        num_req(c, meta, "meta", "budget_fraction", 0, 1e6, &x->budget_fraction) ||
+        arr_field(c, o, "race", "rungs", &rungs) || arr_field(c, o, "race", "alive", &alive) ||
+        int_field(c, o, "race", "current", 0, x->n_planned, 0, 0, &x->current) ||
+        int_field(c, o, "race", "winner", 0, 100000000, 1, -1, &x->winner) ||
+        str_field(c, o, "race", "rule", x->rule, sizeof x->rule))
+        return -1;
+    json_t *fin = json_object_get(o, "finished");
+    if (!json_is_boolean(fin))
+        return fail(c, "race.finished", fin ? "expected true or false, got %s" : "missing",
+                    fin ? type_name(fin) : "");
+    x->finished = json_is_true(fin);
+    x->fold_epochs = (long long)fe;
+    x->exhaustive = (long long)ex;
+    x->n_alive = (int)json_array_size(alive);
+    size_t n = json_array_size(rungs);
+    if (n > (size_t)x->n_planned)
+        return fail(c, "race.rungs", "%zu rungs decided, but the schedule has %d", n,
+                    x->n_planned);
+    x->rungs = n ? calloc(n, sizeof *x->rungs) : NULL;
+    if (n && !x->rungs)
+        return fail(c, "race.rungs", "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "race.rungs[%zu]", i);
+        x->n_rungs = (int)i + 1; /* so that rcn_view_free releases its tables */
+        if (read_rung(c, json_array_get(rungs, i), p, &x->rungs[i]))
+            return -1;
+    }
+    if (x->winner >= 0 && find_cell(r, x->winner) < 0)
+        return fail(c, "race.winner", "%d is not a cell of \"cells\"", x->winner);
+    return 0;
+}
+
 int rcn_view_from_json(const json_t *root, const char *where, rcn_view_report **out,
                        rcn_error *err)
 {
@@ -532,6 +685,8 @@ int rcn_view_from_json(const json_t *root, const char *where, rcn_view_report **
         return fail(&c, NULL, "out of memory");
     snprintf(r->source, sizeof r->source, "%s", where);
     r->best = -1;
+    r->race.winner = -1;
+    r->has_race = json_object_get(root, "race") != NULL;
     if (read_meta(&c, root, r) || read_job(&c, root, r) ||
         arr_field(&c, root, "", "folds", &folds) || arr_field(&c, root, "", "cells", &cells))
         goto bad;
@@ -556,7 +711,7 @@ int rcn_view_from_json(const json_t *root, const char *where, rcn_view_report **
     for (size_t i = 0; i < nc; i++) {
         char p[64];
         snprintf(p, sizeof p, "cells[%zu]", i);
-        if (read_cell(&c, json_array_get(cells, i), p, &r->cells[i]))
+        if (read_cell(&c, json_array_get(cells, i), p, r->has_race, &r->cells[i]))
             goto bad;
         r->n_cells = (int)i + 1;
     }
@@ -591,7 +746,8 @@ int rcn_view_from_json(const json_t *root, const char *where, rcn_view_report **
             r->cells[ci].first_fold = i;
         r->cells[ci].n_fold_recs++;
     }
-    if (read_marginals(&c, root, r) || read_best_refit(&c, root, r))
+    if (read_marginals(&c, root, r) || read_best_refit(&c, root, r) ||
+        (r->has_race && read_race(&c, root, r)))
         goto bad;
     *out = r;
     return 0;
@@ -613,6 +769,10 @@ void rcn_view_free(rcn_view_report *r)
         free(r->marginals[a].rows);
     }
     free(r->refit_epochs);
+    for (int i = 0; i < r->race.n_rungs; i++)
+        for (int a = 0; a < RCN_NAXES; a++)
+            free(r->race.rungs[i].marginals[a].rows);
+    free(r->race.rungs);
     free(r);
 }
 

@@ -59,6 +59,30 @@ static int n_swept(const rcn_view_report *r)
     return n;
 }
 
+/* "chosen by successive halving: eta 3, rungs (1,2) (2,4) (2,10); 40 -> 14
+ * -> 5 -> 1 cells; 224 of 800 fold-epochs (28%)", or while it runs "racing
+ * by ...; rung 1 of 3 in progress with 14 cells; ... so far". */
+static void race_headline(const rcn_view_report *r, char *b, size_t n)
+{
+    const rcn_view_race *x = &r->race;
+    size_t u = (size_t)snprintf(b, n, "%s by successive halving: eta %d, rungs",
+                                x->finished ? "chosen" : "racing", x->eta);
+    for (int i = 0; i < x->n_planned && u < n; i++)
+        u += (size_t)snprintf(b + u, n - u, " (%d,%d)", x->planned_epochs[i],
+                              x->planned_folds[i]);
+    for (int i = 0; i < x->n_rungs && u < n; i++)
+        u += (size_t)snprintf(b + u, n - u, "%s%d", i ? " -> " : "; ", x->rungs[i].cells_in);
+    if (x->finished && x->n_rungs && u < n)
+        u += (size_t)snprintf(b + u, n - u, " -> %d cells", x->rungs[x->n_rungs - 1].kept);
+    else if (u < n)
+        u += (size_t)snprintf(b + u, n - u, "%s%d cell%s in rung %d of 0..%d (in progress)",
+                              x->n_rungs ? " -> " : "; ", x->n_alive, x->n_alive == 1 ? "" : "s",
+                              x->current, x->n_planned - 1);
+    if (u < n)
+        snprintf(b + u, n - u, "; %lld of %lld fold-epochs (%.3g%%)%s", x->fold_epochs,
+                 x->exhaustive, 100 * x->budget_fraction, x->finished ? "" : " so far");
+}
+
 static void print_summary(FILE *f, const rcn_view_report *r, int md)
 {
     char axes[200] = "";
@@ -89,7 +113,13 @@ static void print_summary(FILE *f, const rcn_view_report *r, int md)
     if (!isnan(r->wall_seconds))
         fprintf(f, ", %.1f s wall time", r->wall_seconds);
     fputc('\n', f);
-    if (strcmp(r->status, "complete") || r->folds_done < r->folds_total)
+    if (r->has_race) {
+        char how[1024];
+        race_headline(r, how, sizeof how);
+        fprintf(f, "%s%s\n", li, how);
+    }
+    if (r->has_race ? !r->race.finished
+                    : strcmp(r->status, "complete") || r->folds_done < r->folds_total)
         fprintf(f, "%spartial: the tables show the finished folds; cells still running are "
                    "\"incomplete\"\n", li);
     fprintf(f, "%slosses: %s; accuracies in %%\n", li, r->loss_convention);
@@ -121,7 +151,13 @@ static void mrow_format(const rcn_view_mrow *x, mstyle style, mrow_text *t)
     snprintf(t->nc, CELLW, "%d", x->n_cells);
     snprintf(t->nd, CELLW, "%d", x->n_diverged);
     t->nt[0] = 0;
-    if (x->status == RCN_VIEW_ROW_INCOMPLETE && style == STYLE_SUMMARY)
+    if (x->status == RCN_VIEW_ROW_ELIMINATED && style == STYLE_SUMMARY)
+        snprintf(t->nt, CELLW, "  (eliminated)");
+    else if (x->status == RCN_VIEW_ROW_ELIMINATED)
+        snprintf(t->nt, CELLW, "eliminated: none of the %d cells complete", x->n_cells);
+    else if (x->n_eliminated && style != STYLE_SUMMARY && x->status == RCN_VIEW_ROW_OK)
+        snprintf(t->nt, CELLW, "%d of %d cells complete", x->n_included, x->n_cells);
+    else if (x->status == RCN_VIEW_ROW_INCOMPLETE && style == STYLE_SUMMARY)
         snprintf(t->nt, CELLW, "  (incomplete)");
     else if (x->status == RCN_VIEW_ROW_INCOMPLETE)
         snprintf(t->nt, CELLW, "incomplete: %d of %d cells in the means", x->n_included,
@@ -139,10 +175,12 @@ static void print_marginal_summary(FILE *f, const rcn_view_report *r, int a)
         snprintf(how, sizeof how, ", validated on the test set");
     else
         snprintf(how, sizeof how, ", %d-fold cross-validation", r->k);
+    const char *over = r->has_race ? "the complete cells (through the race's last rung)"
+                                   : "the non-diverged cells";
     if (a == RCN_AXIS_BATCH)
-        fprintf(f, "Table 2: mean losses per %s over the non-diverged cells%s\n", label, how);
+        fprintf(f, "Table 2: mean losses per %s over %s%s\n", label, over, how);
     else
-        fprintf(f, "Mean losses per %s over the non-diverged cells%s\n", label, how);
+        fprintf(f, "Mean losses per %s over %s%s\n", label, over, how);
     int w0 = (int)strlen(label);
     fprintf(f, "%*s  %15s  %15s  %5s  %8s\n", w0, label, "mean train loss", "mean val loss",
             "cells", "diverged");
@@ -166,7 +204,8 @@ static void print_marginal(FILE *f, const rcn_view_report *r, int a, mstyle styl
     const rcn_view_marginal *m = &r->marginals[a];
     int any_incomplete = 0, any_divergence = 0;
     for (int i = 0; i < m->n_rows; i++) {
-        any_incomplete |= m->rows[i].status == RCN_VIEW_ROW_INCOMPLETE;
+        any_incomplete |= m->rows[i].status == RCN_VIEW_ROW_INCOMPLETE ||
+                          m->rows[i].status == RCN_VIEW_ROW_ELIMINATED || m->rows[i].n_eliminated;
         any_divergence |= m->rows[i].status == RCN_VIEW_ROW_DIVERGENCE;
     }
     const char *hdr[] = {rcn_axis_label(a),
@@ -187,7 +226,11 @@ static void print_marginal(FILE *f, const rcn_view_report *r, int a, mstyle styl
         snprintf(title, sizeof title, "Table 2. Mean loss per %s", rcn_axis_label(a));
     else
         snprintf(title, sizeof title, "Mean loss per %s", rcn_axis_label(a));
-    if (n_swept(r) > 1)
+    if (r->has_race)
+        snprintf(title + strlen(title), sizeof title - strlen(title),
+                 " over the complete cells (through the race's last rung; eliminated and "
+                 "diverged cells excluded)");
+    else if (n_swept(r) > 1)
         snprintf(title + strlen(title), sizeof title - strlen(title),
                  " (means over the row's cells; diverged cells excluded)");
     heading(f, md, title);
@@ -195,6 +238,86 @@ static void print_marginal(FILE *f, const rcn_view_report *r, int a, mstyle styl
     rcn_texttable_destroy(t);
     if (any_divergence)
         note(f, md, "\"Divergence\": more than half of the row's cells diverged.");
+}
+
+/* The race's rungs: one row per planned rung (undecided ones "-"). */
+static void print_rung_table(FILE *f, const rcn_view_report *r, int md)
+{
+    const rcn_view_race *x = &r->race;
+    const char *hdr[] = {"rung", "epochs", "folds", "cells in", "kept", "eliminated",
+                         "diverged", "fold-epochs"};
+    rcn_texttable *t = rcn_texttable_create(8, hdr, "rrrrrrrr");
+    for (int i = 0; i < x->n_planned; i++) {
+        char b[8][CELLW];
+        const rcn_view_rung *g = i < x->n_rungs ? &x->rungs[i] : NULL;
+        snprintf(b[0], CELLW, "%d%s", i, i == x->current && !x->finished ? " (running)" : "");
+        snprintf(b[1], CELLW, "%d", x->planned_epochs[i]);
+        snprintf(b[2], CELLW, "%d", x->planned_folds[i]);
+        if (g) {
+            snprintf(b[3], CELLW, "%d", g->cells_in);
+            snprintf(b[4], CELLW, "%d", g->kept);
+            snprintf(b[5], CELLW, "%d", g->eliminated);
+            snprintf(b[6], CELLW, "%d", g->diverged);
+            snprintf(b[7], CELLW, "%lld", g->fold_epochs);
+        } else {
+            snprintf(b[3], CELLW, i == x->current ? "%d" : "-", x->n_alive);
+            for (int k = 4; k < 8; k++)
+                snprintf(b[k], CELLW, "-");
+        }
+        const char *row[] = {b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]};
+        rcn_texttable_add(t, row);
+    }
+    char title[700];
+    snprintf(title, sizeof title, "Rungs of the race (%s)", x->rule);
+    heading(f, md, title);
+    rcn_texttable_print(f, t, md);
+    rcn_texttable_destroy(t);
+    char msg[200];
+    snprintf(msg, sizeof msg, "%lld of %lld fold-epochs trained (%.3g%% of the exhaustive grid).",
+             x->fold_epochs, x->exhaustive, 100 * x->budget_fraction);
+    note(f, md, msg);
+}
+
+/* Rung i's Table 2 for axis a: mean score per value over the cells in it. */
+static void print_rung_marginal(FILE *f, const rcn_view_report *r, int i, int a, int md)
+{
+    const rcn_view_rung *g = &r->race.rungs[i];
+    const rcn_view_marginal *m = &g->marginals[a];
+    const char *hdr[] = {rcn_axis_label(a), "mean score", "cells in", "kept", "diverged"};
+    rcn_texttable *t = rcn_texttable_create(5, hdr, "rrrrr");
+    for (int k = 0; k < m->n_rows; k++) {
+        const rcn_view_mrow *x = &m->rows[k];
+        char b[5][CELLW];
+        rcn_view_fmt_value(x->value, b[0], CELLW);
+        if (x->status == RCN_VIEW_ROW_DIVERGENCE)
+            snprintf(b[1], CELLW, "Divergence");
+        else if (x->status == RCN_VIEW_ROW_ELIMINATED)
+            snprintf(b[1], CELLW, "eliminated");
+        else
+            fmt_loss(x->mean_val_loss, b[1]);
+        snprintf(b[2], CELLW, "%d", x->n_cells);
+        snprintf(b[3], CELLW, "%d", x->n_kept);
+        snprintf(b[4], CELLW, "%d", x->n_diverged);
+        const char *row[] = {b[0], b[1], b[2], b[3], b[4]};
+        rcn_texttable_add(t, row);
+    }
+    char title[600];
+    snprintf(title, sizeof title, "Rung %d (%d epoch%s, %d folds): %smean score per %s over "
+             "the %d cells in the rung", i, g->epochs, g->epochs == 1 ? "" : "s", g->folds,
+             a == RCN_AXIS_BATCH ? "Table 2, " : "", rcn_axis_label(a), g->cells_in);
+    heading(f, md, title);
+    rcn_texttable_print(f, t, md);
+    rcn_texttable_destroy(t);
+    note(f, md, g->rule);
+}
+
+static void print_race(FILE *f, const rcn_view_report *r, int md)
+{
+    print_rung_table(f, r, md);
+    for (int i = 0; i < r->race.n_rungs; i++)
+        for (int a = 0; a < RCN_NAXES; a++)
+            if (r->race.rungs[i].marginals[a].n_rows)
+                print_rung_marginal(f, r, i, a, md);
 }
 
 /* The earliest divergence among a cell's folds: epoch, batch (0: none). */
@@ -232,6 +355,10 @@ static void cell_status(const rcn_view_report *r, const rcn_view_cell *c, char *
     case RCN_VIEW_INCOMPLETE:
         snprintf(b, CELLW, "incomplete (%d/%d folds)", c->n_folds_done, c->n_folds);
         break;
+    case RCN_VIEW_ELIMINATED:
+        snprintf(b, CELLW, "eliminated at rung %d (%d epoch%s, %d folds)", c->race_rung,
+                 c->race_epochs, c->race_epochs == 1 ? "" : "s", c->race_folds);
+        break;
     }
 }
 
@@ -245,6 +372,10 @@ static int cmp_rank(const void *pa, const void *pb)
         return a->rank < b->rank ? -1 : 1;
     if (a->status != b->status)
         return a->status < b->status ? -1 : 1;
+    if (a->status == RCN_VIEW_ELIMINATED && a->race_rung != b->race_rung)
+        return a->race_rung > b->race_rung ? -1 : 1; /* the further, the better */
+    if (a->status == RCN_VIEW_ELIMINATED && a->race_score != b->race_score)
+        return a->race_score < b->race_score ? -1 : 1;
     return (a->index > b->index) - (a->index < b->index);
 }
 
@@ -361,6 +492,12 @@ static void print_best(FILE *f, const rcn_view_report *r, int md)
         fprintf(f, "%s%s %s, %s %s%%\n", md ? "- " : "",
                 r->kind_test ? "test loss" : "mean validation loss", l,
                 r->kind_test ? "test accuracy" : "mean validation accuracy", a);
+        if (r->has_race && r->race.finished && r->race.n_rungs)
+            fprintf(f, "%schosen by successive halving: the best of the last rung's %d cells\n",
+                    md ? "- " : "", r->race.rungs[r->race.n_rungs - 1].cells_in);
+        else if (r->has_race)
+            fprintf(f, "%sthe best complete cell so far: the race is still running\n",
+                    md ? "- " : "");
     }
     if (!r->has_refit)
         return;
@@ -434,6 +571,8 @@ int rcn_view_print(FILE *f, const rcn_view_report *r, const rcn_view_table_opts 
     for (int a = 0; a < RCN_NAXES; a++)
         if (r->marginals[a].n_rows)
             print_marginal(f, r, a, o->markdown ? STYLE_MD : STYLE_TEXT);
+    if (r->has_race)
+        print_race(f, r, o->markdown);
     if (r->n_cells == 0) {
         note(f, o->markdown, "\nNo cells in this report yet.");
         return 0;
@@ -466,6 +605,11 @@ void rcn_report_print_summary(FILE *f, const json_t *report)
     rcn_view_report *r;
     rcn_error e;
     if (rcn_view_from_json(report, "report", &r, &e) == 0) {
+        if (r->has_race) {
+            char how[1024];
+            race_headline(r, how, sizeof how);
+            fprintf(f, "%s\n\n", how);
+        }
         for (int a = 0; a < RCN_NAXES; a++)
             if (r->marginals[a].n_rows)
                 print_marginal(f, r, a, STYLE_SUMMARY);

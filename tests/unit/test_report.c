@@ -1,7 +1,9 @@
 /* test_report.c - the report aggregation (rcn_report_from_folds): fold
  * objects -> cells, marginals (the paper's Table 2), best, meta; checked
  * against sums recomputed here from the per-fold numbers; plus the plan's
- * cell numbering and keys, NaN handling and bad fold objects. */
+ * cell numbering and keys, NaN handling and bad fold objects; and a racing
+ * job's report from the fold objects a race writes (continued folds, the
+ * race's statuses, budget, Table 2 over the complete cells, the winner). */
 #include <glob.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "rcn/job.h"
 #include "rcn/plan.h"
 #include "rcn/report.h"
+#include "rcn/view.h"
 
 #define K 3
 #define NB 2
@@ -156,6 +159,216 @@ static void test_shipped_jobs(void)
     globfree(&g);
 }
 
+/* ---- racing ----------------------------------------------------------- */
+
+static const char *str_at(const json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "(none)";
+}
+
+/* The fold objects a race of the test job writes under the schedule
+ * (1 epoch, 1 fold) -> (2 epochs, 3 folds), eta 3: rung 0 trains fold 0 of
+ * every cell to epoch 1 (cell 2's fold 0 diverges only in epoch 2); the
+ * scores 2 * va_loss(c, 0) fall with c, so cells 4 and 5 go on and train
+ * folds 0..2 to epoch 2 (fold 0 continued: its object holds both epochs),
+ * where cell 5 diverges in fold 1 and cell 4 wins. full: rung 1 too. The
+ * continued fold 0 of cell 4 comes before its rung-0 object. */
+static json_t *race_folds(const rcn_plan *p, rcn_train_result *res, int full)
+{
+    json_t *folds = json_array();
+    if (full) {
+        fill_result(4, 0, res);
+        json_array_append_new(folds, rcn_fold_to_json(&p->cells[4], 0, res));
+    }
+    for (int c = 0; c < NB * NL; c++) {
+        fill_result(c, 0, res);
+        res->n_epochs = 1;
+        res->diverged = 0; /* a divergence in epoch 2 has not happened yet */
+        json_array_append_new(folds, rcn_fold_to_json(&p->cells[c], 0, res));
+    }
+    for (int c = 4; full && c < 6; c++)
+        for (int f = c == 4; f < K; f++) {
+            fill_result(c, f, res);
+            json_array_append_new(folds, rcn_fold_to_json(&p->cells[c], f, res));
+        }
+    return folds;
+}
+
+static json_t *race_job(void)
+{
+    json_t *job = make_job();
+    json_error_t e;
+    json_object_set_new(job, "schedule",
+                        json_loads("{\"kind\": \"halving\", \"eta\": 3, \"rungs\": [{\"epochs\": "
+                                   "1, \"folds\": 1}, {\"epochs\": 2, \"folds\": 3}]}", 0, &e));
+    return job;
+}
+
+static void test_race_cells(const json_t *rep)
+{
+    for (int c = 0; c < 4; c++) {
+        const json_t *cj = cell_of(rep, c), *r = json_object_get(cj, "race");
+        CHECK(!strcmp(str_at(cj, "status"), "eliminated") &&
+                  !strcmp(str_at(r, "status"), "eliminated"), "cell %d eliminated", c);
+        CHECK(json_integer_value(json_object_get(r, "rung")) == 0 &&
+                  json_integer_value(json_object_get(r, "folds")) == 1 &&
+                  json_integer_value(json_object_get(r, "epochs")) == 1, "cell %d at rung 0", c);
+        CHECK_CLOSE(num(r, "score"), 2 * va_loss(c, 0), 1e-12, "eliminated score");
+        CHECK_CLOSE(num(cj, "mean_val_loss"), 2 * va_loss(c, 0), 1e-12, "means over its fold");
+        CHECK(json_is_null(json_object_get(cj, "rank_val_loss")), "cell %d unranked", c);
+    }
+    const json_t *c4 = cell_of(rep, 4), *r4 = json_object_get(c4, "race");
+    double v[K] = {va_loss(4, 0), va_loss(4, 1), va_loss(4, 2)};
+    CHECK(!strcmp(str_at(c4, "status"), "ok") && !strcmp(str_at(r4, "status"), "complete") &&
+              json_integer_value(json_object_get(r4, "rung")) == 1 &&
+              json_integer_value(json_object_get(r4, "folds")) == K &&
+              json_integer_value(json_object_get(r4, "epochs")) == 2, "cell 4 complete");
+    CHECK_CLOSE(num(c4, "mean_val_loss"), mean(v, K), 1e-12, "cell 4: the continued fold 0");
+    CHECK_CLOSE(num(r4, "score"), mean(v, K), 1e-12, "cell 4 score");
+    CHECK(json_integer_value(json_object_get(c4, "rank_val_loss")) == 1, "cell 4 rank 1");
+    const json_t *c5 = cell_of(rep, 5);
+    CHECK(!strcmp(str_at(c5, "status"), "diverged") &&
+              !strcmp(str_at(json_object_get(c5, "race"), "status"), "diverged") &&
+              json_integer_value(json_object_get(json_object_get(c5, "race"), "rung")) == 1,
+          "cell 5 diverged in rung 1");
+}
+
+static void test_race_tables(const json_t *rep)
+{
+    const json_t *mb = json_object_get(json_object_get(rep, "marginals"), "batch_size");
+    const json_t *r32 = json_array_get(mb, 0), *r64 = json_array_get(mb, 1);
+    CHECK(!strcmp(str_at(r32, "status"), "eliminated") &&
+              json_integer_value(json_object_get(r32, "n_included")) == 0 &&
+              json_integer_value(json_object_get(r32, "n_eliminated")) == 3 &&
+              json_is_null(json_object_get(r32, "mean_val_loss")), "batch 32: all eliminated");
+    CHECK(!strcmp(str_at(r64, "status"), "ok") &&
+              json_integer_value(json_object_get(r64, "n_included")) == 1 &&
+              json_integer_value(json_object_get(r64, "n_eliminated")) == 1 &&
+              json_integer_value(json_object_get(r64, "n_diverged")) == 1,
+          "batch 64: cell 4 complete, 3 eliminated, 5 diverged");
+    CHECK_CLOSE(num(r64, "mean_val_loss"), num(cell_of(rep, 4), "mean_val_loss"), 1e-15,
+                "Table 2 over the complete cells");
+    const json_t *best = json_object_get(rep, "best");
+    CHECK(json_integer_value(json_object_get(best, "cell")) == 4, "the race's winner is best");
+
+    const json_t *race = json_object_get(rep, "race"), *rungs = json_object_get(race, "rungs");
+    CHECK(json_is_true(json_object_get(race, "finished")) &&
+              json_integer_value(json_object_get(race, "winner")) == 4 &&
+              json_array_size(rungs) == 2 && json_array_size(json_object_get(race, "alive")) == 0 &&
+              json_integer_value(json_object_get(race, "current")) == 2, "race finished, 4 won");
+    CHECK(strstr(str_at(race, "rule"), "successive halving, eta 3") != NULL, "rule %s",
+          str_at(race, "rule"));
+    const json_t *g0 = json_array_get(rungs, 0), *g1 = json_array_get(rungs, 1);
+    CHECK(json_integer_value(json_object_get(g0, "kept")) == 2 &&
+              json_integer_value(json_object_get(g0, "eliminated")) == 4 &&
+              strstr(str_at(g0, "rule"), "keep the best 2 of 6"), "rung 0: %s", str_at(g0, "rule"));
+    const json_t *g0b = json_object_get(json_object_get(g0, "marginals"), "batch_size");
+    const json_t *g1b = json_object_get(json_object_get(g1, "marginals"), "batch_size");
+    CHECK_CLOSE(num(json_array_get(g0b, 0), "mean_val_loss"),
+                2 * (va_loss(0, 0) + va_loss(1, 0) + va_loss(2, 0)) / 3, 1e-12,
+                "rung 0's Table 2 row 32: mean score");
+    CHECK(json_integer_value(json_object_get(json_array_get(g0b, 1), "n_kept")) == 2,
+          "rung 0: both kept cells have batch 64");
+    CHECK(json_integer_value(json_object_get(json_array_get(g1b, 0), "n_cells")) == 0 &&
+              !strcmp(str_at(json_array_get(g1b, 0), "status"), "eliminated"),
+          "rung 1 has no batch-32 cell");
+}
+
+static void test_race_view(json_t *rep)
+{
+    rcn_view_report *v;
+    rcn_error err;
+    CHECK(rcn_view_from_json(rep, "r.json", &v, &err) == 0, "view reads the race: %s", err.msg);
+    if (v) {
+        CHECK(v->has_race && v->race.n_rungs == 2 && v->race.winner == 4 && v->race.eta == 3 &&
+                  v->race.fold_epochs == 15 && v->cells[0].status == RCN_VIEW_ELIMINATED &&
+                  v->cells[0].race == RCN_VIEW_RACE_ELIMINATED &&
+                  v->marginals[RCN_AXIS_BATCH].rows[0].status == RCN_VIEW_ROW_ELIMINATED,
+              "view's race");
+        rcn_view_free(v);
+    }
+    json_t *g0 = json_array_get(json_object_get(json_object_get(rep, "race"), "rungs"), 0);
+    json_t *kept = json_incref(json_object_get(g0, "kept"));
+    json_object_set_new(g0, "kept", json_string("2"));
+    CHECK(rcn_view_from_json(rep, "r.json", &v, &err) != 0 &&
+              strstr(err.msg, "r.json: race.rungs[0].kept: expected an integer"),
+          "damaged race object: %s", err.msg);
+    json_object_set_new(g0, "kept", kept);
+    json_t *r0 = json_object_get(cell_of(rep, 0), "race");
+    json_object_set_new(r0, "status", json_string("won"));
+    CHECK(rcn_view_from_json(rep, "r.json", &v, &err) != 0 &&
+              strstr(err.msg, "cells[0].race.status: \"won\""), "bad race status: %s", err.msg);
+    json_object_set_new(r0, "status", json_string("eliminated"));
+}
+
+static void test_race(const rcn_plan *p, rcn_train_result *res)
+{
+    rcn_error err;
+    json_t *job = race_job(), *folds = race_folds(p, res, 1);
+    json_t *rep = rcn_report_from_folds(job, folds, NULL, &err);
+    CHECK(rep != NULL, "race report: %s", err.msg);
+    if (!rep)
+        return;
+    const json_t *m = json_object_get(rep, "meta");
+    CHECK(!strcmp(str_at(m, "schedule"), "halving") && !strcmp(str_at(m, "status"), "complete"),
+          "race meta");
+    /* trained: cells 0..3 one epoch of fold 0; cell 4 3 x 2; cell 5 2 + 1 + 2 */
+    CHECK(json_integer_value(json_object_get(m, "fold_epochs")) == 15 &&
+              json_integer_value(json_object_get(m, "exhaustive_fold_epochs")) == NB * NL * K * 2,
+          "fold-epochs");
+    CHECK_CLOSE(num(m, "budget_fraction"), 15.0 / 36, 1e-15, "budget_fraction");
+    const json_t *f40 = json_array_get(json_object_get(rep, "folds"), 4);
+    CHECK(json_array_size(json_object_get(rep, "folds")) == 4 + 2 * K &&
+              json_integer_value(json_object_get(f40, "cell")) == 4 &&
+              json_array_size(json_object_get(f40, "epochs")) == 2, "the furthest fold 0 counts");
+    const char *key, *last = NULL, *before = NULL;
+    json_t *val;
+    json_object_foreach(rep, key, val) {
+        before = last;
+        last = key;
+    }
+    CHECK(last && !strcmp(last, "race") && before && !strcmp(before, "refit"),
+          "race is the last key, after refit");
+    test_race_cells(rep);
+    test_race_tables(rep);
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *mf = open_memstream(&text, &tlen);
+    rcn_report_print_summary(mf, rep);
+    fclose(mf);
+    CHECK(strstr(text, "chosen by successive halving: eta 3, rungs (1,1) (2,3); 6 -> 2 -> 1 cells; "
+                       "15 of 36 fold-epochs (41.7%)") &&
+              strstr(text, "over the complete cells") && strstr(text, "(eliminated)") &&
+              strstr(text, "best: batch_size=64,lr=0.1 (cell 4)"), "race summary:\n%s", text);
+    free(text);
+    test_race_view(rep);
+    json_decref(rep);
+    json_decref(folds);
+
+    /* rung 0 decided, rung 1 not started: 4 and 5 race on */
+    folds = race_folds(p, res, 0);
+    rep = rcn_report_from_folds(job, folds, NULL, &err);
+    CHECK(rep != NULL, "partial race: %s", err.msg);
+    const json_t *race = json_object_get(rep, "race");
+    CHECK(!json_is_true(json_object_get(race, "finished")) &&
+              json_integer_value(json_object_get(race, "current")) == 1 &&
+              json_array_size(json_object_get(race, "alive")) == 2, "rung 1 in progress");
+    CHECK(!strcmp(str_at(cell_of(rep, 4), "status"), "incomplete") &&
+              !strcmp(str_at(json_object_get(cell_of(rep, 5), "race"), "status"), "racing") &&
+              json_integer_value(json_object_get(json_object_get(cell_of(rep, 5), "race"),
+                                                 "rung")) == 1, "cells 4, 5 racing");
+    CHECK(json_is_null(json_object_get(rep, "best")) &&
+              !strcmp(str_at(json_object_get(rep, "meta"), "status"), "incomplete"),
+          "no best yet");
+    CHECK(!strcmp(str_at(json_array_get(json_object_get(json_object_get(rep, "marginals"),
+                                                        "batch_size"), 1), "status"),
+                  "incomplete"), "batch 64 row still racing");
+    json_decref(rep);
+    json_decref(folds);
+    json_decref(job);
+}
+
 int main(void)
 {
     test_shipped_jobs();
@@ -199,6 +412,8 @@ int main(void)
     CHECK(json_integer_value(json_object_get(m, "folds_total")) == NB * NL * K, "folds_total");
     CHECK(!strcmp(json_string_value(json_object_get(m, "status")), "complete"), "status");
     CHECK(json_integer_value(json_object_get(m, "ranks")) == 3, "ranks passed through");
+    CHECK(!json_object_get(m, "schedule") && !json_object_get(m, "budget_fraction") &&
+              !json_object_get(cell_of(rep, 0), "race"), "a grid job has no race keys");
     CHECK(!strcmp(json_string_value(json_object_get(m, "job_hash")), "0123456789abcdef"), "hash");
 
     /* folds sorted by (cell, fold), no duplicate, no journal "type" */
@@ -363,6 +578,8 @@ int main(void)
     CHECK(!rcn_report_from_folds(job, bad, NULL, &err) && strstr(err.msg, "folds[0].status"),
           "bad status: %s", err.msg);
     json_decref(bad);
+
+    test_race(&p, res);
 
     json_decref(meta);
     json_decref(folds);
