@@ -78,7 +78,12 @@
  * each line written with a single write() and fsync'ed:
  *   {"type": "header", "format": "rcn-journal", "job_hash", "job", "created"}
  *   {"type": "fold", ...the fold object above...}
- * A torn last line (no newline / unparsable) is ignored on read. */
+ *   {"type": "rung", ...one rung of race.rungs (racing jobs), "rung": r}
+ * A racing journal holds a fold line per rung that trained the fold (each
+ * with all its epochs from 1); the one with the most epochs counts. Rung
+ * lines record each decision when it is made; they are a pure function of
+ * the fold lines before them, and a resumed search checks them against
+ * those. A torn last line (no newline / unparsable) is ignored on read. */
 #ifndef RCN_REPORT_H
 #define RCN_REPORT_H
 
