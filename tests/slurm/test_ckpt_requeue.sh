@@ -44,7 +44,7 @@ for i in $(seq 1 1200); do
     case " $TERMINAL_STATES " in *" $(job_field "$id" JobState) "*) break ;; esac
     sleep 0.05
 done
-first=$(cd "$ckdir" 2>/dev/null && ls -- *.ckpt 2>/dev/null | tr '\n' ' ')
+first=$(cd "$ckdir" 2>/dev/null && ls -- *.ckpt 2>/dev/null | paste -sd ' ')
 [ -n "$first" ] || { show_job "$id" "$p"; fail "no checkpoint appeared in $ckdir"; }
 scontrol requeue "$id" || fail "scontrol requeue"
 t_int=$SECONDS
