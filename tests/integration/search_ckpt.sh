@@ -39,8 +39,19 @@ round() {
     "${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$out" 2>"$T/$name.stderr1" \
         >/dev/null &
     pid=$!
-    if wait_ckpt "$ckpt" $pid; then
-        if [ "$sig" = TERM ]; then kill -TERM $(pgrep -P $pid); else kill -9 $pid $(pgrep -P $pid); fi
+    # stop the ranks as soon as a checkpoint is seen, so the fold cannot
+    # finish (and drop it) before the signal however loaded the machine is;
+    # if it did finish before they stopped, let them go on to the next one
+    local ranks try caught=0
+    for try in 1 2 3 4 5 6; do
+        wait_ckpt "$ckpt" $pid || break
+        ranks=$(pgrep -P $pid)
+        kill -STOP $ranks
+        if ls "$ckpt" 2>/dev/null | grep -q '\.ckpt$'; then caught=1; break; fi
+        kill -CONT $ranks
+    done
+    if [ $caught = 1 ]; then
+        if [ "$sig" = TERM ]; then kill -TERM $ranks; kill -CONT $ranks; else kill -9 $pid $ranks; fi
     else
         bad "$name: no checkpoint appeared"
     fi
