@@ -19,7 +19,7 @@ jnl="$TEST_DIR/cluster.journal.jsonl"
 
 # node3's allocation for the second search, made beforehand so that its
 # launch is quick (the first run takes seconds).
-alloc=$(salloc --no-shell -w node3 -N1 -n1 --time=5 2>&1 | sed -n 's/.*Granted job allocation \([0-9]*\).*/\1/p')
+alloc=$(timeout 60 salloc --no-shell -w node3 -N1 -n1 --time=5 2>&1 | sed -n 's/.*Granted job allocation \([0-9]*\).*/\1/p')
 [ -n "$alloc" ] || fail "salloc on node3"
 
 t0=$SECONDS
