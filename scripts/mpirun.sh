@@ -12,6 +12,17 @@
 #   N defaults to $NP, else the number of cores. Extra mpirun options can be
 #   given in $RCN_MPIRUN_ARGS (split on spaces). --dry-run prints the command.
 # Example: scripts/mpirun.sh -np 2 bin/rcn search jobs/quick.json
+#
+# Several hosts (no Slurm): scripts/mpirun.sh --hostfile FILE [--net NET] [-np N] ...
+#   FILE lists the hosts, "node1 slots=32" per line (slots: its cores); mpirun
+#   starts its daemons there with ssh (same paths on every host: a shared
+#   filesystem). Then instead of the settings above:
+#   --hostfile FILE                      passed through; N defaults to all slots
+#   --mca pml ob1 --mca btl self,vader,tcp   shared memory within a host, TCP between
+#   --mca btl_tcp_if_include NET         with --net: the ranks' network, a CIDR
+#   --mca oob_tcp_if_include NET         (10.1.0.0/16) or an interface (eth1)
+#   --bind-to core                       one rank per core on each host
+# Example: scripts/mpirun.sh --hostfile hosts --net 10.1.0.0/16 bin/rcn search jobs/table2.json
 set -euo pipefail
 
 usage() {
@@ -45,9 +56,13 @@ count_cores() {
 
 np="${NP:-}"
 dry=0
+hostfile=""
+net=""
 while [ $# -gt 0 ]; do
     case "$1" in
         -np|-n|--np) [ $# -ge 2 ] || usage; np="$2"; shift 2 ;;
+        --hostfile) [ $# -ge 2 ] || usage; hostfile="$2"; shift 2 ;;
+        --net) [ $# -ge 2 ] || usage; net="$2"; shift 2 ;;
         --dry-run) dry=1; shift ;;
         -h|--help) usage ;;
         --) shift; break ;;
@@ -56,15 +71,25 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ $# -ge 1 ] || usage
-cores=$(count_cores)
-[ -n "$np" ] || np="$cores"
-case "$np" in ''|*[!0-9]*|0) echo "mpirun.sh: -np must be a positive integer, got '$np'" >&2; exit 2 ;; esac
+[ -z "$net" ] || [ -n "$hostfile" ] || { echo "mpirun.sh: --net goes with --hostfile" >&2; exit 2; }
+case "$np" in *[!0-9]*|0) echo "mpirun.sh: -np must be a positive integer, got '$np'" >&2; exit 2 ;; esac
 
-args=(-np "$np" --mca pml ob1 --mca btl self,vader --mca oob_tcp_if_include lo)
-if [ "$np" -gt "$cores" ]; then
-    args+=(--oversubscribe --bind-to none)
-else
+if [ -n "$hostfile" ]; then
+    [ -r "$hostfile" ] || { echo "mpirun.sh: cannot read the hostfile '$hostfile'" >&2; exit 2; }
+    args=(--hostfile "$hostfile")
+    [ -z "$np" ] || args+=(-np "$np")
+    args+=(--mca pml ob1 --mca btl self,vader,tcp)
+    [ -z "$net" ] || args+=(--mca btl_tcp_if_include "$net" --mca oob_tcp_if_include "$net")
     args+=(--bind-to core)
+else
+    cores=$(count_cores)
+    [ -n "$np" ] || np="$cores"
+    args=(-np "$np" --mca pml ob1 --mca btl self,vader --mca oob_tcp_if_include lo)
+    if [ "$np" -gt "$cores" ]; then
+        args+=(--oversubscribe --bind-to none)
+    else
+        args+=(--bind-to core)
+    fi
 fi
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 args+=(-x OPENBLAS_NUM_THREADS -x OMP_NUM_THREADS)

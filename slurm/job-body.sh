@@ -99,7 +99,9 @@ done
 rm -f "$marker"
 
 case "$rc" in
-    0) log "search complete"; exit 0 ;;
+    0) # srun of Slurm 22.05 also exits 0 when a lost node cancelled the step
+       if [ "$got_signal" = TERM ]; then log "$launcher exited 0 after SIGTERM: completion not confirmed; resubmit"; exit 1; fi
+       log "search complete"; exit 0 ;;
     75)
         log "search interrupted (exit 75): partial report written, finished folds journaled"
         if [ "$got_signal" = USR1 ]; then

@@ -4,6 +4,8 @@
 # every daemon started in the foreground by this shell and stopped by pid.
 #
 #   slurm_install_deps      apt-get the packages when missing (root)
+#   slurm_munge_start DIR   munged alone (sets MUNGE_SOCKET, MUNGED_PID)
+#   slurm_conf_common DIR   the slurm.conf lines every test cluster shares
 #   slurm_start DIR         write DIR/slurm.conf, start the daemons, wait for
 #                           the node; exports SLURM_CONF and SLURM_TEST_DIR
 #   slurm_stop              cancel our jobs, stop the daemons (safe to call twice)
@@ -97,14 +99,10 @@ _our_job_pids() {
     done
 }
 
-slurm_start() {
-    SLURM_TEST_DIR="$1"
-    local d="$SLURM_TEST_DIR"
-    mkdir -p "$d/munge" "$d/state" "$d/spool" "$d/log" "$d/run"
-    chmod 0755 "$d" "$d/munge" "$d/state" "$d/spool" "$d/log" "$d/run"
-    export SLURM_CONF="$d/slurm.conf" SLURM_TEST_DIR
-
-    # munge: private key, socket, pid, log and seed files.
+# slurm_munge_start DIR: munged with a private key, socket, pid, log and seed
+# files under DIR/munge, DIR/run and DIR/log; sets MUNGE_SOCKET and MUNGED_PID.
+slurm_munge_start() {
+    local d="$1" i
     mungekey --create --keyfile="$d/munge/munge.key" >/dev/null
     chown root:root "$d/munge/munge.key" 2>/dev/null || true
     chmod 0600 "$d/munge/munge.key"
@@ -113,7 +111,6 @@ slurm_start() {
         --pid-file="$d/run/munged.pid" --log-file="$d/log/munged.log" \
         --seed-file="$d/munge/munged.seed" >>"$d/log/munged.out" 2>&1 &
     MUNGED_PID=$!
-    local i
     for i in $(seq 1 100); do
         [ -S "$MUNGE_SOCKET" ] && break
         kill -0 "$MUNGED_PID" 2>/dev/null || break
@@ -123,6 +120,48 @@ slurm_start() {
         slurm_log "munged did not start:"; cat "$d/log/munged.out" "$d/log/munged.log" >&2 2>/dev/null
         return 1
     fi
+}
+
+# slurm_conf_common DIR: the slurm.conf lines every test cluster shares
+# (munge at $MUNGE_SOCKET, root, no cgroups, no accounting daemon; state and
+# controller files under DIR).
+slurm_conf_common() {
+    cat <<EOF
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$MUNGE_SOCKET
+StateSaveLocation=$1/state
+SlurmctldPidFile=$1/run/slurmctld.pid
+SlurmctldLogFile=$1/log/slurmctld.log
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+MpiDefault=none
+MailProg=/bin/true
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+JobCompType=jobcomp/filetxt
+JobCompLoc=$1/log/jobcomp.txt
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobRequeue=1
+MinJobAge=3600
+InactiveLimit=0
+SlurmctldTimeout=30
+EOF
+}
+
+slurm_start() {
+    SLURM_TEST_DIR="$1"
+    local d="$SLURM_TEST_DIR"
+    mkdir -p "$d/munge" "$d/state" "$d/spool" "$d/log" "$d/run"
+    chmod 0755 "$d" "$d/munge" "$d/state" "$d/spool" "$d/log" "$d/run"
+    export SLURM_CONF="$d/slurm.conf" SLURM_TEST_DIR
+
+    slurm_munge_start "$d" || return 1
 
     # The node's layout as slurmd sees it; RealMemory a little below it.
     local conf_line key val
@@ -152,34 +191,11 @@ SlurmctldPort=$ctl_port
 SlurmdPort=$d_port
 SlurmUser=root
 SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$MUNGE_SOCKET
-StateSaveLocation=$d/state
 SlurmdSpoolDir=$d/spool
-SlurmctldPidFile=$d/run/slurmctld.pid
 SlurmdPidFile=$d/run/slurmd.pid
-SlurmctldLogFile=$d/log/slurmctld.log
 SlurmdLogFile=$d/log/slurmd.log
-SlurmctldDebug=info
-SlurmdDebug=info
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-MpiDefault=none
-MailProg=/bin/true
-SchedulerType=sched/backfill
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-ReturnToService=2
-JobCompType=jobcomp/filetxt
-JobCompLoc=$d/log/jobcomp.txt
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-JobRequeue=1
-MinJobAge=3600
+$(slurm_conf_common "$d")
 KillWait=10
-InactiveLimit=0
-SlurmctldTimeout=30
 SlurmdTimeout=60
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus Boards=$boards SocketsPerBoard=$sockets CoresPerSocket=$cores ThreadsPerCore=$threads RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
