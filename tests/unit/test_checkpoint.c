@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "rcn/checkpoint.h"
 #include "rcn/net.h"
 #include "rcn/rng.h"
@@ -30,12 +31,6 @@
 #define NVAL 50
 #define PIX (RCN_IMG_H * RCN_IMG_W)
 #define EPOCHS 3
-
-/* dropout 0.5 so that the dropout streams are exercised too */
-static const char *SPEC =
-    "{\"stem\": {\"kernel\": 3, \"stride\": 1, \"channels\": 4, \"maxpool\": true},"
-    " \"stages\": [{\"channels\": 4, \"blocks\": 1}, {\"channels\": 8, \"blocks\": 1}],"
-    " \"dropout\": 0.5}";
 
 static uint8_t images[(NTRAIN + NVAL) * PIX], labels[NTRAIN + NVAL];
 static int32_t train_idx[NTRAIN], val_idx[NVAL];
@@ -66,15 +61,7 @@ static rcn_hparams hparams(int epochs)
                          .stream_a = 2};
 }
 
-static rcn_net *new_net(uint64_t seed)
-{
-    rcn_error err = {{0}};
-    rcn_net *n = rcn_net_create(&arch, 32, &err);
-    CHECK(n != NULL, "create: %s", err.msg);
-    if (n)
-        rcn_net_init(n, seed, 2);
-    return n;
-}
+static rcn_net *new_net(uint64_t seed) { return fixture_net(&arch, 32, seed, 2); }
 
 static rcn_ckpt_id id_of(rcn_net *net)
 {
@@ -318,11 +305,8 @@ static void test_rcn8_cost(void)
 
 int main(void)
 {
-    json_error_t jerr;
-    json_t *j = json_loads(SPEC, 0, &jerr);
     rcn_error err = {{0}};
-    CHECK(j && rcn_arch_from_json(j, "test: model", &arch, &err) == 0, "arch: %s", err.msg);
-    json_decref(j);
+    fixture_arch(FIXTURE_SMALL_SPEC, &arch);
     snprintf(dir, sizeof dir, "/tmp/rcn_test_ckpt.XXXXXX");
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     make_data();

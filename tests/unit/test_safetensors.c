@@ -12,19 +12,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "rcn/netfile.h"
 #include "rcn/safetensors.h"
 
-static char tmpdir[256];
-
-static const char *P(const char *name)
-{
-    static char bufs[8][512];
-    static int k = 0;
-    char *b = bufs[k++ % 8];
-    snprintf(b, 512, "%s/%s", tmpdir, name);
-    return b;
-}
+#define P(name) fixture_path(name)
 
 static unsigned char *slurp(const char *path, size_t *len)
 {
@@ -44,16 +36,6 @@ static unsigned char *slurp(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return b;
-}
-
-static void put_bytes(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || (len && fwrite(data, 1, len, f) != len)) {
-        perror(path);
-        exit(2);
-    }
-    fclose(f);
 }
 
 static uint64_t le64(const unsigned char *p)
@@ -76,7 +58,7 @@ static void put_st(const char *path, const char *header, const unsigned char *da
     memset(b + 8 + h, ' ', ph - h);
     if (dlen)
         memcpy(b + 8 + ph, data, dlen);
-    put_bytes(path, b, 8 + ph + dlen);
+    fixture_put_bytes(path, b, 8 + ph + dlen);
     free(b);
 }
 
@@ -273,27 +255,27 @@ static void test_bad_files(void)
     char text[256];
 
     /* truncation at three depths */
-    put_bytes(P("short.st"), b, 5);
+    fixture_put_bytes(P("short.st"), b, 5);
     expect_error(P("short.st"), "truncated: 5 bytes", "truncated in the length");
-    put_bytes(P("cut_header.st"), b, 100);
+    fixture_put_bytes(P("cut_header.st"), b, 100);
     expect_error(P("cut_header.st"), "claims more than the 92 bytes", "truncated in the header");
-    put_bytes(P("cut_data.st"), b, len - 100);
+    fixture_put_bytes(P("cut_data.st"), b, len - 100);
     expect_error(P("cut_data.st"), "run past the end of the", "truncated in the data");
-    put_bytes(P("empty.st"), b, 0);
+    fixture_put_bytes(P("empty.st"), b, 0);
     expect_error(P("empty.st"), "truncated: 0 bytes", "empty file");
 
     /* a header length claiming far more than the file (refused before allocating) */
     unsigned char *lie = malloc(len);
     memcpy(lie, b, len);
     lie[5] = 0x10; /* ~ 2^44 */
-    put_bytes(P("lie.st"), lie, len);
+    fixture_put_bytes(P("lie.st"), lie, len);
     expect_error(P("lie.st"), "claims more than", "header length lying");
     /* ... and one slightly short: the JSON then ends early */
     memcpy(lie, b, len);
     uint64_t n = le64(b) - 16;
     for (int i = 0; i < 8; i++)
         lie[i] = (unsigned char)(n >> (8 * i));
-    put_bytes(P("lie_short.st"), lie, len);
+    fixture_put_bytes(P("lie_short.st"), lie, len);
     expect_error(P("lie_short.st"), "header JSON is invalid", "header length too short");
     free(lie);
     put_st(P("tiny.st"), "{", NULL, 0);
@@ -430,7 +412,7 @@ static void test_bad_files(void)
     json_decref(h);
 
     /* not files */
-    expect_error(tmpdir, "is a directory", "directory");
+    expect_error(fixture_tmpdir(), "is a directory", "directory");
     expect_error(P("does-not-exist.safetensors"), "cannot open: No such file or directory",
                  "missing file");
     free(b);
@@ -499,11 +481,8 @@ static void test_generic(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rcn-test-st.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (fixture_tmpdir_make("st") != 0)
         return 2;
-    }
     rcn_arch a;
     rcn_error err;
     rcn_arch_preset("rcn8", &a, &err);
@@ -529,9 +508,6 @@ int main(void)
 
     json_decref(good_header);
     free(good_data);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    fixture_tmpdir_remove();
     return check_exit("test_safetensors");
 }
