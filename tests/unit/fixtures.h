@@ -1,6 +1,6 @@
 /* fixtures.h - what several of rcn's C unit tests build alike: a scratch
- * directory and files in it, a network architecture from a JSON spec, and
- * a network made from it and initialised. A failed arch or net is a CHECK
+ * directory and files in it, a network architecture from a JSON spec, a
+ * network made from it and initialised, and the reference convolution. A failed arch or net is a CHECK
  * failure (check.h); a scratch file that cannot be written ends the test
  * (exit 2): the machine's fault, not rcn's. */
 #ifndef RCN_FIXTURES_H
@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "rcn/net.h"
+#include "rcn/nn.h"
 
 /* The test's scratch directory, once fixture_tmpdir_make made it. */
 static inline char *fixture_tmpdir(void)
@@ -94,6 +95,30 @@ static inline rcn_net *fixture_net(const rcn_arch *arch, int max_batch, uint64_t
     if (n)
         rcn_net_init(n, seed, stream_a);
     return n;
+}
+
+/* The reference convolution: 7 direct loops in double, CNHW activations,
+ * (cout, cin, k, k) weights, y of cout x n x ho x wo. */
+static inline void fixture_conv_naive(const rcn_conv_shape *s, int n, const float *x,
+                                      const float *w, double *y)
+{
+    for (int co = 0; co < s->cout; co++)
+        for (int b = 0; b < n; b++)
+            for (int oh = 0; oh < s->ho; oh++)
+                for (int ow = 0; ow < s->wo; ow++) {
+                    double acc = 0;
+                    for (int ci = 0; ci < s->cin; ci++)
+                        for (int kh = 0; kh < s->k; kh++)
+                            for (int kw = 0; kw < s->k; kw++) {
+                                int ih = oh * s->stride - s->pad + kh;
+                                int iw = ow * s->stride - s->pad + kw;
+                                if (ih < 0 || ih >= s->h || iw < 0 || iw >= s->w)
+                                    continue;
+                                acc += (double)x[(((size_t)ci * n + b) * s->h + ih) * s->w + iw] *
+                                       (double)w[(((size_t)co * s->cin + ci) * s->k + kh) * s->k + kw];
+                            }
+                    y[(((size_t)co * n + b) * s->ho + oh) * s->wo + ow] = acc;
+                }
 }
 
 #endif
