@@ -97,16 +97,20 @@ static inline rcn_net *fixture_net(const rcn_arch *arch, int max_batch, uint64_t
     return n;
 }
 
-/* The reference convolution: 7 direct loops in double, CNHW activations,
- * (cout, cin, k, k) weights, y of cout x n x ho x wo. */
-static inline void fixture_conv_naive(const rcn_conv_shape *s, int n, const float *x,
-                                      const float *w, double *y)
+/* The reference convolution, 7 direct loops in double over CNHW
+ * activations and (cout, cin, k, k) weights: with y (cout x n x ho x wo),
+ * y = conv(x, w); with dy, the gradients dx and dw of sum(dy * y), which
+ * the caller zeroes. */
+static inline void fixture_conv_loops(const rcn_conv_shape *s, int n, const float *x,
+                                      const float *w, double *y, const float *dy, double *dx,
+                                      double *dw)
 {
     for (int co = 0; co < s->cout; co++)
         for (int b = 0; b < n; b++)
             for (int oh = 0; oh < s->ho; oh++)
                 for (int ow = 0; ow < s->wo; ow++) {
-                    double acc = 0;
+                    size_t yi = (((size_t)co * n + b) * s->ho + oh) * s->wo + ow;
+                    double acc = 0, g = dy ? dy[yi] : 0;
                     for (int ci = 0; ci < s->cin; ci++)
                         for (int kh = 0; kh < s->k; kh++)
                             for (int kw = 0; kw < s->k; kw++) {
@@ -114,11 +118,24 @@ static inline void fixture_conv_naive(const rcn_conv_shape *s, int n, const floa
                                 int iw = ow * s->stride - s->pad + kw;
                                 if (ih < 0 || ih >= s->h || iw < 0 || iw >= s->w)
                                     continue;
-                                acc += (double)x[(((size_t)ci * n + b) * s->h + ih) * s->w + iw] *
-                                       (double)w[(((size_t)co * s->cin + ci) * s->k + kh) * s->k + kw];
+                                size_t xi = (((size_t)ci * n + b) * s->h + ih) * s->w + iw;
+                                size_t wi = (((size_t)co * s->cin + ci) * s->k + kh) * s->k + kw;
+                                acc += (double)x[xi] * (double)w[wi];
+                                if (dy) {
+                                    dw[wi] += g * x[xi];
+                                    dx[xi] += g * w[wi];
+                                }
                             }
-                    y[(((size_t)co * n + b) * s->ho + oh) * s->wo + ow] = acc;
+                    if (y)
+                        y[yi] = acc;
                 }
+}
+
+/* y = the reference convolution of x and w. */
+static inline void fixture_conv_naive(const rcn_conv_shape *s, int n, const float *x,
+                                      const float *w, double *y)
+{
+    fixture_conv_loops(s, n, x, w, y, NULL, NULL, NULL);
 }
 
 #endif

@@ -41,32 +41,14 @@ static void fill(float *p, size_t n)
         p[i] = 2.0f * rcn_rng_uniform(&rng) - 1.0f;
 }
 
-/* Naive double-precision gradients (CNHW, (cout,cin,k,k)); the forward is
- * fixture_conv_naive (fixtures.h). */
+/* Naive double-precision gradients (fixtures.h). */
 static void naive_bwd(const rcn_conv_shape *s, int n, const float *x, const float *w,
                       const float *dy, double *dx, double *dw)
 {
     size_t xl = (size_t)s->cin * n * s->h * s->w, wl = (size_t)s->cout * s->cin * s->k * s->k;
     memset(dx, 0, xl * sizeof(double));
     memset(dw, 0, wl * sizeof(double));
-    for (int co = 0; co < s->cout; co++)
-        for (int b = 0; b < n; b++)
-            for (int oh = 0; oh < s->ho; oh++)
-                for (int ow = 0; ow < s->wo; ow++) {
-                    double g = dy[(((size_t)co * n + b) * s->ho + oh) * s->wo + ow];
-                    for (int ci = 0; ci < s->cin; ci++)
-                        for (int kh = 0; kh < s->k; kh++)
-                            for (int kw = 0; kw < s->k; kw++) {
-                                int ih = oh * s->stride - s->pad + kh;
-                                int iw = ow * s->stride - s->pad + kw;
-                                if (ih < 0 || ih >= s->h || iw < 0 || iw >= s->w)
-                                    continue;
-                                size_t xi = (((size_t)ci * n + b) * s->h + ih) * s->w + iw;
-                                size_t wi = (((size_t)co * s->cin + ci) * s->k + kh) * s->k + kw;
-                                dw[wi] += g * x[xi];
-                                dx[xi] += g * w[wi];
-                            }
-                }
+    fixture_conv_loops(s, n, x, w, NULL, dy, dx, dw);
 }
 
 /* max |a - ref| / (scale of ref), scale = max(1, rms(ref) * sqrt(terms)). */
