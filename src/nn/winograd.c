@@ -247,6 +247,19 @@ static ALWAYS_INLINE void put_padded_row(const geo *g, float *dxp, int r, __m512
         _mm512_mask_storeu_ps(row + 15, g->pad1, b);
 }
 
+/* The first half of B dV B^T: d[j] = B applied to column j of the 4x4
+ * tiles whose 16 elements lie at dv + k * xs, k = 0..15 (lanes in mask). */
+static ALWAYS_INLINE void b_columns(__mmask16 mask, const float *dv, size_t xs, __m512 d[4][4])
+{
+    for (int j = 0; j < 4; j++) {
+        __m512 v0 = _mm512_maskz_loadu_ps(mask, dv + (size_t)(0 + j) * xs);
+        __m512 v1 = _mm512_maskz_loadu_ps(mask, dv + (size_t)(4 + j) * xs);
+        __m512 v2 = _mm512_maskz_loadu_ps(mask, dv + (size_t)(8 + j) * xs);
+        __m512 v3 = _mm512_maskz_loadu_ps(mask, dv + (size_t)(12 + j) * xs);
+        wino_b(v0, v1, v2, v3, d[j]);
+    }
+}
+
 /* dx plane = sum over tiles of B dV B^T (the adjoint of the input
  * transform): overlapping tiles are added in registers, each row written
  * once (overwritten, or added to when acc). */
@@ -258,13 +271,7 @@ static void input_adjoint(const geo *gp, const float *dv, size_t xs, float *dxp,
     for (int th = 0; th < g->th; th++) {
         const float *vt = dv + (size_t)th * g->tw;
         __m512 d[4][4]; /* [column window j][row k] */
-        for (int j = 0; j < 4; j++) {
-            __m512 v0 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(0 + j) * xs);
-            __m512 v1 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(4 + j) * xs);
-            __m512 v2 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(8 + j) * xs);
-            __m512 v3 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(12 + j) * xs);
-            wino_b(v0, v1, v2, v3, d[j]);
-        }
+        b_columns(g->tmask, vt, xs, d);
         __m512 pa[4], pb[4];
         for (int l = 0; l < 4; l++) {
             __m512 cm[4];
@@ -457,13 +464,7 @@ static void small_input_adjoint(const small_t *sm, const float *dv, size_t xs, f
 {
     const __m512 zero = _mm512_setzero_ps();
     __m512 d[4][4], dd[4][4]; /* d: [column window j][row k]; dd: [k][j] */
-    for (int j = 0; j < 4; j++) {
-        __m512 v0 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(0 + j) * xs);
-        __m512 v1 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(4 + j) * xs);
-        __m512 v2 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(8 + j) * xs);
-        __m512 v3 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(12 + j) * xs);
-        wino_b(v0, v1, v2, v3, d[j]);
-    }
+    b_columns(sm->tiles, dv, xs, d);
     for (int k = 0; k < 4; k++)
         wino_b(d[0][k], d[1][k], d[2][k], d[3][k], dd[k]);
     for (int q = 0; q < sm->nz; q++) {
