@@ -247,6 +247,16 @@ static void set_offsets(json_t *h, const char *name, long long b, long long e)
     json_object_set_new(json_object_get(h, name), "data_offsets", json_pack("[I,I]", b, e));
 }
 
+/* Writes the good data under header h (an edit() copy, released here) as
+ * <scratch>/name, dlen data bytes, and expects the load to fail with want. */
+static void expect_edited(json_t *h, const char *name, size_t dlen, const char *want,
+                          const char *what)
+{
+    put_edited(P(name), h, good_data, dlen);
+    expect_error(P(name), want, what);
+    json_decref(h);
+}
+
 static void test_bad_files(void)
 {
     size_t len;
@@ -292,124 +302,100 @@ static void test_bad_files(void)
     /* entries */
     h = edit();
     json_object_set_new(json_object_get(h, "stem.bn.weight"), "dtype", json_string("F16"));
-    put_edited(P("dtype.st"), h, good_data, good_dlen);
-    expect_error(P("dtype.st"), "tensor 'stem.bn.weight': dtype \"F16\" is not supported",
-                 "wrong dtype");
-    json_decref(h);
+    expect_edited(h, "dtype.st", good_dlen,
+                  "tensor 'stem.bn.weight': dtype \"F16\" is not supported", "wrong dtype");
 
     h = edit();
     json_object_set_new(json_object_get(h, "stem.conv.weight"), "shape", json_pack("[i,i,i,i]", 16, 1, 9, 1));
-    put_edited(P("shape.st"), h, good_data, good_dlen);
-    expect_error(P("shape.st"), "tensor 'stem.conv.weight' has shape [16, 1, 9, 1] but the "
-                 "architecture in __metadata__.arch needs [16, 1, 3, 3]", "wrong shape");
-    json_decref(h);
+    expect_edited(h, "shape.st", good_dlen,
+                  "tensor 'stem.conv.weight' has shape [16, 1, 9, 1] but the "
+                  "architecture in __metadata__.arch needs [16, 1, 3, 3]",
+                  "wrong shape");
 
     h = edit();
     json_object_set_new(json_object_get(h, "stem.conv.weight"), "shape", json_pack("[i,i,i,i]", 16, 1, 3, 4));
-    put_edited(P("numel.st"), h, good_data, good_dlen);
-    expect_error(P("numel.st"), "tensor 'stem.conv.weight': data_offsets [0, 576] span 576 bytes "
-                 "but shape [16, 1, 3, 4] of F32 needs 768", "shape vs offsets");
-    json_decref(h);
+    expect_edited(h, "numel.st", good_dlen,
+                  "tensor 'stem.conv.weight': data_offsets [0, 576] span 576 bytes "
+                  "but shape [16, 1, 3, 4] of F32 needs 768",
+                  "shape vs offsets");
 
     h = edit();
     json_object_set_new(json_object_get(h, "stem.conv.weight"), "shape",
                         json_pack("[I,I]", (json_int_t)1 << 40, (json_int_t)1 << 40));
-    put_edited(P("huge.st"), h, good_data, good_dlen);
-    expect_error(P("huge.st"), "needs more bytes than the whole", "huge shape");
-    json_decref(h);
+    expect_edited(h, "huge.st", good_dlen, "needs more bytes than the whole", "huge shape");
 
     h = edit();
     json_object_set_new(json_object_get(h, "stem.conv.weight"), "shape", json_pack("[i,i]", 16, -1));
-    put_edited(P("negshape.st"), h, good_data, good_dlen);
-    expect_error(P("negshape.st"), "shape[1] must be a non-negative integer", "negative dim");
-    json_decref(h);
+    expect_edited(h, "negshape.st", good_dlen, "shape[1] must be a non-negative integer",
+                  "negative dim");
 
     h = edit();
     json_object_del(json_object_get(h, "fc.bias"), "data_offsets");
-    put_edited(P("nooffs.st"), h, good_data, good_dlen);
-    expect_error(P("nooffs.st"), "tensor 'fc.bias': no \"data_offsets\"", "no data_offsets");
-    json_decref(h);
+    expect_edited(h, "nooffs.st", good_dlen, "tensor 'fc.bias': no \"data_offsets\"",
+                  "no data_offsets");
 
     h = edit();
     json_object_set_new(json_object_get(h, "fc.bias"), "extra", json_true());
-    put_edited(P("entrykey.st"), h, good_data, good_dlen);
-    expect_error(P("entrykey.st"), "tensor 'fc.bias': unknown key \"extra\"", "unknown entry key");
-    json_decref(h);
+    expect_edited(h, "entrykey.st", good_dlen, "tensor 'fc.bias': unknown key \"extra\"",
+                  "unknown entry key");
 
     /* offsets: overlap, gap, backwards, past the end, trailing bytes */
     h = edit();
     set_offsets(h, "stem.bn.weight", 512, 576);
-    put_edited(P("overlap.st"), h, good_data, good_dlen);
-    expect_error(P("overlap.st"), "tensors 'stem.conv.weight' data_offsets [0, 576] and "
-                 "'stem.bn.weight' [512, 576] overlap", "overlapping offsets");
-    json_decref(h);
+    expect_edited(h, "overlap.st", good_dlen,
+                  "tensors 'stem.conv.weight' data_offsets [0, 576] and "
+                  "'stem.bn.weight' [512, 576] overlap",
+                  "overlapping offsets");
 
     h = edit();
     set_offsets(h, "stem.conv.weight", 4, 580);
-    put_edited(P("gap.st"), h, good_data, good_dlen);
-    expect_error(P("gap.st"), "data bytes [0, 4)", "gap before the first tensor");
-    json_decref(h);
+    expect_edited(h, "gap.st", good_dlen, "data bytes [0, 4)", "gap before the first tensor");
 
     h = edit();
     set_offsets(h, "stem.bn.weight", 640, 576);
-    put_edited(P("backwards.st"), h, good_data, good_dlen);
-    expect_error(P("backwards.st"), "are not 0 <= begin <= end", "end before begin");
-    json_decref(h);
+    expect_edited(h, "backwards.st", good_dlen, "are not 0 <= begin <= end", "end before begin");
 
     h = edit();
-    put_edited(P("trailing.st"), h, good_data, good_dlen + 8);
     snprintf(text, sizeof text, "the data section has %zu bytes but the tensors cover %zu",
              good_dlen + 8, good_dlen);
-    expect_error(P("trailing.st"), text, "trailing bytes");
-    json_decref(h);
+    expect_edited(h, "trailing.st", good_dlen + 8, text, "trailing bytes");
 
     /* names: missing, unknown */
     h = edit();
     json_object_del(h, "fc.bias");
-    put_edited(P("missing.st"), h, good_data, good_dlen - 40);
-    expect_error(P("missing.st"), "missing tensor 'fc.bias' (shape [10])", "missing tensor");
-    json_decref(h);
+    expect_edited(h, "missing.st", good_dlen - 40, "missing tensor 'fc.bias' (shape [10])",
+                  "missing tensor");
 
     h = edit();
     json_object_set_new(h, "extra.weight", json_pack("{s:s, s:[i], s:[I,I]}", "dtype", "F32",
                                                      "shape", 2, "data_offsets",
                                                      (json_int_t)good_dlen,
                                                      (json_int_t)good_dlen + 8));
-    put_edited(P("unknown.st"), h, good_data, good_dlen + 8);
-    expect_error(P("unknown.st"), "unknown tensor 'extra.weight'", "unknown tensor");
-    json_decref(h);
+    expect_edited(h, "unknown.st", good_dlen + 8, "unknown tensor 'extra.weight'",
+                  "unknown tensor");
 
     /* metadata */
     h = edit();
     json_object_del(json_object_get(h, "__metadata__"), "arch");
-    put_edited(P("noarch.st"), h, good_data, good_dlen);
-    expect_error(P("noarch.st"), "no \"arch\" in __metadata__", "no arch metadata");
-    json_decref(h);
+    expect_edited(h, "noarch.st", good_dlen, "no \"arch\" in __metadata__", "no arch metadata");
 
     h = edit();
     json_object_del(h, "__metadata__");
-    put_edited(P("nometa.st"), h, good_data, good_dlen);
-    expect_error(P("nometa.st"), "no __metadata__", "no metadata at all");
-    json_decref(h);
+    expect_edited(h, "nometa.st", good_dlen, "no __metadata__", "no metadata at all");
 
     h = edit();
     json_object_set_new(json_object_get(h, "__metadata__"), "epochs", json_integer(3));
-    put_edited(P("metanum.st"), h, good_data, good_dlen);
-    expect_error(P("metanum.st"), "__metadata__.epochs: must be a string", "non-string metadata");
-    json_decref(h);
+    expect_edited(h, "metanum.st", good_dlen, "__metadata__.epochs: must be a string",
+                  "non-string metadata");
 
     h = edit();
     json_object_set_new(json_object_get(h, "__metadata__"), "arch", json_string("{\"stages\": 3"));
-    put_edited(P("archjson.st"), h, good_data, good_dlen);
-    expect_error(P("archjson.st"), "__metadata__.arch: invalid JSON", "arch not JSON");
-    json_decref(h);
+    expect_edited(h, "archjson.st", good_dlen, "__metadata__.arch: invalid JSON", "arch not JSON");
 
     h = edit();
     json_object_set_new(json_object_get(h, "__metadata__"), "arch",
                         json_string("{\"stages\": [{\"channels\": 16, \"blocks\": 1}]}"));
-    put_edited(P("otherarch.st"), h, good_data, good_dlen);
-    expect_error(P("otherarch.st"), "unknown tensor", "arch of another network");
-    json_decref(h);
+    expect_edited(h, "otherarch.st", good_dlen, "unknown tensor", "arch of another network");
 
     /* not files */
     expect_error(fixture_tmpdir(), "is a directory", "directory");
