@@ -71,6 +71,15 @@ static inline void fixture_put_bytes(const char *path, const void *data, size_t 
     " \"stages\": [{\"channels\": 4, \"blocks\": 1}, {\"channels\": 8, \"blocks\": 1}]," \
     " \"dropout\": 0.5}"
 
+/* Seeds r with (seed, RCN_STREAM_TEST) and fills images[0..n) with
+ * uniform random bytes from it; r goes on from there. */
+static inline void fixture_noise(rcn_rng *r, uint64_t seed, uint8_t *images, size_t n)
+{
+    rcn_rng_seed(r, seed, RCN_STREAM_TEST, 0, 0);
+    for (size_t i = 0; i < n; i++)
+        images[i] = (uint8_t)rcn_rng_below(r, 256);
+}
+
 /* Parses spec (a model object, as in a job file) into *arch. Returns 0, or
  * -1 after a failed CHECK. */
 static inline int fixture_arch(const char *spec, rcn_arch *arch)

@@ -43,9 +43,7 @@ static const rcn_ckpt_id ID0 = {"0123456789abcdef", 4, 2, 32, 0};
 static void make_data(void)
 {
     rcn_rng r;
-    rcn_rng_seed(&r, 99, RCN_STREAM_TEST, 0, 0);
-    for (size_t i = 0; i < sizeof images; i++)
-        images[i] = (uint8_t)rcn_rng_below(&r, 256);
+    fixture_noise(&r, 99, images, sizeof images);
     for (int i = 0; i < NTRAIN + NVAL; i++)
         labels[i] = (uint8_t)(images[i * PIX + 400] % 10); /* learnable */
     for (int i = 0; i < NTRAIN; i++)

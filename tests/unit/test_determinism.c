@@ -29,9 +29,7 @@ static rcn_arch arch;
 static void make_data(void)
 {
     rcn_rng r;
-    rcn_rng_seed(&r, 1234, RCN_STREAM_TEST, 0, 0);
-    for (size_t i = 0; i < sizeof images; i++)
-        images[i] = (uint8_t)rcn_rng_below(&r, 256);
+    fixture_noise(&r, 1234, images, sizeof images);
     for (int i = 0; i < NTRAIN + NVAL; i++)
         labels[i] = (uint8_t)rcn_rng_below(&r, 10);
     /* the splits use scattered, non-contiguous indices */
