@@ -172,17 +172,27 @@ static void write_bytes(const char *path, const void *p, size_t n)
         fclose(f);
 }
 
+/* Trains net `epochs` more epochs and checkpoints it as path (128 bytes:
+ * <dir>/name) with id *id; returns the training's result. */
+static rcn_train_result *train_saved(rcn_net *net, int epochs, const char *name, char *path,
+                                     rcn_ckpt_id *id)
+{
+    rcn_error err = {{0}};
+    snprintf(path, 128, "%s/%s", dir, name);
+    rcn_train_result *r = rcn_train_result_create(EPOCHS, &err);
+    rcn_hparams hp = hparams(epochs);
+    rcn_train(net, &tr, &va, &hp, NULL, r, &err);
+    *id = id_of(net);
+    CHECK(rcn_ckpt_save(path, id, net, r, &err) == 0, "save: %s", err.msg);
+    return r;
+}
+
 static void test_refused(rcn_net *net)
 {
     rcn_error err = {{0}};
     char path[128], bad[128];
-    snprintf(path, sizeof path, "%s/good.ckpt", dir);
-    snprintf(bad, sizeof bad, "%s/bad.ckpt", dir);
-    rcn_train_result *r = rcn_train_result_create(EPOCHS, &err);
-    rcn_hparams hp = hparams(1);
-    rcn_train(net, &tr, &va, &hp, NULL, r, &err);
-    rcn_ckpt_id id = id_of(net);
-    CHECK(rcn_ckpt_save(path, &id, net, r, &err) == 0, "save: %s", err.msg);
+    rcn_ckpt_id id;
+    rcn_train_result *r = train_saved(net, 1, "good.ckpt", path, &id);
 
     snprintf(bad, sizeof bad, "%s/none.ckpt", dir);
     CHECK(rcn_ckpt_load(bad, &id, net, r, &err) == RCN_CKPT_NONE, "missing file");
@@ -230,13 +240,10 @@ static void test_capacity(rcn_net *net)
 {
     rcn_error err = {{0}};
     char path[128];
-    snprintf(path, sizeof path, "%s/two.ckpt", dir);
-    rcn_train_result *r = rcn_train_result_create(EPOCHS, &err);
-    rcn_hparams hp = hparams(2);
-    rcn_train(net, &tr, &va, &hp, NULL, r, &err);
-    rcn_ckpt_id id = id_of(net);
-    CHECK(rcn_ckpt_save(path, &id, net, r, &err) == 0, "save: %s", err.msg);
+    rcn_ckpt_id id;
+    rcn_train_result *r = train_saved(net, 2, "two.ckpt", path, &id);
     expect_refused(path, &id, net, 1, "n_epochs");
+    rcn_hparams hp = hparams(2);
     /* a failing after_epoch hook ends the training with its error */
     hook_log log = {0, 0, 1};
     rcn_train_hooks hooks = {.after_epoch = after_epoch, .after_ud = &log};
