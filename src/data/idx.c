@@ -63,19 +63,10 @@ static int in_open(idx_in *in, const char *path, rcn_error *err)
     memset(in, 0, sizeof *in);
     in->path = path;
     in->raw_size = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rcn_errorf(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return rcn_errorf(err, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return rcn_errorf(err, "%s: is a directory", path);
-    }
+    int fd = rcn_open_read(path, NULL, &st, err);
+    if (fd < 0)
+        return -1;
     in->gz = gzdopen(fd, "rb");
     if (!in->gz) {
         close(fd);

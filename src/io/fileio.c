@@ -1,4 +1,5 @@
-/* fileio.c - atomic file writes: temp file, fsync, rename, fsync dir. */
+/* fileio.c - opening a file to read; atomic file writes: temp file, fsync,
+ * rename, fsync dir. */
 #include "rcn/fileio.h"
 
 #include <errno.h>
@@ -8,6 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+int rcn_open_read(const char *path, const char *kind, struct stat *st, rcn_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rcn_errorf(err, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, st) != 0) {
+        int e = errno;
+        close(fd);
+        return rcn_errorf(err, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st->st_mode)) {
+        close(fd);
+        return rcn_errorf(err, "%s: is a directory%s%s", path, kind ? ", not a " : "",
+                          kind ? kind : "");
+    }
+    return fd;
+}
 
 static int fsync_dir_of(const char *path)
 {

@@ -333,19 +333,10 @@ static int parse_entry(const char *path, const char *name, json_t *v, uint64_t d
 int rcn_safetensors_read(const char *path, rcn_st_file *f, rcn_error *err)
 {
     memset(f, 0, sizeof *f);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rcn_errorf(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return rcn_errorf(err, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return rcn_errorf(err, "%s: is a directory, not a safetensors file", path);
-    }
+    int fd = rcn_open_read(path, "safetensors file", &st, err);
+    if (fd < 0)
+        return -1;
     if (!S_ISREG(st.st_mode)) {
         close(fd);
         return rcn_errorf(err, "%s: not a regular file", path);

@@ -163,6 +163,20 @@ static ALWAYS_INLINE void store_row(const geo *g, float *row, __m512 a, __m512 b
                               _mm512_permutex2var_ps(a, _mm512_load_si512(ILV_HI), b));
 }
 
+/* The first half of A^T M A: (s0[b], s1[b]) = A^T of column b of the 4x4
+ * tiles whose 16 elements lie at m + k * xs, k = 0..15 (lanes in mask). */
+static ALWAYS_INLINE void at_columns(__mmask16 mask, const float *m, size_t xs, __m512 s0[4],
+                                     __m512 s1[4])
+{
+    for (int b = 0; b < 4; b++) {
+        __m512 v0 = _mm512_maskz_loadu_ps(mask, m + (size_t)(0 + b) * xs);
+        __m512 v1 = _mm512_maskz_loadu_ps(mask, m + (size_t)(4 + b) * xs);
+        __m512 v2 = _mm512_maskz_loadu_ps(mask, m + (size_t)(8 + b) * xs);
+        __m512 v3 = _mm512_maskz_loadu_ps(mask, m + (size_t)(12 + b) * xs);
+        wino_at(v0, v1, v2, v3, &s0[b], &s1[b]);
+    }
+}
+
 /* y plane = A^T M A per tile; m at xi = 0, tile 0. */
 static void output_transform(const geo *gp, const float *m, size_t xs, float *yp)
 {
@@ -170,13 +184,7 @@ static void output_transform(const geo *gp, const float *m, size_t xs, float *yp
     for (int th = 0; th < g->th; th++) {
         const float *mt = m + (size_t)th * g->tw;
         __m512 s0[4], s1[4];
-        for (int b = 0; b < 4; b++) {
-            __m512 v0 = _mm512_maskz_loadu_ps(g->tmask, mt + (size_t)(0 + b) * xs);
-            __m512 v1 = _mm512_maskz_loadu_ps(g->tmask, mt + (size_t)(4 + b) * xs);
-            __m512 v2 = _mm512_maskz_loadu_ps(g->tmask, mt + (size_t)(8 + b) * xs);
-            __m512 v3 = _mm512_maskz_loadu_ps(g->tmask, mt + (size_t)(12 + b) * xs);
-            wino_at(v0, v1, v2, v3, &s0[b], &s1[b]);
-        }
+        at_columns(g->tmask, mt, xs, s0, s1);
         __m512 y00, y01, y10, y11;
         wino_at(s0[0], s0[1], s0[2], s0[3], &y00, &y01);
         store_row(g, yp + (size_t)(2 * th) * g->w, y00, y01);
@@ -239,6 +247,19 @@ static ALWAYS_INLINE void put_padded_row(const geo *g, float *dxp, int r, __m512
         _mm512_mask_storeu_ps(row + 15, g->pad1, b);
 }
 
+/* The first half of B dV B^T: d[j] = B applied to column j of the 4x4
+ * tiles whose 16 elements lie at dv + k * xs, k = 0..15 (lanes in mask). */
+static ALWAYS_INLINE void b_columns(__mmask16 mask, const float *dv, size_t xs, __m512 d[4][4])
+{
+    for (int j = 0; j < 4; j++) {
+        __m512 v0 = _mm512_maskz_loadu_ps(mask, dv + (size_t)(0 + j) * xs);
+        __m512 v1 = _mm512_maskz_loadu_ps(mask, dv + (size_t)(4 + j) * xs);
+        __m512 v2 = _mm512_maskz_loadu_ps(mask, dv + (size_t)(8 + j) * xs);
+        __m512 v3 = _mm512_maskz_loadu_ps(mask, dv + (size_t)(12 + j) * xs);
+        wino_b(v0, v1, v2, v3, d[j]);
+    }
+}
+
 /* dx plane = sum over tiles of B dV B^T (the adjoint of the input
  * transform): overlapping tiles are added in registers, each row written
  * once (overwritten, or added to when acc). */
@@ -250,13 +271,7 @@ static void input_adjoint(const geo *gp, const float *dv, size_t xs, float *dxp,
     for (int th = 0; th < g->th; th++) {
         const float *vt = dv + (size_t)th * g->tw;
         __m512 d[4][4]; /* [column window j][row k] */
-        for (int j = 0; j < 4; j++) {
-            __m512 v0 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(0 + j) * xs);
-            __m512 v1 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(4 + j) * xs);
-            __m512 v2 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(8 + j) * xs);
-            __m512 v3 = _mm512_maskz_loadu_ps(g->tmask, vt + (size_t)(12 + j) * xs);
-            wino_b(v0, v1, v2, v3, d[j]);
-        }
+        b_columns(g->tmask, vt, xs, d);
         __m512 pa[4], pb[4];
         for (int l = 0; l < 4; l++) {
             __m512 cm[4];
@@ -415,13 +430,7 @@ static void small_input_transform(const small_t *sm, const float *xp, float *v, 
 static void small_output_transform(const small_t *sm, const float *m, size_t xs, float *yp)
 {
     __m512 s0[4], s1[4];
-    for (int b = 0; b < 4; b++) {
-        __m512 v0 = _mm512_maskz_loadu_ps(sm->tiles, m + (size_t)(0 + b) * xs);
-        __m512 v1 = _mm512_maskz_loadu_ps(sm->tiles, m + (size_t)(4 + b) * xs);
-        __m512 v2 = _mm512_maskz_loadu_ps(sm->tiles, m + (size_t)(8 + b) * xs);
-        __m512 v3 = _mm512_maskz_loadu_ps(sm->tiles, m + (size_t)(12 + b) * xs);
-        wino_at(v0, v1, v2, v3, &s0[b], &s1[b]);
-    }
+    at_columns(sm->tiles, m, xs, s0, s1);
     __m512 y00, y01, y10, y11;
     wino_at(s0[0], s0[1], s0[2], s0[3], &y00, &y01);
     wino_at(s1[0], s1[1], s1[2], s1[3], &y10, &y11);
@@ -455,13 +464,7 @@ static void small_input_adjoint(const small_t *sm, const float *dv, size_t xs, f
 {
     const __m512 zero = _mm512_setzero_ps();
     __m512 d[4][4], dd[4][4]; /* d: [column window j][row k]; dd: [k][j] */
-    for (int j = 0; j < 4; j++) {
-        __m512 v0 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(0 + j) * xs);
-        __m512 v1 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(4 + j) * xs);
-        __m512 v2 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(8 + j) * xs);
-        __m512 v3 = _mm512_maskz_loadu_ps(sm->tiles, dv + (size_t)(12 + j) * xs);
-        wino_b(v0, v1, v2, v3, d[j]);
-    }
+    b_columns(sm->tiles, dv, xs, d);
     for (int k = 0; k < 4; k++)
         wino_b(d[0][k], d[1][k], d[2][k], d[3][k], dd[k]);
     for (int q = 0; q < sm->nz; q++) {

@@ -132,6 +132,57 @@ static void gp_end(FILE *g)
     fprintf(g, "  set output\n}\n");
 }
 
+/* Opens the script of figure `name` in memory (*buf, *len) and writes its
+ * header (gp_begin). Returns NULL, with c->err set, when out of memory. */
+static FILE *gp_open(pctx *c, char **buf, size_t *len, const char *name, const char *what,
+                     const char *data, int w, int h)
+{
+    FILE *g = open_memstream(buf, len);
+    if (!g) {
+        rcn_errorf(c->err, "out of memory");
+        return NULL;
+    }
+    gp_begin(g, c, name, what, data, w, h);
+    return g;
+}
+
+/* Ends the script gp_open began, writes it as <name>.gp and lists the
+ * figure in plots.gp. */
+static int gp_close(pctx *c, const char *name, FILE *g, char **buf, size_t *len)
+{
+    gp_end(g);
+    char fn[340];
+    snprintf(fn, sizeof fn, "%s.gp", name);
+    if (save(c, fn, g, buf, len))
+        return -1;
+    return add_figure(c, name);
+}
+
+/* The figure's title line: "  <cmd> "<title>" font ..." (cmd "set title",
+ * or a multiplot's "set multiplot layout 2,1 title"). */
+static void gp_title(FILE *g, const char *cmd, const char *title)
+{
+    fprintf(g, "  %s ", cmd);
+    gp_quote(g, title);
+    fprintf(g, " font \"DejaVu Sans,12\"\n");
+}
+
+/* "  set <axis>tics (" with a tic per value v[0..n), labelled with the
+ * value, at the value itself or (at_index) at its index; then ")". */
+static void gp_value_tics(FILE *g, const char *axis, const double *v, int n, int at_index)
+{
+    fprintf(g, "  set %stics (", axis);
+    for (int i = 0; i < n; i++) {
+        char t[40];
+        rcn_view_fmt_value(v[i], t, sizeof t);
+        if (at_index)
+            fprintf(g, "%s\"%s\" %d", i ? ", " : "", t, i);
+        else
+            fprintf(g, "%s\"%s\" %.9g", i ? ", " : "", t, v[i]);
+    }
+    fputc(')', g);
+}
+
 /* Tics of a log-scale axis ("y", "cb") over the data range [lo, hi] (lo > 0):
  * 1, 2 and 5 times each power of ten inside it, or only the powers of ten
  * when the range spans more than three decades. gnuplot's own log tics are
@@ -382,13 +433,10 @@ static int plot_cell(pctx *c, const rcn_view_cell *cell)
 
     char *buf = NULL;
     size_t len = 0;
-    FILE *g = open_memstream(&buf, &len);
+    FILE *g = gp_open(c, &buf, &len, name, what, dat, 1000, 820);
     if (!g)
-        return rcn_errorf(c->err, "out of memory");
-    gp_begin(g, c, name, what, dat, 1000, 820);
-    fprintf(g, "  set multiplot layout 2,1 title ");
-    gp_quote(g, title);
-    fprintf(g, " font \"DejaVu Sans,12\"\n");
+        return -1;
+    gp_title(g, "set multiplot layout 2,1 title", title);
     fprintf(g, "  set grid lc rgb \"#cccccc\"\n  set lmargin 12\n  set rmargin 4\n");
     epoch_axis(g, cv.n_epochs);
     /* divergence markers: a dashed red line at the epoch it happened in,
@@ -482,12 +530,7 @@ static int plot_cell(pctx *c, const rcn_view_cell *cell)
                 dat, valname, cell->n_fold_recs > 1 ? " (mean)" : "");
     }
     fprintf(g, "  unset multiplot\n");
-    gp_end(g);
-    char fn[80];
-    snprintf(fn, sizeof fn, "%s.gp", name);
-    if (save(c, fn, g, &buf, &len))
-        return -1;
-    return add_figure(c, name);
+    return gp_close(c, name, g, &buf, &len);
 }
 
 /* ---- one swept axis: a curve per value ---------------------------------- */
@@ -538,10 +581,9 @@ static int plot_sweep(pctx *c, int axis)
                           : "mean over the non-diverged folds of each value");
     char *buf = NULL;
     size_t len = 0;
-    FILE *g = open_memstream(&buf, &len);
+    FILE *g = gp_open(c, &buf, &len, name, what, data, 1000, 820);
     if (!g)
-        return rcn_errorf(c->err, "out of memory");
-    gp_begin(g, c, name, what, data, 1000, 820);
+        return -1;
     /* few values: a legend; many: colour by value with a colour bar */
     int many = n > 10;
     double vmin = INFINITY, vmax = -INFINITY;
@@ -570,9 +612,7 @@ static int plot_sweep(pctx *c, int axis)
     } else {
         fprintf(g, "  unset colorbox\n");
     }
-    fprintf(g, "  set multiplot layout 2,1 title ");
-    gp_quote(g, title);
-    fprintf(g, " font \"DejaVu Sans,12\"\n");
+    gp_title(g, "set multiplot layout 2,1 title", title);
     fprintf(g, "  set grid lc rgb \"#cccccc\"\n  set lmargin 12\n");
     if (n > 6 && !many)
         fprintf(g, "  set key outside right top vertical\n");
@@ -640,12 +680,7 @@ static int plot_sweep(pctx *c, int axis)
         fputc('\n', g);
     }
     fprintf(g, "  unset multiplot\n");
-    gp_end(g);
-    char fn[80];
-    snprintf(fn, sizeof fn, "%s.gp", name);
-    if (save(c, fn, g, &buf, &len))
-        return -1;
-    return add_figure(c, name);
+    return gp_close(c, name, g, &buf, &len);
 }
 
 /* ---- grouping of cells by the axes a figure does not show --------------- */
@@ -767,24 +802,16 @@ static int plot_lr_group(pctx *c, const char *group, const double *lrs, int n_lr
     snprintf(title, sizeof title, "%s: mean loss against learning rate%s\n%s", r->name, gtxt,
              r->kind_test ? "one training per cell, evaluated on the test set"
                           : "mean over the folds of each cell (k-fold cross-validation)");
-    FILE *g = open_memstream(&buf, &len);
+    FILE *g = gp_open(c, &buf, &len, name, what, dat, 1000, 640);
     if (!g)
-        return rcn_errorf(c->err, "out of memory");
-    gp_begin(g, c, name, what, dat, 1000, 640);
-    fprintf(g, "  set title ");
-    gp_quote(g, title);
-    fprintf(g, " font \"DejaVu Sans,12\"\n");
+        return -1;
+    gp_title(g, "set title", title);
     fprintf(g, "  set grid lc rgb \"#cccccc\"\n  set bmargin 7\n"
                "  set key at screen 0.5, screen 0.015 center bottom horizontal maxrows 1\n");
     fprintf(g, "  set xlabel \"%s\"\n  set ylabel \"" LOSS_LABEL "\"\n", rcn_axis_label(RCN_AXIS_LR));
     if (n_lr <= 12) {
-        fprintf(g, "  set xtics (");
-        for (int j = 0; j < n_lr; j++) {
-            char v[40];
-            rcn_view_fmt_value(lrs[j], v, sizeof v);
-            fprintf(g, "%s\"%s\" %.9g", j ? ", " : "", v, lrs[j]);
-        }
-        fprintf(g, ")%s\n", n_lr > 8 ? " rotate by 45 right" : "");
+        gp_value_tics(g, "x", lrs, n_lr, 0);
+        fprintf(g, "%s\n", n_lr > 8 ? " rotate by 45 right" : "");
     }
     /* log x when the values are uneven (a list, not a range) and span a decade */
     int even = 1;
@@ -826,12 +853,7 @@ static int plot_lr_group(pctx *c, const char *group, const double *lrs, int n_lr
     if (!n_ok && !n_div && !n_inc)
         fprintf(g, "%s2 notitle", sep);
     fputc('\n', g);
-    gp_end(g);
-    char fn[340];
-    snprintf(fn, sizeof fn, "%s.gp", name);
-    if (save(c, fn, g, &buf, &len))
-        return -1;
-    return add_figure(c, name);
+    return gp_close(c, name, g, &buf, &len);
 }
 
 /* ---- heatmap: mean val loss over batch size x learning rate ------------- */
@@ -903,29 +925,17 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     w = w < 760 ? 760 : w > 2400 ? 2400 : w;
     h = h < 460 ? 460 : h > 1600 ? 1600 : h;
     int labels = n_lr <= 14 && n_lr * n_bs <= 150;
-    FILE *g = open_memstream(&buf, &len);
+    FILE *g = gp_open(c, &buf, &len, name, what, dat, w, h);
     if (!g)
-        return rcn_errorf(c->err, "out of memory");
-    gp_begin(g, c, name, what, dat, w, h);
-    fprintf(g, "  set title ");
-    gp_quote(g, title);
-    fprintf(g, " font \"DejaVu Sans,12\"\n");
+        return -1;
+    gp_title(g, "set title", title);
     fprintf(g, "  set xlabel \"%s\"\n  set ylabel \"%s\"\n", rcn_axis_label(RCN_AXIS_LR),
             rcn_axis_label(RCN_AXIS_BATCH));
     fprintf(g, "  set xrange [-0.5:%g]\n  set yrange [-0.5:%g]\n", n_lr - 0.5, n_bs - 0.5);
-    fprintf(g, "  set xtics (");
-    for (int i = 0; i < n_lr; i++) {
-        char v[40];
-        rcn_view_fmt_value(lrs[i], v, sizeof v);
-        fprintf(g, "%s\"%s\" %d", i ? ", " : "", v, i);
-    }
-    fprintf(g, ")%s\n  set ytics (", n_lr > 10 ? " rotate by 60 right" : "");
-    for (int i = 0; i < n_bs; i++) {
-        char v[40];
-        rcn_view_fmt_value(bss[i], v, sizeof v);
-        fprintf(g, "%s\"%s\" %d", i ? ", " : "", v, i);
-    }
-    fprintf(g, ")\n  set tics scale 0\n  unset grid\n");
+    gp_value_tics(g, "x", lrs, n_lr, 1);
+    fprintf(g, "%s\n", n_lr > 10 ? " rotate by 60 right" : "");
+    gp_value_tics(g, "y", bss, n_bs, 1);
+    fprintf(g, "\n  set tics scale 0\n  unset grid\n");
     fprintf(g, "  set palette defined (0 \"#440154\", 0.25 \"#3b528b\", 0.5 \"#21918c\", "
                "0.75 \"#5ec962\", 1 \"#fde725\")\n");
     fprintf(g, "  set cblabel \"mean %s loss (cross-entropy per sample)\"\n", valname);
@@ -978,12 +988,7 @@ static int plot_heatmap(pctx *c, const char *group, const double *lrs, int n_lr,
     if (!strcmp(sep, "  plot "))
         fprintf(g, "%s2 notitle", sep);
     fputc('\n', g);
-    gp_end(g);
-    char fn[340];
-    snprintf(fn, sizeof fn, "%s.gp", name);
-    if (save(c, fn, g, &buf, &len))
-        return -1;
-    return add_figure(c, name);
+    return gp_close(c, name, g, &buf, &len);
 }
 
 /* For each group of the other axes (in cell order): Figure 20 per group

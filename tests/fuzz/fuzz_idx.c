@@ -14,16 +14,6 @@
 #include "fuzz_common.h"
 #include "rcn/data.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fuzz_setup("idx");
-    return 0;
-}
-
 /* Writes content to path, gzip-compressed when gz. */
 static void put(const char *path, const uint8_t *p, size_t n, int gz)
 {
@@ -41,10 +31,10 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void idx_one(const uint8_t *data, size_t size)
 {
-    if (size < 1 || size > (1u << 20))
-        return 0;
+    if (size < 1)
+        return;
     const int mode = data[0] & 3, gz = (data[0] >> 2) & 1;
     data++, size--;
     rcn_error err;
@@ -68,8 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)sum;
             free(px);
         } else {
-            FUZZ_ASSERT(err.msg[0] && strstr(err.msg, "images"), "error names no file: %s",
-                        err.msg);
+            FUZZ_ASSERT_NAMES(err, "images");
         }
     } else if (mode == 1) {
         put("labels", data, size, gz);
@@ -81,12 +70,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 FUZZ_ASSERT(lb[i] <= 9, "label %u at %lld", lb[i], (long long)i);
             free(lb);
         } else {
-            FUZZ_ASSERT(err.msg[0] && strstr(err.msg, "labels"), "error names no file: %s",
-                        err.msg);
+            FUZZ_ASSERT_NAMES(err, "labels");
         }
     } else {
         if (size < 1)
-            return 0;
+            return;
         size_t cut = (size_t)data[0] * (size - 1) / 256;
         data++, size--;
         put("pair-images", data, cut, gz);
@@ -105,8 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
             FUZZ_ASSERT(ds.images == NULL && ds.labels == NULL && ds.n == 0,
                         "failed load left data behind");
-            FUZZ_ASSERT(strstr(err.msg, "pair-"), "error names no file: %s", err.msg);
+            FUZZ_ASSERT_NAMES(err, "pair-");
         }
     }
-    return 0;
 }
+
+FUZZ_TARGET("idx", NULL, idx_one)

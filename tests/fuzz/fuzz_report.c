@@ -10,34 +10,17 @@
 #include "fuzz_common.h"
 #include "rcn/view.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static void report_one(const uint8_t *data, size_t size)
 {
-    (void)argc, (void)argv;
-    fuzz_setup("report");
-    return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    if (size > (1u << 20))
-        return 0;
     rcn_error err;
     fuzz_write("run.json", data, size);
     rcn_view_report *view = NULL;
     int loaded = rcn_view_load("run.json", &view, &err) == 0;
     if (loaded) {
-        FILE *null = fopen("/dev/null", "w");
-        rcn_view_table_opts o = {0, 0};
-        FUZZ_ASSERT(rcn_view_print(null, view, &o, &err) == 0, "print: %s", err.msg);
-        o.markdown = 1, o.top = 3;
-        FUZZ_ASSERT(rcn_view_print(null, view, &o, &err) == 0, "print md: %s", err.msg);
-        fclose(null);
+        FUZZ_ASSERT(fuzz_view_print(view, 3, &err) == 0, "print: %s", err.msg);
         rcn_view_free(view);
     } else {
-        FUZZ_ASSERT(strstr(err.msg, "run.json"), "error names no file: %s", err.msg);
+        FUZZ_ASSERT_NAMES(err, "run.json");
     }
     json_error_t jerr;
     json_t *j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
@@ -52,5 +35,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         json_decref(j);
     }
-    return 0;
 }
+
+FUZZ_TARGET("report", NULL, report_one)

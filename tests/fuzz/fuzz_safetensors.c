@@ -13,16 +13,6 @@
 #include "rcn/netfile.h"
 #include "rcn/safetensors.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fuzz_setup("safetensors");
-    return 0;
-}
-
 static int same_bits(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
 
 static void round_trip(const rcn_st_file *f)
@@ -60,10 +50,8 @@ static void round_trip(const rcn_st_file *f)
     rcn_st_file_free(&g);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void safetensors_one(const uint8_t *data, size_t size)
 {
-    if (size > (1u << 20))
-        return 0;
     fuzz_write("model.safetensors", data, size);
     rcn_error err;
     rcn_st_file f;
@@ -80,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rcn_st_file_free(&f);
     } else {
         FUZZ_ASSERT(f.n == 0 && f.t == NULL && f.metadata == NULL, "failed read left data");
-        FUZZ_ASSERT(strstr(err.msg, "model.safetensors"), "error names no file: %s", err.msg);
+        FUZZ_ASSERT_NAMES(err, "model.safetensors");
     }
 
     json_t *meta = NULL;
@@ -99,7 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_decref(meta);
     } else {
         FUZZ_ASSERT(meta == NULL, "metadata returned on failure");
-        FUZZ_ASSERT(strstr(err.msg, "model.safetensors"), "error names no file: %s", err.msg);
+        FUZZ_ASSERT_NAMES(err, "model.safetensors");
     }
-    return 0;
 }
+
+FUZZ_TARGET("safetensors", NULL, safetensors_one)

@@ -48,23 +48,34 @@ has_line() {
     return 1
 }
 
-# ---- 1. the table ------------------------------------------------------------
-while IFS= read -r row; do
-    case $row in '#'* | '') continue ;; esac
-    IFS='|' read -r name want cmd expect <<<"$row"
-    name=${name%% } want=${want// /} cmd=${cmd# } cmd=${cmd% } expect=${expect# }
-    eval "args=($cmd)"
-    timeout 120 "$RCN" "${args[@]}" >"$T/out" 2>"$T/err"
-    rc=$?
+# expect NAME WANT_RC EXPECTED_LINE CMD...: CMD (killed after
+# $EXPECT_TIMEOUT seconds, default 300) exits WANT_RC and its stderr has
+# the line EXPECTED_LINE (as has_line); passes or fails the case NAME.
+expect() {
+    local name=$1 want=$2 line=$3
+    shift 3
+    timeout "${EXPECT_TIMEOUT:-300}" "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
     if [ "$rc" != "$want" ]; then
         fail "$name" "exit $rc, want $want; stderr: $(head -2 "$T/err")"
-    elif ! has_line "$T/err" "$expect"; then
+    elif ! has_line "$T/err" "$line"; then
         fail "$name" "stderr lacks the line
-      want: $expect
+      want: $line
       got:  $(head -3 "$T/err")"
     else
         pass "$name"
+        return 0
     fi
+    return 1
+}
+
+# ---- 1. the table ------------------------------------------------------------
+while IFS= read -r row; do
+    case $row in '#'* | '') continue ;; esac
+    IFS='|' read -r name want cmd line <<<"$row"
+    name=${name%% } want=${want// /} cmd=${cmd# } cmd=${cmd% } line=${line# }
+    eval "args=($cmd)"
+    EXPECT_TIMEOUT=120 expect "$name" "$want" "$line" "$RCN" "${args[@]}"
 done <"$B/cases.txt"
 
 # ---- 2. the job cases of tests/bad/jobs, through the command line -------------
@@ -114,24 +125,6 @@ job() {
            "stages": [{"channels": 2, "blocks": 1}], "dropout": 0.5},
  "epochs": 2, "batch_size": 16, "grid": {"lr": $2}, "validation": {"kind": "kfold", "folds": $3}}
 JOB
-}
-# expect NAME WANT_RC EXPECTED_LINE CMD...: like a table row, with set-up done.
-expect() {
-    local name=$1 want=$2 line=$3
-    shift 3
-    timeout 300 "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    if [ "$rc" != "$want" ]; then
-        fail "$name" "exit $rc, want $want; stderr: $(head -2 "$T/err")"
-    elif ! has_line "$T/err" "$line"; then
-        fail "$name" "stderr lacks the line
-      want: $line
-      got:  $(head -3 "$T/err")"
-    else
-        pass "$name"
-        return 0
-    fi
-    return 1
 }
 same() { cmp -s "$1" "$2"; }
 no_temp_files() { ! ls -a "$1" | grep -q '\.tmp\.'; }

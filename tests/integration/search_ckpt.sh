@@ -13,9 +13,7 @@ make_data
 EPOCHS=${RCN_TEST_CKPT_EPOCHS:-8} write_job "$T/job.json" '{"batch_size": [16], "lr": [0.02, 0.05, 0.1]}' 2
 total=6
 
-"${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$T/base.json" --quiet >/dev/null ||
-    bad "uninterrupted run failed"
-folds "$T/base.json" >"$T/base.folds"
+base_run "$T/job.json"
 [ ! -e "$T/base.ckpt" ] || bad "uninterrupted run left $T/base.ckpt"
 
 # wait_ckpt DIR PID: waits until DIR holds a checkpoint (or PID ends); fails

@@ -52,6 +52,14 @@ folds() {
     jq -c '.folds[] | del(.seconds) | .epochs |= map(del(.seconds, .images_per_second))' "$1"
 }
 
+# base_run JOB: the uninterrupted search of JOB at -np 2, its report in
+# $T/base.json and that report's folds (as above) in $T/base.folds.
+base_run() {
+    "${MPIRUN[@]}" -np 2 "$RCN" search "$1" --out "$T/base.json" --quiet >/dev/null ||
+        bad "uninterrupted run failed"
+    folds "$T/base.json" >"$T/base.folds"
+}
+
 # journal_folds JOURNAL: number of fold lines (whole lines only).
 journal_folds() {
     cat "$1" 2>/dev/null | grep -c '^{"type":"fold"' || true

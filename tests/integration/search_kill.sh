@@ -8,9 +8,7 @@ make_data
 EPOCHS=2 write_job "$T/job.json" '{"batch_size": [16, 32], "lr": [0.02, 0.05, 0.1, 0.2]}' 4
 total=32
 
-"${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$T/base.json" --quiet >/dev/null ||
-    bad "uninterrupted run failed"
-folds "$T/base.json" >"$T/base.folds"
+base_run "$T/job.json"
 [ "$(wc -l <"$T/base.folds")" = $total ] || bad "baseline has $(wc -l <"$T/base.folds") folds"
 
 out=$T/run.json

@@ -18,6 +18,21 @@ fold_lines() {
     grep '^{"type":"fold"' "$1" | jq -c 'del(.seconds) | .epochs |= map(del(.seconds, .images_per_second))' | sort
 }
 rung_lines() { grep '^{"type":"rung"' "$1" | jq -c '[.rung, .epochs, .folds, [.cells[] | [.cell, .status, .score]]]'; }
+same_race() { # same_race JOURNAL WHAT: its fold lines and rungs are those of -np 1
+    cmp -s "$T/base.folds" <(fold_lines "$1") || bad "$2: other fold lines"
+    cmp -s "$T/base.rungs" <(rung_lines "$1") || bad "$2: other rungs"
+}
+start_race() { # start_race NAME: a race at -np 2 in the background into $T/NAME/r.json
+    out=$T/$1/r.json
+    journal=$T/$1/r.journal.jsonl
+    mkdir -p "$T/$1"
+    "${MPIRUN[@]}" -np 2 "$RCN" search "$T/race.json" --out "$out" >/dev/null 2>"$T/$1.stderr" &
+    pid=$!
+}
+resume_race() { # resume_race NP WHAT: the race of start_race resumed at -np NP, to the end
+    "${MPIRUN[@]}" -np "$1" "$RCN" search "$T/race.json" --out "$out" >/dev/null 2>"$out.resume" ||
+        bad "resume after $2: $(tail -3 "$out.resume")"
+}
 run() { # run NP OUT: a whole race
     mkdir -p "$(dirname "$2")"
     "${MPIRUN[@]}" -np "$1" "$RCN" search "$T/race.json" --out "$2" >"$2.stdout" 2>"$2.stderr" ||
@@ -29,10 +44,7 @@ for np in 1 2 3; do run $np "$T/np$np/r.json"; done
 fold_lines "$T/np1/r.journal.jsonl" >"$T/base.folds"
 rung_lines "$T/np1/r.journal.jsonl" >"$T/base.rungs"
 [ "$(wc -l <"$T/base.rungs")" = 3 ] || bad "want 3 rung lines, got $(wc -l <"$T/base.rungs")"
-for np in 2 3; do
-    cmp -s "$T/base.folds" <(fold_lines "$T/np$np/r.journal.jsonl") || bad "-np $np: other fold lines"
-    cmp -s "$T/base.rungs" <(rung_lines "$T/np$np/r.journal.jsonl") || bad "-np $np: other rungs"
-done
+for np in 2 3; do same_race "$T/np$np/r.journal.jsonl" "-np $np"; done
 dups=$(grep '^{"type":"fold"' "$T/np2/r.journal.jsonl" | jq -c '[.cell, .fold, (.epochs | length)]' | sort | uniq -d | wc -l)
 [ "$dups" = 0 ] || bad "$dups fold results journaled twice"
 for np in 1 2 3; do
@@ -54,11 +66,7 @@ winner=$(jq -r '.winner.key // .winner' "$T/replay.json")
 echo "replay of the exhaustive journal: same rungs, winner $winner"
 
 # 3: kill -9 of everything mid-race, then resume: the same race
-out=$T/k/r.json
-journal=$T/k/r.journal.jsonl
-mkdir -p "$T/k"
-"${MPIRUN[@]}" -np 2 "$RCN" search "$T/race.json" --out "$out" >/dev/null 2>"$T/k.stderr" &
-pid=$!
+start_race k
 if wait_folds "$journal" 22 $pid; then # past rung 0 (20 jobs), inside rung 1
     kill -9 $pid $(pgrep -P $pid)
 else
@@ -66,20 +74,14 @@ else
 fi
 wait $pid 2>/dev/null
 n=$(journal_folds "$journal")
-"${MPIRUN[@]}" -np 3 "$RCN" search "$T/race.json" --out "$out" >/dev/null 2>"$T/k2.stderr" ||
-    bad "resume after kill -9: $(tail -3 "$T/k2.stderr")"
-grep -q "$n done before" "$T/k2.stderr" || bad "resume did not start from the $n journaled fold jobs"
-cmp -s "$T/base.folds" <(fold_lines "$journal") || bad "kill -9 + resume: other fold lines"
-cmp -s "$T/base.rungs" <(rung_lines "$journal") || bad "kill -9 + resume: other rungs"
+resume_race 3 "kill -9"
+grep -q "$n done before" "$out.resume" || bad "resume did not start from the $n journaled fold jobs"
+same_race "$journal" "kill -9 + resume"
 [ ! -e "$T/k/r.ckpt" ] || bad "kill -9 + resume: checkpoints left"
 echo "kill -9 after $n fold jobs, resumed at -np 3: the same race"
 
 # 4: SIGTERM to rank 0 mid-race: exit 75, partial report, resume: the same race
-out=$T/t/r.json
-journal=$T/t/r.journal.jsonl
-mkdir -p "$T/t"
-"${MPIRUN[@]}" -np 2 "$RCN" search "$T/race.json" --out "$out" >/dev/null 2>"$T/t.stderr" &
-pid=$!
+start_race t
 if wait_folds "$journal" 5 $pid && r0=$(rank_pid $pid 0); then
     kill -TERM "$r0"
 else
@@ -90,10 +92,8 @@ rc=$?
 n=$(journal_folds "$journal")
 [ $rc = 75 ] || bad "SIGTERM: exit $rc, want 75"
 [ "$(jq -r .meta.status "$out")" = interrupted ] || bad "SIGTERM: report status $(jq -r .meta.status "$out")"
-"${MPIRUN[@]}" -np 1 "$RCN" search "$T/race.json" --out "$out" >/dev/null 2>"$T/t2.stderr" ||
-    bad "resume after SIGTERM: $(tail -3 "$T/t2.stderr")"
-cmp -s "$T/base.folds" <(fold_lines "$journal") || bad "SIGTERM + resume: other fold lines"
-cmp -s "$T/base.rungs" <(rung_lines "$journal") || bad "SIGTERM + resume: other rungs"
+resume_race 1 SIGTERM
+same_race "$journal" "SIGTERM + resume"
 [ "$(jq -r .meta.status "$out")" = complete ] || bad "after resume: status $(jq -r .meta.status "$out")"
 echo "SIGTERM at $n fold jobs: exit 75, resumed: the same race"
 

@@ -12,9 +12,7 @@ make_data
 EPOCHS=${RCN_TEST_SIGNAL_EPOCHS:-5} write_job "$T/job.json" '{"batch_size": [16, 32], "lr": [0.02, 0.05, 0.1]}' 4
 total=24
 
-"${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$T/base.json" --quiet >/dev/null ||
-    bad "uninterrupted run failed"
-folds "$T/base.json" >"$T/base.folds"
+base_run "$T/job.json"
 
 out=$T/run.json
 journal=$T/run.journal.jsonl

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "rcn/checkpoint.h"
 #include "rcn/net.h"
 #include "rcn/rng.h"
@@ -30,12 +31,6 @@
 #define NVAL 50
 #define PIX (RCN_IMG_H * RCN_IMG_W)
 #define EPOCHS 3
-
-/* dropout 0.5 so that the dropout streams are exercised too */
-static const char *SPEC =
-    "{\"stem\": {\"kernel\": 3, \"stride\": 1, \"channels\": 4, \"maxpool\": true},"
-    " \"stages\": [{\"channels\": 4, \"blocks\": 1}, {\"channels\": 8, \"blocks\": 1}],"
-    " \"dropout\": 0.5}";
 
 static uint8_t images[(NTRAIN + NVAL) * PIX], labels[NTRAIN + NVAL];
 static int32_t train_idx[NTRAIN], val_idx[NVAL];
@@ -48,9 +43,7 @@ static const rcn_ckpt_id ID0 = {"0123456789abcdef", 4, 2, 32, 0};
 static void make_data(void)
 {
     rcn_rng r;
-    rcn_rng_seed(&r, 99, RCN_STREAM_TEST, 0, 0);
-    for (size_t i = 0; i < sizeof images; i++)
-        images[i] = (uint8_t)rcn_rng_below(&r, 256);
+    fixture_noise(&r, 99, images, sizeof images);
     for (int i = 0; i < NTRAIN + NVAL; i++)
         labels[i] = (uint8_t)(images[i * PIX + 400] % 10); /* learnable */
     for (int i = 0; i < NTRAIN; i++)
@@ -66,15 +59,7 @@ static rcn_hparams hparams(int epochs)
                          .stream_a = 2};
 }
 
-static rcn_net *new_net(uint64_t seed)
-{
-    rcn_error err = {{0}};
-    rcn_net *n = rcn_net_create(&arch, 32, &err);
-    CHECK(n != NULL, "create: %s", err.msg);
-    if (n)
-        rcn_net_init(n, seed, 2);
-    return n;
-}
+static rcn_net *new_net(uint64_t seed) { return fixture_net(&arch, 32, seed, 2); }
 
 static rcn_ckpt_id id_of(rcn_net *net)
 {
@@ -187,17 +172,27 @@ static void write_bytes(const char *path, const void *p, size_t n)
         fclose(f);
 }
 
+/* Trains net `epochs` more epochs and checkpoints it as path (128 bytes:
+ * <dir>/name) with id *id; returns the training's result. */
+static rcn_train_result *train_saved(rcn_net *net, int epochs, const char *name, char *path,
+                                     rcn_ckpt_id *id)
+{
+    rcn_error err = {{0}};
+    snprintf(path, 128, "%s/%s", dir, name);
+    rcn_train_result *r = rcn_train_result_create(EPOCHS, &err);
+    rcn_hparams hp = hparams(epochs);
+    rcn_train(net, &tr, &va, &hp, NULL, r, &err);
+    *id = id_of(net);
+    CHECK(rcn_ckpt_save(path, id, net, r, &err) == 0, "save: %s", err.msg);
+    return r;
+}
+
 static void test_refused(rcn_net *net)
 {
     rcn_error err = {{0}};
     char path[128], bad[128];
-    snprintf(path, sizeof path, "%s/good.ckpt", dir);
-    snprintf(bad, sizeof bad, "%s/bad.ckpt", dir);
-    rcn_train_result *r = rcn_train_result_create(EPOCHS, &err);
-    rcn_hparams hp = hparams(1);
-    rcn_train(net, &tr, &va, &hp, NULL, r, &err);
-    rcn_ckpt_id id = id_of(net);
-    CHECK(rcn_ckpt_save(path, &id, net, r, &err) == 0, "save: %s", err.msg);
+    rcn_ckpt_id id;
+    rcn_train_result *r = train_saved(net, 1, "good.ckpt", path, &id);
 
     snprintf(bad, sizeof bad, "%s/none.ckpt", dir);
     CHECK(rcn_ckpt_load(bad, &id, net, r, &err) == RCN_CKPT_NONE, "missing file");
@@ -245,13 +240,10 @@ static void test_capacity(rcn_net *net)
 {
     rcn_error err = {{0}};
     char path[128];
-    snprintf(path, sizeof path, "%s/two.ckpt", dir);
-    rcn_train_result *r = rcn_train_result_create(EPOCHS, &err);
-    rcn_hparams hp = hparams(2);
-    rcn_train(net, &tr, &va, &hp, NULL, r, &err);
-    rcn_ckpt_id id = id_of(net);
-    CHECK(rcn_ckpt_save(path, &id, net, r, &err) == 0, "save: %s", err.msg);
+    rcn_ckpt_id id;
+    rcn_train_result *r = train_saved(net, 2, "two.ckpt", path, &id);
     expect_refused(path, &id, net, 1, "n_epochs");
+    rcn_hparams hp = hparams(2);
     /* a failing after_epoch hook ends the training with its error */
     hook_log log = {0, 0, 1};
     rcn_train_hooks hooks = {.after_epoch = after_epoch, .after_ud = &log};
@@ -318,11 +310,8 @@ static void test_rcn8_cost(void)
 
 int main(void)
 {
-    json_error_t jerr;
-    json_t *j = json_loads(SPEC, 0, &jerr);
     rcn_error err = {{0}};
-    CHECK(j && rcn_arch_from_json(j, "test: model", &arch, &err) == 0, "arch: %s", err.msg);
-    json_decref(j);
+    fixture_arch(FIXTURE_SMALL_SPEC, &arch);
     snprintf(dir, sizeof dir, "/tmp/rcn_test_ckpt.XXXXXX");
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     make_data();

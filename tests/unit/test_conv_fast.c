@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "rcn/nn.h"
 #include "rcn/rng.h"
 
@@ -40,55 +41,14 @@ static void fill(float *p, size_t n)
         p[i] = 2.0f * rcn_rng_uniform(&rng) - 1.0f;
 }
 
-/* Naive double-precision forward and gradients (CNHW, (cout,cin,k,k)). */
-static double xat(const rcn_conv_shape *s, int n, const float *x, int ci, int b, int ih, int iw)
-{
-    if (ih < 0 || ih >= s->h || iw < 0 || iw >= s->w)
-        return 0.0;
-    return x[(((size_t)ci * n + b) * s->h + ih) * s->w + iw];
-}
-
-static void naive_fwd(const rcn_conv_shape *s, int n, const float *x, const float *w, double *y)
-{
-    for (int co = 0; co < s->cout; co++)
-        for (int b = 0; b < n; b++)
-            for (int oh = 0; oh < s->ho; oh++)
-                for (int ow = 0; ow < s->wo; ow++) {
-                    double acc = 0;
-                    for (int ci = 0; ci < s->cin; ci++)
-                        for (int kh = 0; kh < s->k; kh++)
-                            for (int kw = 0; kw < s->k; kw++)
-                                acc += w[(((size_t)co * s->cin + ci) * s->k + kh) * s->k + kw] *
-                                       xat(s, n, x, ci, b, oh * s->stride - s->pad + kh,
-                                           ow * s->stride - s->pad + kw);
-                    y[(((size_t)co * n + b) * s->ho + oh) * s->wo + ow] = acc;
-                }
-}
-
+/* Naive double-precision gradients (fixtures.h). */
 static void naive_bwd(const rcn_conv_shape *s, int n, const float *x, const float *w,
                       const float *dy, double *dx, double *dw)
 {
     size_t xl = (size_t)s->cin * n * s->h * s->w, wl = (size_t)s->cout * s->cin * s->k * s->k;
     memset(dx, 0, xl * sizeof(double));
     memset(dw, 0, wl * sizeof(double));
-    for (int co = 0; co < s->cout; co++)
-        for (int b = 0; b < n; b++)
-            for (int oh = 0; oh < s->ho; oh++)
-                for (int ow = 0; ow < s->wo; ow++) {
-                    double g = dy[(((size_t)co * n + b) * s->ho + oh) * s->wo + ow];
-                    for (int ci = 0; ci < s->cin; ci++)
-                        for (int kh = 0; kh < s->k; kh++)
-                            for (int kw = 0; kw < s->k; kw++) {
-                                int ih = oh * s->stride - s->pad + kh;
-                                int iw = ow * s->stride - s->pad + kw;
-                                if (ih < 0 || ih >= s->h || iw < 0 || iw >= s->w)
-                                    continue;
-                                size_t xi = (((size_t)ci * n + b) * s->h + ih) * s->w + iw;
-                                size_t wi = (((size_t)co * s->cin + ci) * s->k + kh) * s->k + kw;
-                                dw[wi] += g * x[xi];
-                                dx[xi] += g * w[wi];
-                            }
-                }
+    fixture_conv_loops(s, n, x, w, NULL, dy, dx, dw);
 }
 
 /* max |a - ref| / (scale of ref), scale = max(1, rms(ref) * sqrt(terms)). */
@@ -176,7 +136,7 @@ static void run_case(const shape *c, const impl *im)
     fill(x, xl);
     fill(w, wl);
     fill(dy, yl);
-    naive_fwd(&s, n, x, w, yr);
+    fixture_conv_naive(&s, n, x, w, yr);
     naive_bwd(&s, n, x, w, dy, dxr, dwr);
 
     for (size_t i = 0; i < NCAN; i++)
@@ -315,7 +275,7 @@ static void self_test(void)
     fill(w, wl);
     for (size_t i = 0; i < wl; i++)
         wf[i] = w[(i / 9) * 9 + 8 - i % 9]; /* rotated kernel */
-    naive_fwd(&s, 2, x, w, yr);
+    fixture_conv_naive(&s, 2, x, w, yr);
     rcn_conv_forward(&s, 2, x, wf, y, scr);
     CHECK(rel_err(y, yr, yl) > 1e-2, "self-test: a rotated kernel must be caught");
     free(x), free(w), free(wf), free(y), free(scr), free(yr);

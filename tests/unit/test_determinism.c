@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "rcn/net.h"
 #include "rcn/rng.h"
 #include "rcn/train.h"
@@ -21,35 +22,14 @@
 #define NVAL 50
 #define PIX (RCN_IMG_H * RCN_IMG_W)
 
-/* dropout 0.5 so that the dropout streams are exercised too */
-static const char *SPEC =
-    "{\"stem\": {\"kernel\": 3, \"stride\": 1, \"channels\": 4, \"maxpool\": true},"
-    " \"stages\": [{\"channels\": 4, \"blocks\": 1}, {\"channels\": 8, \"blocks\": 1}],"
-    " \"dropout\": 0.5}";
-
 static uint8_t images[(NTRAIN + NVAL) * PIX], labels[NTRAIN + NVAL];
 static int32_t train_idx[NTRAIN], val_idx[NVAL];
 static rcn_arch arch;
 
-static int make_arch(void)
-{
-    json_error_t jerr;
-    json_t *j = json_loads(SPEC, 0, &jerr);
-    if (!j)
-        return -1;
-    rcn_error err = {{0}};
-    int rc = rcn_arch_from_json(j, "test: model", &arch, &err);
-    json_decref(j);
-    CHECK(rc == 0, "arch: %s", err.msg);
-    return rc;
-}
-
 static void make_data(void)
 {
     rcn_rng r;
-    rcn_rng_seed(&r, 1234, RCN_STREAM_TEST, 0, 0);
-    for (size_t i = 0; i < sizeof images; i++)
-        images[i] = (uint8_t)rcn_rng_below(&r, 256);
+    fixture_noise(&r, 1234, images, sizeof images);
     for (int i = 0; i < NTRAIN + NVAL; i++)
         labels[i] = (uint8_t)rcn_rng_below(&r, 10);
     /* the splits use scattered, non-contiguous indices */
@@ -68,16 +48,6 @@ static void make_data(void)
     CHECK(k == NVAL, "split construction (%d)", k);
 }
 
-static rcn_net *new_net(int max_batch, uint64_t seed, uint64_t stream_a)
-{
-    rcn_error err = {{0}};
-    rcn_net *n = rcn_net_create(&arch, max_batch, &err);
-    CHECK(n != NULL, "create: %s", err.msg);
-    if (n)
-        rcn_net_init(n, seed, stream_a);
-    return n;
-}
-
 static int same_params(rcn_net *a, rcn_net *b)
 {
     return rcn_net_num_params(a) == rcn_net_num_params(b) &&
@@ -94,8 +64,9 @@ static int same_buffers(rcn_net *a, rcn_net *b)
 
 static void test_init(void)
 {
-    rcn_net *a = new_net(8, 42, 0), *b = new_net(8, 42, 0), *c = new_net(8, 43, 0),
-            *d = new_net(8, 42, 1), *e = new_net(16, 42, 0);
+    rcn_net *a = fixture_net(&arch, 8, 42, 0), *b = fixture_net(&arch, 8, 42, 0),
+            *c = fixture_net(&arch, 8, 43, 0), *d = fixture_net(&arch, 8, 42, 1),
+            *e = fixture_net(&arch, 16, 42, 0);
     if (!a || !b || !c || !d || !e)
         return;
     CHECK(same_params(a, b), "same seed: params differ");
@@ -136,7 +107,7 @@ static void test_init(void)
 
 static void test_load_batch(void)
 {
-    rcn_net *n = new_net(4, 1, 0);
+    rcn_net *n = fixture_net(&arch, 4, 1, 0);
     if (!n)
         return;
     int32_t idx[3] = {17, 3, 240};
@@ -162,7 +133,7 @@ typedef struct {
 
 static run train_once(int max_batch, uint64_t init_seed, uint64_t hp_seed, uint64_t stream_a)
 {
-    run r = {new_net(max_batch, init_seed, 0), rcn_train_result_create(2, NULL)};
+    run r = {fixture_net(&arch, max_batch, init_seed, 0), rcn_train_result_create(2, NULL)};
     if (!r.net || !r.res)
         return r;
     rcn_hparams hp = {.batch_size = 32,
@@ -246,7 +217,7 @@ static void test_training(void)
     CHECK(!same_result(a.res, other.res), "hp.seed 7 vs 8: identical losses");
     CHECK(!same_params(a.net, fold.net), "stream_a 0 vs 1: identical params");
     /* training moved the params away from the init */
-    rcn_net *init = new_net(32, 42, 0);
+    rcn_net *init = fixture_net(&arch, 32, 42, 0);
     if (init) {
         CHECK(!same_params(a.net, init), "training left the params at their init");
         rcn_net_destroy(init);
@@ -281,7 +252,7 @@ out:
 
 int main(void)
 {
-    if (make_arch() != 0)
+    if (fixture_arch(FIXTURE_SMALL_SPEC, &arch) != 0)
         return check_exit("test_determinism");
     make_data();
     test_init();

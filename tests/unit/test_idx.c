@@ -10,28 +10,10 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "rcn/data.h"
 
-static char tmpdir[256];
-
-static const char *P(const char *name)
-{
-    static char bufs[8][512];
-    static int k = 0;
-    char *b = bufs[k++ % 8];
-    snprintf(b, 512, "%s/%s", tmpdir, name);
-    return b;
-}
-
-static void put_bytes(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || (len && fwrite(data, 1, len, f) != len)) {
-        perror(path);
-        exit(2);
-    }
-    fclose(f);
-}
+#define P(name) fixture_path(name)
 
 static void put_gz(const char *path, const void *data, size_t len)
 {
@@ -118,8 +100,8 @@ static void test_roundtrip(const char *suffix)
     for (int i = 0; i < N; i++)
         lb[i] = (uint8_t)((i * 3) % 10);
     char ip[512], lp[512];
-    snprintf(ip, sizeof ip, "%s/rt-images%s", tmpdir, suffix);
-    snprintf(lp, sizeof lp, "%s/rt-labels%s", tmpdir, suffix);
+    snprintf(ip, sizeof ip, "%s/rt-images%s", fixture_tmpdir(), suffix);
+    snprintf(lp, sizeof lp, "%s/rt-labels%s", fixture_tmpdir(), suffix);
     rcn_error err = {{0}};
     int32_t dims[3] = {N, 28, 28};
     CHECK(rcn_idx_write(ip, px, 3, dims, &err) == 0, "write %s: %s", ip, err.msg);
@@ -158,7 +140,7 @@ static void test_resolve(void)
 {
     char d[512], ip[1024], lp[1024];
     rcn_error err = {{0}};
-    snprintf(d, sizeof d, "%s/res", tmpdir);
+    snprintf(d, sizeof d, "%s/res", fixture_tmpdir());
     mkdir(d, 0755);
     /* Nothing there: the message names the dir and both candidates. */
     CHECK(rcn_dataset_resolve(d, "train", ip, lp, sizeof ip, &err) == -1, "empty dir resolves");
@@ -190,7 +172,7 @@ static void test_resolve(void)
     CHECK(!strcmp(ip, p), "resolved %s, want %s", ip, p);
     /* Raw present too: raw wins. */
     snprintf(p, sizeof p, "%s/t10k-images-idx3-ubyte", d);
-    put_bytes(p, img, 16 + 2 * 784);
+    fixture_put_bytes(p, img, 16 + 2 * 784);
     CHECK(rcn_dataset_resolve(d, "t10k", ip, lp, sizeof ip, &err) == 0 && !strcmp(ip, p),
           "raw should win: got %s", ip);
     rcn_dataset ds;
@@ -213,11 +195,11 @@ static void test_bad_files(void)
 
     /* Truncated header: 2 bytes; magic ok but sizes cut; empty file. */
     b = mk_images(0x803, 3, 28, 28, 0, 0, &len);
-    put_bytes(P("hdr2"), b, 2);
+    fixture_put_bytes(P("hdr2"), b, 2);
     EXPECT_IMG_ERR(P("hdr2"), "truncated header: file has only 2 bytes");
-    put_bytes(P("hdr10"), b, 10);
+    fixture_put_bytes(P("hdr10"), b, 10);
     EXPECT_IMG_ERR(P("hdr10"), "truncated header: file has only 10 bytes, an idx3 header needs 16");
-    put_bytes(P("empty"), b, 0);
+    fixture_put_bytes(P("empty"), b, 0);
     EXPECT_IMG_ERR(P("empty"), "truncated header");
     put_gz(P("hdr10.gz"), b, 10);
     EXPECT_IMG_ERR(P("hdr10.gz"), "truncated header: decompressed file has only 10 bytes");
@@ -225,7 +207,7 @@ static void test_bad_files(void)
 
     /* Truncated data, raw and gzip: the exact message. */
     b = mk_images(0x803, 3, 28, 28, 2, 0, &len);
-    put_bytes(P("trunc"), b, len);
+    fixture_put_bytes(P("trunc"), b, len);
     snprintf(want, sizeof want,
              "%s: truncated: header says 3 images of 28x28 (2368 bytes) but file has 1584 bytes",
              P("trunc"));
@@ -236,20 +218,20 @@ static void test_bad_files(void)
 
     /* Trailing bytes, raw and gzip. */
     b = mk_images(0x803, 2, 28, 28, 2, 12, &len);
-    put_bytes(P("trail"), b, len);
+    fixture_put_bytes(P("trail"), b, len);
     snprintf(want, sizeof want, "%s: 12 trailing bytes after the data", P("trail"));
     EXPECT_IMG_ERR(P("trail"), want);
     put_gz(P("trail.gz"), b, len);
     EXPECT_IMG_ERR(P("trail.gz"), ": 12 trailing bytes after the data");
     free(b);
     b = mk_labels(5, 5, 3, &len);
-    put_bytes(P("ltrail"), b, len);
+    fixture_put_bytes(P("ltrail"), b, len);
     EXPECT_LBL_ERR(P("ltrail"), "3 trailing bytes after the data");
     free(b);
 
     /* Wrong magic: a labels file given as images, and vice versa; garbage. */
     b = mk_labels(4, 4, 0, &len);
-    put_bytes(P("lbl"), b, len);
+    fixture_put_bytes(P("lbl"), b, len);
     snprintf(want, sizeof want,
              "%s: bad magic 0x00000801 at offset 0 (expected 0x00000803, idx3 unsigned-byte "
              "images)",
@@ -258,27 +240,27 @@ static void test_bad_files(void)
     EXPECT_IMG_ERR(P("lbl"), "looks like a labels file");
     free(b);
     b = mk_images(0x803, 1, 28, 28, 1, 0, &len);
-    put_bytes(P("img"), b, len);
+    fixture_put_bytes(P("img"), b, len);
     EXPECT_LBL_ERR(P("img"), "bad magic 0x00000803 at offset 0 (expected 0x00000801");
     free(b);
     b = mk_images(0x89504e47, 1, 28, 28, 1, 0, &len); /* a PNG, say */
-    put_bytes(P("png"), b, len);
+    fixture_put_bytes(P("png"), b, len);
     EXPECT_IMG_ERR(P("png"), "not an IDX file");
     free(b);
 
     /* Wrong type byte (0x0D = float) and wrong ndim (2). */
     b = mk_images(0x0D03, 1, 28, 28, 1, 0, &len);
-    put_bytes(P("float"), b, len);
+    fixture_put_bytes(P("float"), b, len);
     EXPECT_IMG_ERR(P("float"), "element type 0x0d at offset 2 is not unsigned byte");
     free(b);
     b = mk_images(0x0802, 1, 28, 28, 1, 0, &len);
-    put_bytes(P("ndim2"), b, len);
+    fixture_put_bytes(P("ndim2"), b, len);
     EXPECT_IMG_ERR(P("ndim2"), "2 dimensions at offset 3, need 3");
     free(b);
 
     /* Label out of range. */
     uint8_t lb[14] = {0, 0, 8, 1, 0, 0, 0, 6, 1, 2, 3, 4, 5, 11};
-    put_bytes(P("lrange"), lb, sizeof lb);
+    fixture_put_bytes(P("lrange"), lb, sizeof lb);
     snprintf(want, sizeof want, "%s: label 11 out of range 0..9 at item 5 (offset 13)",
              P("lrange"));
     EXPECT_LBL_ERR(P("lrange"), want);
@@ -287,7 +269,7 @@ static void test_bad_files(void)
      * file claiming 1e8 images (78 GB) ends as "truncated", not as a 78 GB
      * malloc. */
     b = mk_images(0x803, 4000000000u, 28, 28, 0, 0, &len);
-    put_bytes(P("huge"), b, len);
+    fixture_put_bytes(P("huge"), b, len);
     snprintf(want, sizeof want, "%s: header claims 4000000000 items at offset 4 (limit 100000000)",
              P("huge"));
     EXPECT_IMG_ERR(P("huge"), want);
@@ -302,13 +284,13 @@ static void test_bad_files(void)
                                 "(78400000016 bytes) but decompressed file has 2368 bytes");
     free(b);
     b = mk_images(0x803, 1, 0, 28, 0, 0, &len);
-    put_bytes(P("zero"), b, len);
+    fixture_put_bytes(P("zero"), b, len);
     EXPECT_IMG_ERR(P("zero"), "images of 0x28");
     free(b);
 
     /* Directory, missing file. */
-    EXPECT_IMG_ERR(tmpdir, "is a directory");
-    EXPECT_LBL_ERR(tmpdir, "is a directory");
+    EXPECT_IMG_ERR(fixture_tmpdir(), "is a directory");
+    EXPECT_LBL_ERR(fixture_tmpdir(), "is a directory");
     snprintf(want, sizeof want, "%s: cannot open: No such file or directory", P("missing"));
     EXPECT_IMG_ERR(P("missing"), want);
 
@@ -326,13 +308,13 @@ static void test_bad_files(void)
     memcpy(bad, zb, zl);
     for (size_t i = 20; i < 60 && i < zl; i++)
         bad[i] ^= 0x5a;
-    put_bytes(P("corrupt.gz"), bad, zl);
+    fixture_put_bytes(P("corrupt.gz"), bad, zl);
     EXPECT_IMG_ERR(P("corrupt.gz"), "corrupt gzip file");
-    put_bytes(P("cut.gz"), zb, zl / 2);
+    fixture_put_bytes(P("cut.gz"), zb, zl / 2);
     EXPECT_IMG_ERR(P("cut.gz"), "corrupt gzip file: compressed stream truncated");
     memcpy(bad, zb, zl);
     bad[zl - 6] ^= 0xff; /* CRC-32 in the trailer */
-    put_bytes(P("crc.gz"), bad, zl);
+    fixture_put_bytes(P("crc.gz"), bad, zl);
     EXPECT_IMG_ERR(P("crc.gz"), "corrupt gzip file");
 }
 
@@ -343,8 +325,8 @@ static void test_dataset_errors(void)
     rcn_dataset ds;
     uint8_t *img = mk_images(0x803, 1000, 28, 28, 1000, 0, &li);
     uint8_t *lab = mk_labels(999, 999, 0, &ll);
-    put_bytes(P("m-img"), img, li);
-    put_bytes(P("m-lab"), lab, ll);
+    fixture_put_bytes(P("m-img"), img, li);
+    fixture_put_bytes(P("m-lab"), lab, ll);
     char want[1024];
     snprintf(want, sizeof want, "labels file %s has 999 items but images file %s has 1000",
              P("m-lab"), P("m-img"));
@@ -356,8 +338,8 @@ static void test_dataset_errors(void)
 
     img = mk_images(0x803, 3, 32, 32, 3, 0, &li);
     lab = mk_labels(3, 3, 0, &ll);
-    put_bytes(P("i32"), img, li);
-    put_bytes(P("l3"), lab, ll);
+    fixture_put_bytes(P("i32"), img, li);
+    fixture_put_bytes(P("l3"), lab, ll);
     snprintf(want, sizeof want, "%s: images are 32x32, rcn needs 28x28", P("i32"));
     CHECK(rcn_dataset_load(P("i32"), P("l3"), &ds, &err) == -1 && contains(err.msg, want),
           "32x32: '%s'", err.msg);
@@ -375,9 +357,9 @@ static void test_dataset_errors(void)
 
     /* Errors from the labels file come through load. */
     uint8_t lb[10] = {0, 0, 8, 1, 0, 0, 0, 2, 1, 10};
-    put_bytes(P("l-bad"), lb, sizeof lb);
+    fixture_put_bytes(P("l-bad"), lb, sizeof lb);
     img = mk_images(0x803, 2, 28, 28, 2, 0, &li);
-    put_bytes(P("i2"), img, li);
+    fixture_put_bytes(P("i2"), img, li);
     CHECK(rcn_dataset_load(P("i2"), P("l-bad"), &ds, &err) == -1 &&
               contains(err.msg, "label 10 out of range 0..9 at item 1 (offset 9)"),
           "bad label via load: '%s'", err.msg);
@@ -410,27 +392,16 @@ static void test_real_mnist(void)
     printf("real MNIST: checked\n");
 }
 
-static void rm_rf(const char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-}
-
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rcn-test-idx.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (fixture_tmpdir_make("idx") != 0)
         return 2;
-    }
     test_roundtrip("");
     test_roundtrip(".gz");
     test_resolve();
     test_bad_files();
     test_dataset_errors();
     test_real_mnist();
-    rm_rf(tmpdir);
+    fixture_tmpdir_remove();
     return check_exit("test_idx");
 }

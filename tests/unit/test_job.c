@@ -11,12 +11,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "rcn/job.h"
 
 #define BAD_DIR "tests/bad/jobs"
 #define FIXTURE_DATA "tests/bad/jobs/data"
-
-static char tmpdir[256];
 
 static void write_file(const char *path, const char *text)
 {
@@ -29,11 +28,11 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-/* Writes `text` as <tmpdir>/<name> and loads it. */
+/* Writes `text` as <scratch directory>/<name> and loads it. */
 static int load_text(const char *name, const char *text, rcn_job *job, rcn_error *err)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    snprintf(path, sizeof path, "%s/%s", fixture_tmpdir(), name);
     write_file(path, text);
     return rcn_job_load(path, job, err);
 }
@@ -335,7 +334,7 @@ static void test_hash(void)
                     err.msg);
         } else {
             char path[512];
-            snprintf(path, sizeof path, "%s/renorm.json", tmpdir);
+            snprintf(path, sizeof path, "%s/renorm.json", fixture_tmpdir());
             json_dump_file(a.json, path, JSON_INDENT(2));
             rcn_job r;
             int rr = rcn_job_load(path, &r, &err);
@@ -488,11 +487,8 @@ static void test_bad_cases(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rcn-test-job.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (fixture_tmpdir_make("job") != 0)
         return 1;
-    }
     unsetenv("RCN_DATA_DIR");
     test_num_text();
     test_range();
@@ -506,9 +502,6 @@ int main(void)
     test_table2();
     test_shipped_jobs();
     unsetenv("RCN_DATA_DIR");
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    fixture_tmpdir_remove();
     return check_exit("test_job");
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "rcn/nn.h"
 #include "rcn/rng.h"
 
@@ -142,29 +143,6 @@ static double conv_objective(void *vctx)
     return dot_rf(c->r, c->y, c->ylen);
 }
 
-/* Direct 7-loop convolution in double, CNHW activations, (cout,cin,k,k) weights. */
-static void conv_naive(const rcn_conv_shape *s, int n, const float *x, const float *w,
-                       double *y)
-{
-    for (int co = 0; co < s->cout; co++)
-        for (int b = 0; b < n; b++)
-            for (int oh = 0; oh < s->ho; oh++)
-                for (int ow = 0; ow < s->wo; ow++) {
-                    double acc = 0;
-                    for (int ci = 0; ci < s->cin; ci++)
-                        for (int kh = 0; kh < s->k; kh++)
-                            for (int kw = 0; kw < s->k; kw++) {
-                                int ih = oh * s->stride - s->pad + kh;
-                                int iw = ow * s->stride - s->pad + kw;
-                                if (ih < 0 || ih >= s->h || iw < 0 || iw >= s->w)
-                                    continue;
-                                acc += (double)x[((size_t)(ci * n + b) * s->h + ih) * s->w + iw] *
-                                       (double)w[((size_t)(co * s->cin + ci) * s->k + kh) * s->k + kw];
-                            }
-                    y[((size_t)(co * n + b) * s->ho + oh) * s->wo + ow] = acc;
-                }
-}
-
 typedef struct {
     int cin, cout, k, stride, pad, h, w, n, nmax;
 } conv_case;
@@ -215,7 +193,7 @@ static void test_conv_case(const conv_case *cc)
     /* forward against the naive convolution */
     rcn_conv_forward(&c.s, c.n, c.x, c.w, c.y, c.scratch);
     double *yref = dalloc(c.ylen);
-    conv_naive(&c.s, c.n, c.x, c.w, yref);
+    fixture_conv_naive(&c.s, c.n, c.x, c.w, yref);
     int fbad = 0;
     double tol = 1e-5 * (double)(cc->cin * cc->k * cc->k);
     for (size_t i = 0; i < c.ylen; i++)

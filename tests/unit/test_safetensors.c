@@ -12,19 +12,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "rcn/netfile.h"
 #include "rcn/safetensors.h"
 
-static char tmpdir[256];
-
-static const char *P(const char *name)
-{
-    static char bufs[8][512];
-    static int k = 0;
-    char *b = bufs[k++ % 8];
-    snprintf(b, 512, "%s/%s", tmpdir, name);
-    return b;
-}
+#define P(name) fixture_path(name)
 
 static unsigned char *slurp(const char *path, size_t *len)
 {
@@ -44,16 +36,6 @@ static unsigned char *slurp(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return b;
-}
-
-static void put_bytes(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || (len && fwrite(data, 1, len, f) != len)) {
-        perror(path);
-        exit(2);
-    }
-    fclose(f);
 }
 
 static uint64_t le64(const unsigned char *p)
@@ -76,7 +58,7 @@ static void put_st(const char *path, const char *header, const unsigned char *da
     memset(b + 8 + h, ' ', ph - h);
     if (dlen)
         memcpy(b + 8 + ph, data, dlen);
-    put_bytes(path, b, 8 + ph + dlen);
+    fixture_put_bytes(path, b, 8 + ph + dlen);
     free(b);
 }
 
@@ -265,6 +247,16 @@ static void set_offsets(json_t *h, const char *name, long long b, long long e)
     json_object_set_new(json_object_get(h, name), "data_offsets", json_pack("[I,I]", b, e));
 }
 
+/* Writes the good data under header h (an edit() copy, released here) as
+ * <scratch>/name, dlen data bytes, and expects the load to fail with want. */
+static void expect_edited(json_t *h, const char *name, size_t dlen, const char *want,
+                          const char *what)
+{
+    put_edited(P(name), h, good_data, dlen);
+    expect_error(P(name), want, what);
+    json_decref(h);
+}
+
 static void test_bad_files(void)
 {
     size_t len;
@@ -273,27 +265,27 @@ static void test_bad_files(void)
     char text[256];
 
     /* truncation at three depths */
-    put_bytes(P("short.st"), b, 5);
+    fixture_put_bytes(P("short.st"), b, 5);
     expect_error(P("short.st"), "truncated: 5 bytes", "truncated in the length");
-    put_bytes(P("cut_header.st"), b, 100);
+    fixture_put_bytes(P("cut_header.st"), b, 100);
     expect_error(P("cut_header.st"), "claims more than the 92 bytes", "truncated in the header");
-    put_bytes(P("cut_data.st"), b, len - 100);
+    fixture_put_bytes(P("cut_data.st"), b, len - 100);
     expect_error(P("cut_data.st"), "run past the end of the", "truncated in the data");
-    put_bytes(P("empty.st"), b, 0);
+    fixture_put_bytes(P("empty.st"), b, 0);
     expect_error(P("empty.st"), "truncated: 0 bytes", "empty file");
 
     /* a header length claiming far more than the file (refused before allocating) */
     unsigned char *lie = malloc(len);
     memcpy(lie, b, len);
     lie[5] = 0x10; /* ~ 2^44 */
-    put_bytes(P("lie.st"), lie, len);
+    fixture_put_bytes(P("lie.st"), lie, len);
     expect_error(P("lie.st"), "claims more than", "header length lying");
     /* ... and one slightly short: the JSON then ends early */
     memcpy(lie, b, len);
     uint64_t n = le64(b) - 16;
     for (int i = 0; i < 8; i++)
         lie[i] = (unsigned char)(n >> (8 * i));
-    put_bytes(P("lie_short.st"), lie, len);
+    fixture_put_bytes(P("lie_short.st"), lie, len);
     expect_error(P("lie_short.st"), "header JSON is invalid", "header length too short");
     free(lie);
     put_st(P("tiny.st"), "{", NULL, 0);
@@ -310,127 +302,103 @@ static void test_bad_files(void)
     /* entries */
     h = edit();
     json_object_set_new(json_object_get(h, "stem.bn.weight"), "dtype", json_string("F16"));
-    put_edited(P("dtype.st"), h, good_data, good_dlen);
-    expect_error(P("dtype.st"), "tensor 'stem.bn.weight': dtype \"F16\" is not supported",
-                 "wrong dtype");
-    json_decref(h);
+    expect_edited(h, "dtype.st", good_dlen,
+                  "tensor 'stem.bn.weight': dtype \"F16\" is not supported", "wrong dtype");
 
     h = edit();
     json_object_set_new(json_object_get(h, "stem.conv.weight"), "shape", json_pack("[i,i,i,i]", 16, 1, 9, 1));
-    put_edited(P("shape.st"), h, good_data, good_dlen);
-    expect_error(P("shape.st"), "tensor 'stem.conv.weight' has shape [16, 1, 9, 1] but the "
-                 "architecture in __metadata__.arch needs [16, 1, 3, 3]", "wrong shape");
-    json_decref(h);
+    expect_edited(h, "shape.st", good_dlen,
+                  "tensor 'stem.conv.weight' has shape [16, 1, 9, 1] but the "
+                  "architecture in __metadata__.arch needs [16, 1, 3, 3]",
+                  "wrong shape");
 
     h = edit();
     json_object_set_new(json_object_get(h, "stem.conv.weight"), "shape", json_pack("[i,i,i,i]", 16, 1, 3, 4));
-    put_edited(P("numel.st"), h, good_data, good_dlen);
-    expect_error(P("numel.st"), "tensor 'stem.conv.weight': data_offsets [0, 576] span 576 bytes "
-                 "but shape [16, 1, 3, 4] of F32 needs 768", "shape vs offsets");
-    json_decref(h);
+    expect_edited(h, "numel.st", good_dlen,
+                  "tensor 'stem.conv.weight': data_offsets [0, 576] span 576 bytes "
+                  "but shape [16, 1, 3, 4] of F32 needs 768",
+                  "shape vs offsets");
 
     h = edit();
     json_object_set_new(json_object_get(h, "stem.conv.weight"), "shape",
                         json_pack("[I,I]", (json_int_t)1 << 40, (json_int_t)1 << 40));
-    put_edited(P("huge.st"), h, good_data, good_dlen);
-    expect_error(P("huge.st"), "needs more bytes than the whole", "huge shape");
-    json_decref(h);
+    expect_edited(h, "huge.st", good_dlen, "needs more bytes than the whole", "huge shape");
 
     h = edit();
     json_object_set_new(json_object_get(h, "stem.conv.weight"), "shape", json_pack("[i,i]", 16, -1));
-    put_edited(P("negshape.st"), h, good_data, good_dlen);
-    expect_error(P("negshape.st"), "shape[1] must be a non-negative integer", "negative dim");
-    json_decref(h);
+    expect_edited(h, "negshape.st", good_dlen, "shape[1] must be a non-negative integer",
+                  "negative dim");
 
     h = edit();
     json_object_del(json_object_get(h, "fc.bias"), "data_offsets");
-    put_edited(P("nooffs.st"), h, good_data, good_dlen);
-    expect_error(P("nooffs.st"), "tensor 'fc.bias': no \"data_offsets\"", "no data_offsets");
-    json_decref(h);
+    expect_edited(h, "nooffs.st", good_dlen, "tensor 'fc.bias': no \"data_offsets\"",
+                  "no data_offsets");
 
     h = edit();
     json_object_set_new(json_object_get(h, "fc.bias"), "extra", json_true());
-    put_edited(P("entrykey.st"), h, good_data, good_dlen);
-    expect_error(P("entrykey.st"), "tensor 'fc.bias': unknown key \"extra\"", "unknown entry key");
-    json_decref(h);
+    expect_edited(h, "entrykey.st", good_dlen, "tensor 'fc.bias': unknown key \"extra\"",
+                  "unknown entry key");
 
     /* offsets: overlap, gap, backwards, past the end, trailing bytes */
     h = edit();
     set_offsets(h, "stem.bn.weight", 512, 576);
-    put_edited(P("overlap.st"), h, good_data, good_dlen);
-    expect_error(P("overlap.st"), "tensors 'stem.conv.weight' data_offsets [0, 576] and "
-                 "'stem.bn.weight' [512, 576] overlap", "overlapping offsets");
-    json_decref(h);
+    expect_edited(h, "overlap.st", good_dlen,
+                  "tensors 'stem.conv.weight' data_offsets [0, 576] and "
+                  "'stem.bn.weight' [512, 576] overlap",
+                  "overlapping offsets");
 
     h = edit();
     set_offsets(h, "stem.conv.weight", 4, 580);
-    put_edited(P("gap.st"), h, good_data, good_dlen);
-    expect_error(P("gap.st"), "data bytes [0, 4)", "gap before the first tensor");
-    json_decref(h);
+    expect_edited(h, "gap.st", good_dlen, "data bytes [0, 4)", "gap before the first tensor");
 
     h = edit();
     set_offsets(h, "stem.bn.weight", 640, 576);
-    put_edited(P("backwards.st"), h, good_data, good_dlen);
-    expect_error(P("backwards.st"), "are not 0 <= begin <= end", "end before begin");
-    json_decref(h);
+    expect_edited(h, "backwards.st", good_dlen, "are not 0 <= begin <= end", "end before begin");
 
     h = edit();
-    put_edited(P("trailing.st"), h, good_data, good_dlen + 8);
     snprintf(text, sizeof text, "the data section has %zu bytes but the tensors cover %zu",
              good_dlen + 8, good_dlen);
-    expect_error(P("trailing.st"), text, "trailing bytes");
-    json_decref(h);
+    expect_edited(h, "trailing.st", good_dlen + 8, text, "trailing bytes");
 
     /* names: missing, unknown */
     h = edit();
     json_object_del(h, "fc.bias");
-    put_edited(P("missing.st"), h, good_data, good_dlen - 40);
-    expect_error(P("missing.st"), "missing tensor 'fc.bias' (shape [10])", "missing tensor");
-    json_decref(h);
+    expect_edited(h, "missing.st", good_dlen - 40, "missing tensor 'fc.bias' (shape [10])",
+                  "missing tensor");
 
     h = edit();
     json_object_set_new(h, "extra.weight", json_pack("{s:s, s:[i], s:[I,I]}", "dtype", "F32",
                                                      "shape", 2, "data_offsets",
                                                      (json_int_t)good_dlen,
                                                      (json_int_t)good_dlen + 8));
-    put_edited(P("unknown.st"), h, good_data, good_dlen + 8);
-    expect_error(P("unknown.st"), "unknown tensor 'extra.weight'", "unknown tensor");
-    json_decref(h);
+    expect_edited(h, "unknown.st", good_dlen + 8, "unknown tensor 'extra.weight'",
+                  "unknown tensor");
 
     /* metadata */
     h = edit();
     json_object_del(json_object_get(h, "__metadata__"), "arch");
-    put_edited(P("noarch.st"), h, good_data, good_dlen);
-    expect_error(P("noarch.st"), "no \"arch\" in __metadata__", "no arch metadata");
-    json_decref(h);
+    expect_edited(h, "noarch.st", good_dlen, "no \"arch\" in __metadata__", "no arch metadata");
 
     h = edit();
     json_object_del(h, "__metadata__");
-    put_edited(P("nometa.st"), h, good_data, good_dlen);
-    expect_error(P("nometa.st"), "no __metadata__", "no metadata at all");
-    json_decref(h);
+    expect_edited(h, "nometa.st", good_dlen, "no __metadata__", "no metadata at all");
 
     h = edit();
     json_object_set_new(json_object_get(h, "__metadata__"), "epochs", json_integer(3));
-    put_edited(P("metanum.st"), h, good_data, good_dlen);
-    expect_error(P("metanum.st"), "__metadata__.epochs: must be a string", "non-string metadata");
-    json_decref(h);
+    expect_edited(h, "metanum.st", good_dlen, "__metadata__.epochs: must be a string",
+                  "non-string metadata");
 
     h = edit();
     json_object_set_new(json_object_get(h, "__metadata__"), "arch", json_string("{\"stages\": 3"));
-    put_edited(P("archjson.st"), h, good_data, good_dlen);
-    expect_error(P("archjson.st"), "__metadata__.arch: invalid JSON", "arch not JSON");
-    json_decref(h);
+    expect_edited(h, "archjson.st", good_dlen, "__metadata__.arch: invalid JSON", "arch not JSON");
 
     h = edit();
     json_object_set_new(json_object_get(h, "__metadata__"), "arch",
                         json_string("{\"stages\": [{\"channels\": 16, \"blocks\": 1}]}"));
-    put_edited(P("otherarch.st"), h, good_data, good_dlen);
-    expect_error(P("otherarch.st"), "unknown tensor", "arch of another network");
-    json_decref(h);
+    expect_edited(h, "otherarch.st", good_dlen, "unknown tensor", "arch of another network");
 
     /* not files */
-    expect_error(tmpdir, "is a directory", "directory");
+    expect_error(fixture_tmpdir(), "is a directory", "directory");
     expect_error(P("does-not-exist.safetensors"), "cannot open: No such file or directory",
                  "missing file");
     free(b);
@@ -499,11 +467,8 @@ static void test_generic(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rcn-test-st.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (fixture_tmpdir_make("st") != 0)
         return 2;
-    }
     rcn_arch a;
     rcn_error err;
     rcn_arch_preset("rcn8", &a, &err);
@@ -529,9 +494,6 @@ int main(void)
 
     json_decref(good_header);
     free(good_data);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    fixture_tmpdir_remove();
     return check_exit("test_safetensors");
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "rcn/net.h"
 #include "rcn/rng.h"
 #include "rcn/train.h"
@@ -74,19 +75,6 @@ static void make_data(void)
         test_idx[i] = NTRAIN + i;
 }
 
-static int make_arch(void)
-{
-    json_error_t jerr;
-    json_t *j = json_loads(SPEC, 0, &jerr);
-    if (!j)
-        return -1;
-    rcn_error err = {{0}};
-    int rc = rcn_arch_from_json(j, "test: model", &arch, &err);
-    json_decref(j);
-    CHECK(rc == 0, "arch: %s", err.msg);
-    return rc;
-}
-
 typedef struct {
     int calls, last_epoch, in_order;
     double loss[RCN_MAX_EPOCHS];
@@ -127,11 +115,9 @@ static rcn_hparams base_hp(void)
 static void test_learns(void)
 {
     rcn_error err = {{0}};
-    rcn_net *net = rcn_net_create(&arch, 32, &err);
-    CHECK(net != NULL, "create: %s", err.msg);
+    rcn_net *net = fixture_net(&arch, 32, 3, 0);
     if (!net)
         return;
-    rcn_net_init(net, 3, 0);
     rcn_split tr = {images, labels, train_idx, NTRAIN}, te = {images, labels, test_idx, NTEST};
     rcn_hparams hp = base_hp();
     rcn_train_result *res = rcn_train_result_create(16, NULL);
@@ -242,7 +228,7 @@ static void test_diverges(void)
 
 int main(void)
 {
-    if (make_arch() != 0)
+    if (fixture_arch(SPEC, &arch) != 0)
         return check_exit("test_train_small");
     make_data();
     test_learns();
