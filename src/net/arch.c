@@ -205,7 +205,7 @@ json_t *rcn_arch_to_json(const rcn_arch *a)
 typedef struct {
     rcn_layer_fn fn;
     void *ud;
-    char prefix[24]; /* "stem" or "stages.<i>.<j>" */
+    char prefix[32]; /* "stem" or "stages.<i>.<j>" */
 } walker;
 
 /* Visits a conv of l->part (padding (k-1)/2) and the BN after it, named
