@@ -72,6 +72,7 @@ typedef struct {
     double *silent_s;       /* per rank: longest silence noticed (0: never silent) */
     unsigned char *abandoned; /* per rank: given up on at the end */
     double spc_seconds, spc_cost; /* finished folds: seconds per unit of cost */
+    double *rank_spc;       /* per rank: [2r] its folds' seconds, [2r+1] their cost */
     int backups_started, backups_won;
     int wake;               /* something changed that may give idle ranks a copy */
     int racing;             /* the job's schedule is halving */
@@ -168,10 +169,13 @@ static const char *host_of(const coord *c, int r)
     return h ? h : "?";
 }
 
-/* Seconds a job of this cost is expected to take, from the folds finished
- * so far in this run (0 before the first). */
-static double expected_s(const coord *c, double cost)
+/* Seconds a job of this cost is expected to take on rank r: at r's own
+ * pace once it finished a fold in this run (a slow rank's jobs end late),
+ * else at all ranks' (0 before the first fold). */
+static double expected_s(const coord *c, int r, double cost)
 {
+    if (c->rank_spc[2 * r + 1] > 0)
+        return cost * c->rank_spc[2 * r] / c->rank_spc[2 * r + 1];
     return c->spc_cost > 0 ? cost * c->spc_seconds / c->spc_cost : 0;
 }
 
@@ -224,7 +228,7 @@ static double expected_end(const coord *c, int i)
     double t = c->spc_cost > 0 ? c->busy_since[r] : 0;
     for (int j = 0; j <= i; j++)
         if (c->fl[j].rank == r && !c->fl[j].cancelled)
-            t += c->spc_cost > 0 ? expected_s(c, c->fl[j].cost) : c->fl[j].cost;
+            t += c->spc_cost > 0 ? expected_s(c, r, c->fl[j].cost) : c->fl[j].cost;
     return t;
 }
 
@@ -281,7 +285,7 @@ static double threshold(const coord *c, int r)
     double exp = 0;
     for (int i = 0; i < c->n_fl && exp == 0; i++)
         if (c->fl[i].rank == r)
-            exp = expected_s(c, c->fl[i].cost);
+            exp = expected_s(c, r, c->fl[i].cost);
     return fmax(s->silent_min_seconds, s->silent_after * exp);
 }
 
@@ -533,6 +537,8 @@ static void finished(coord *c, int i, const rcn_train_result *res)
     if (!res->diverged && res->seconds > 0) {
         c->spc_seconds += res->seconds;
         c->spc_cost += e.cost;
+        c->rank_spc[2 * e.rank] += res->seconds;
+        c->rank_spc[2 * e.rank + 1] += e.cost;
     }
     if (!record(c, e.job.cell, e.job.fold, res))
         return;
@@ -959,6 +965,7 @@ static void coord_init(coord *c, rcn_search_ctx *x)
     c->silent = calloc((size_t)x->size, 1);
     c->silent_s = calloc((size_t)x->size, sizeof *c->silent_s);
     c->abandoned = calloc((size_t)x->size, 1);
+    c->rank_spc = calloc(2 * (size_t)x->size, sizeof *c->rank_spc);
     for (int s = 0; c->have && s < c->n_slots; s++)
         c->have[s] = -1;
     c->wstate = calloc((size_t)x->size, sizeof *c->wstate);
@@ -976,7 +983,7 @@ static void coord_init(coord *c, rcn_search_ctx *x)
     for (int r = 0; c->last_heard && r < x->size; r++)
         c->last_heard[r] = c->last_write;
     if (!c->queue_cost || !c->fl || !c->busy_since || !c->last_heard || !c->silent ||
-        !c->silent_s || !c->abandoned)
+        !c->silent_s || !c->abandoned || !c->rank_spc)
         c->have = NULL; /* out of memory: caught below */
     if (!c->have || !c->div || !c->queue || !c->wstate || !c->held || !c->msg || !c->in || !c->own || !c->folds ||
         !c->rank_folds || !c->rank_train_s || !c->rank_rss_mib) {
@@ -1006,6 +1013,7 @@ static void coord_free(coord *c)
     free(c->silent);
     free(c->silent_s);
     free(c->abandoned);
+    free(c->rank_spc);
     free(c->rank_folds);
     free(c->rank_train_s);
     free(c->rank_rss_mib);
