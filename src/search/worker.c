@@ -65,12 +65,9 @@ static void heartbeat(worker *k)
               &k->hb);
 }
 
-/* The training's poll: non-zero (abandon the fold) on a STOP or a CANCEL
- * of this fold. CANCELs of other jobs are kept for when they come up. */
-static int poll_rank0(void *ud)
+/* Receives the CANCELs waiting (they may have overtaken the JOBs they name). */
+static void take_cancels(worker *k)
 {
-    worker *k = ud;
-    heartbeat(k);
     for (;;) {
         int flag = 0, job[3];
         MPI_Iprobe(0, RCN_TAG_CANCEL, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
@@ -80,6 +77,15 @@ static int poll_rank0(void *ud)
                  MPI_STATUS_IGNORE);
         keep_cancel(k, job);
     }
+}
+
+/* The training's poll: non-zero (abandon the fold) on a STOP or a CANCEL
+ * of this fold. CANCELs of other jobs are kept for when they come up. */
+static int poll_rank0(void *ud)
+{
+    worker *k = ud;
+    heartbeat(k);
+    take_cancels(k);
     for (int i = 0; i < k->n_cancels; i++)
         if (!memcmp(k->cancels[i], k->cur, sizeof k->cur))
             return 1;
@@ -100,14 +106,19 @@ static int train(worker *k, const int in[3], rcn_train_result *res)
     if (rcn_fold_runner_take_warning(x->runner, warning, sizeof warning))
         fprintf(stderr, "rcn search: rank %d: warning: %s (training goes on)\n", x->rank,
                 warning);
+    take_cancels(k);
+    if ((rc || res->aborted) && take_cancel(k, in)) { /* another copy won */
+        rcn_wire_send(0, RCN_TAG_DROPPED, in, 3 * sizeof *in);
+        return 0;
+    }
     if (rc) {
         rcn_wire_send(0, RCN_TAG_ERROR, err.msg, sizeof err.msg);
         return 0;
     }
-    if (res->aborted && take_cancel(k, in)) /* another copy won */
-        rcn_wire_send(0, RCN_TAG_DROPPED, in, 3 * sizeof *in);
-    /* else aborted: a STOP is waiting, the next receive takes it */
-    return !res->aborted;
+    if (res->aborted) /* a STOP is waiting: the next receive takes it */
+        return 0;
+    take_cancel(k, in); /* a CANCEL too late: the result answers the job */
+    return 1;
 }
 
 /* Results are sent without waiting for rank 0 to take them (a result is
@@ -158,6 +169,7 @@ int rcn_search_work(rcn_search_ctx *x)
             continue;
         }
         assert(st.MPI_TAG == RCN_TAG_JOB);
+        take_cancels(&k);
         if (take_cancel(&k, in)) { /* cancelled before it started */
             rcn_wire_send(0, RCN_TAG_DROPPED, in, sizeof in);
             continue;
