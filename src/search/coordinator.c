@@ -181,7 +181,15 @@ static double expected_s(const coord *c, int r, double cost)
 
 static void fl_add(coord *c, int rank, const rcn_fold_job *j, double cost, int backup)
 {
-    assert(c->n_fl < c->cap_fl);
+    if (c->n_fl == c->cap_fl) { /* not expected: a worker holds at most 2 */
+        flight *p = realloc(c->fl, 2 * (size_t)c->cap_fl * sizeof *p);
+        if (!p) {
+            fprintf(stderr, "rcn search: out of memory\n");
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        c->fl = p;
+        c->cap_fl *= 2;
+    }
     if (c->held[rank] == 0)
         c->busy_since[rank] = c->last_heard[rank] = rcn_clock();
     c->fl[c->n_fl++] = (flight){*j, cost, rank, backup, 0};
