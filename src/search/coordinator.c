@@ -279,7 +279,9 @@ static void cancel_copies(coord *c, const rcn_fold_job *j)
         if (e->cancelled || !same_job(&e->job, j))
             continue;
         e->cancelled = 1;
-        if (e->rank != 0) {
+        /* a stopped worker drops its jobs anyway, and one that said BYE
+         * receives nothing more */
+        if (e->rank != 0 && (c->wstate[e->rank] == W_BUSY || c->wstate[e->rank] == W_IDLE)) {
             int msg[3] = {j->cell, j->fold, j->to_epoch};
             MPI_Send(msg, (int)sizeof msg, MPI_BYTE, e->rank, RCN_TAG_CANCEL, MPI_COMM_WORLD);
         }
