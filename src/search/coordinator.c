@@ -686,7 +686,8 @@ static void run_own(coord *c, rcn_fold_job j, double cost, int backup)
     rcn_error e;
     fl_add(c, 0, &j, cost, backup);
     c->own_job = j;
-    announce(c, &j);
+    if (!backup) /* a copy continues from the original's checkpoints: not a resume */
+        announce(c, &j);
     int rc = rcn_fold_run(c->x->runner, j.cell, j.fold, j.to_epoch, &hooks, c->own, &e);
     warn_ckpt(c);
     int i = fl_find(c, 0, j.cell, j.fold, j.to_epoch);
