@@ -10,6 +10,7 @@
 #define RCN_EXIT_ERROR 1
 #define RCN_EXIT_USAGE 2
 #define RCN_EXIT_INTERRUPTED 75
+#define RCN_EXIT_ABANDONED 76 /* rcn search: complete, but a hung rank was given up on */
 
 int rcn_cmd_train(int argc, char **argv);
 int rcn_cmd_eval(int argc, char **argv);

@@ -26,6 +26,10 @@
  *   "refit":       bool, default false (kfold only)
  *   "schedule":    {"kind": "grid"} (default) or {"kind": "halving", ...}: see
  *                  rcn/race.h; written to the normalised job only when halving
+ *   "stragglers":  {"backups": true, "silent_after": 3, "silent_min_seconds": 30}
+ *                  (the defaults): backup copies of in-flight folds, and when a
+ *                  silent rank is given up on (see rcn_stragglers); not part of
+ *                  the job's identity (they do not change results)
  *   "output":      report path (default "results/<name>.json"); the journal is
  *                  "<output without .json>.journal.jsonl"
  */
@@ -54,6 +58,17 @@ typedef struct {
     char (*text)[32];
 } rcn_axis;
 
+/* How a search copes with slow and hung ranks (src/search/coordinator.c).
+ * A rank holding fold jobs that sends nothing (no heartbeat, no result) for
+ * max(silent_min_seconds, silent_after x the expected time of its fold) is
+ * silent: reported, its folds are copied to idle ranks first, and after the
+ * last fold a silent rank that does not answer the stop is given up on. */
+typedef struct {
+    int backups;               /* copy in-flight folds to idle ranks (default 1) */
+    double silent_after;       /* > 0, a multiple of a fold's expected time (default 3) */
+    double silent_min_seconds; /* >= 2 (default 30) */
+} rcn_stragglers;
+
 typedef struct {
     char path[RCN_PATH_MAX];     /* the job file */
     char name[128];
@@ -70,6 +85,7 @@ typedef struct {
     int folds;                   /* kfold: K; test: 1 */
     int refit;
     rcn_schedule schedule;       /* grid (default) or halving: rcn/race.h */
+    rcn_stragglers stragglers;   /* not in the hash: results do not depend on it */
     char output[RCN_PATH_MAX], journal[RCN_PATH_MAX];
     json_t *json;                /* the job as read (normalised), owned */
     char hash[17];               /* hex FNV-1a of the canonical job JSON: a journal's identity */

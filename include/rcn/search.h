@@ -20,9 +20,11 @@ typedef struct {
     int resume;          /* --resume: the journal must exist */
     double report_every; /* seconds between rewrites of the partial report */
     FILE *progress;      /* rank 0's progress lines (NULL: quiet) */
+    int *abandoned;      /* rank 0: set to the number of ranks given up on */
 } rcn_search_opts;
 
-/* rcn_search_run's outcomes (exit statuses: 0, 75, 1). */
+/* rcn_search_run's outcomes (exit statuses: 0, 75, 1; 76: complete, but a
+ * rank was given up on). */
 #define RCN_SEARCH_COMPLETE 0
 #define RCN_SEARCH_INTERRUPTED 1
 #define RCN_SEARCH_FAILED (-1)
@@ -36,7 +38,11 @@ void rcn_search_install_signals(int rank);
 /* Runs the search on every rank. Returns RCN_SEARCH_* (the same on all
  * ranks). On rank 0, *report (if not NULL) receives the final report (new
  * reference; NULL when validation failed) and err the reason of a failure;
- * other ranks report failures through rank 0. */
+ * other ranks report failures through rank 0. A rank that does not answer
+ * rank 0's stop at the end (hung) is given up on: rank 0 then returns with
+ * *o->abandoned > 0 (set it; the report is final) without the final
+ * barrier, and the caller must end the job with MPI_Abort, not
+ * MPI_Finalize (which would wait for that rank). */
 int rcn_search_run(const rcn_search_opts *o, json_t **report, rcn_error *err);
 
 #endif

@@ -58,7 +58,19 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 search complete; 1 error (bad job, data, journal or output\n"
     "path: reported before any training, nothing overwritten); 2 usage error;\n"
-    "75 interrupted (partial report written; run again to resume).\n";
+    "75 interrupted (partial report written; run again to resume); 76 complete,\n"
+    "but a rank was given up on (see Stragglers).\n"
+    "\n"
+    "Stragglers: once no fold job is left to hand out, idle ranks train backup\n"
+    "copies of the folds in flight, the one expected to finish last first; the\n"
+    "first copy to finish is journaled, the other is dropped (results are the\n"
+    "same). Workers send a heartbeat between batches; a rank silent for its\n"
+    "threshold (job key \"stragglers\") is named on stderr and in the report's\n"
+    "meta.silent_ranks (shown by rcn status), and its folds are copied first.\n"
+    "When every fold is journaled and a rank does not answer the stop within\n"
+    "that threshold, rank 0 says it gives up on it, writes the final report and\n"
+    "ends the job with MPI_Abort: exit status 76 (75 or 1 when the search was\n"
+    "interrupted or failed), instead of waiting for the rank for ever.\n";
 
 /* Rank as the launcher tells it, for printing usage errors before MPI_Init. */
 static int launcher_rank(void)
@@ -234,6 +246,8 @@ int rcn_cmd_search(int argc, char **argv)
 
     json_t *report = NULL;
     rcn_error err = {{0}};
+    int abandoned = 0;
+    o.abandoned = &abandoned;
     int rc = rcn_search_run(&o, &report, &err);
     if (rank == 0) {
         if (rc == RCN_SEARCH_FAILED)
@@ -243,8 +257,18 @@ int rcn_cmd_search(int argc, char **argv)
         fflush(stdout);
     }
     json_decref(report);
+    int status = rc == RCN_SEARCH_COMPLETE      ? RCN_EXIT_OK
+                 : rc == RCN_SEARCH_INTERRUPTED ? RCN_EXIT_INTERRUPTED
+                                                : RCN_EXIT_ERROR;
+    if (abandoned) { /* MPI_Finalize would wait for the rank given up on */
+        if (status == RCN_EXIT_OK)
+            status = RCN_EXIT_ABANDONED;
+        fprintf(stderr, "rcn search: %d rank%s given up on; the report is final; ending the "
+                "job with MPI_Abort (exit status %d)\n", abandoned, abandoned == 1 ? "" : "s",
+                status);
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, status);
+    }
     MPI_Finalize();
-    return rc == RCN_SEARCH_COMPLETE      ? RCN_EXIT_OK
-           : rc == RCN_SEARCH_INTERRUPTED ? RCN_EXIT_INTERRUPTED
-                                          : RCN_EXIT_ERROR;
+    return status;
 }

@@ -168,8 +168,9 @@ static int status_journal(const char *path)
 }
 
 /* Reports written since rank accounting exists: rank 0's coordination
- * share of the wall time, and each rank's folds, busy share and peak
- * memory. Older reports lack these keys: nothing is printed. */
+ * share of the wall time, each rank's folds, busy share and peak memory,
+ * backup copies, and the ranks that went silent. Older reports lack these
+ * keys: nothing is printed. */
 static void print_ranks(const json_t *meta)
 {
     const json_t *ov = json_object_get(meta, "coordinator_overhead");
@@ -187,6 +188,18 @@ static void print_ranks(const json_t *meta)
                (long long)json_integer_value(json_object_get(r, "folds")),
                100 * json_number_value(json_object_get(r, "busy_fraction")), mem);
     }
+    const json_t *b = json_object_get(meta, "backups");
+    if (json_is_object(b))
+        printf("backups:  %lld started, %lld won\n",
+               (long long)json_integer_value(json_object_get(b, "started")),
+               (long long)json_integer_value(json_object_get(b, "won")));
+    json_array_foreach(json_object_get(meta, "silent_ranks"), i, r)
+        printf("rank %lld on host %s: silent for %.0f s%s%s\n",
+               (long long)json_integer_value(json_object_get(r, "rank")),
+               json_string_value(json_object_get(r, "host")),
+               json_number_value(json_object_get(r, "silent_seconds")),
+               json_is_true(json_object_get(r, "silent_now")) ? ", silent now" : "",
+               json_is_true(json_object_get(r, "abandoned")) ? ", given up on" : "");
 }
 
 static int status_report(const char *path)

@@ -793,10 +793,59 @@ static void compute_hash(rcn_job *job)
     json_t *copy = json_copy(job->json);
     json_object_del(copy, "output");
     json_object_del(copy, "description");
+    json_object_del(copy, "stragglers");
     char *s = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT);
     json_decref(copy);
     snprintf(job->hash, sizeof job->hash, "%016" PRIx64, s ? fnv1a64(s) : 0);
     free(s);
+}
+
+/* "stragglers" (see rcn_stragglers); *norm: the normalised object. */
+static void parse_stragglers(ctx_t *c, const json_t *v, rcn_stragglers *s, json_t **norm)
+{
+    static const char *const keys[] = {"backups", "silent_after", "silent_min_seconds", NULL};
+    *s = (rcn_stragglers){1, 3.0, 30.0};
+    *norm = NULL;
+    if (!v)
+        return;
+    if (!json_is_object(v)) {
+        char got[64];
+        show(v, got, sizeof got);
+        fail(c, "stragglers", "must be an object {\"backups\", \"silent_after\", "
+                              "\"silent_min_seconds\"} (got %s)", got);
+        return;
+    }
+    int bad = unknown_keys(c, "stragglers", v, keys);
+    const json_t *b = json_object_get(v, "backups");
+    if (b && !json_is_boolean(b)) {
+        char got[64];
+        show(b, got, sizeof got);
+        fail(c, "stragglers.backups", "must be true or false (got %s)", got);
+        bad++;
+    } else if (b) {
+        s->backups = json_is_true(b);
+    }
+    struct { const char *key, *path, *cond; double lo; double *out; } num[] = {
+        {"silent_after", "stragglers.silent_after", "a number > 0", 0, &s->silent_after},
+        {"silent_min_seconds", "stragglers.silent_min_seconds", "a number >= 2", 2,
+         &s->silent_min_seconds}};
+    for (int i = 0; i < 2; i++) {
+        const json_t *n = json_object_get(v, num[i].key);
+        if (!n)
+            continue;
+        double x = json_number_value(n);
+        if (!json_is_number(n) || !isfinite(x) || x < num[i].lo || (num[i].lo == 0 && x == 0)) {
+            char got[64];
+            show(n, got, sizeof got);
+            fail(c, num[i].path, "must be %s (got %s)", num[i].cond, got);
+            bad++;
+        } else {
+            *num[i].out = x;
+        }
+    }
+    if (!bad)
+        *norm = json_pack("{s:b, s:f, s:f}", "backups", s->backups, "silent_after",
+                          s->silent_after, "silent_min_seconds", s->silent_min_seconds);
 }
 
 static int output_ok(ctx_t *c, const char *out)
@@ -895,7 +944,7 @@ static void job_set_axis(rcn_job *job, int a, double v)
 static const char *const top_keys_tmpl[] = {
     "name", "description", "data", "train_limit", "model", NULL, "weight_decay", "dropout",
     "diverge_threshold", "seed", "threads", "grid", "validation", "refit", "schedule",
-    "output"};
+    "stragglers", "output"};
 #define N_TOP_KEYS (sizeof top_keys_tmpl / sizeof top_keys_tmpl[0] + RCN_NAXES - 1)
 
 static void top_keys(const char *keys[N_TOP_KEYS + 1])
@@ -1140,6 +1189,10 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
         rcn_schedule_from_json(NULL, path, job->epochs, job->folds, 1, 0, &job->schedule, &e);
     }
 
+    json_t *norm_stragglers = NULL;
+    parse_stragglers(&c, json_object_get(root, "stragglers"), &job->stragglers,
+                     &norm_stragglers);
+
     /* output */
     char out[RCN_PATH_MAX];
     snprintf(out, sizeof out, "results/%s.json", name);
@@ -1161,6 +1214,7 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
         json_decref(root);
         json_decref(norm_data);
         json_decref(norm_grid);
+        json_decref(norm_stragglers);
         rcn_job_free(job);
         return finish(&c, err);
     }
@@ -1195,6 +1249,8 @@ int rcn_job_load(const char *path, rcn_job *job, rcn_error *err)
      * stays what it was before schedules existed */
     if (job->schedule.kind != RCN_SCHEDULE_GRID)
         json_object_set_new(o, "schedule", rcn_schedule_to_json(&job->schedule));
+    if (norm_stragglers) /* only when given: not part of the hash either */
+        json_object_set_new(o, "stragglers", norm_stragglers);
     json_object_set_new(o, "output", json_string(job->output));
     json_decref(root);
     job->json = o;
@@ -1275,6 +1331,17 @@ static const char help_tail[] =
 "                      keeps the best 1/eta by mean validation loss, ties by cell\n"
 "                      index; the last rung is (epochs, K). rcn search --dry-run\n"
 "                      prints the plan.\n"
+"  \"stragglers\"        {\"backups\": true, \"silent_after\": 3, \"silent_min_seconds\":\n"
+"                      30} (the defaults): when no fold job is left to hand out,\n"
+"                      idle ranks train backup copies of the folds in flight (the\n"
+"                      first copy to finish is journaled, the other is dropped;\n"
+"                      results are the same; false: only silent ranks' folds).\n"
+"                      A rank is silent after max(silent_min_seconds (>= 2),\n"
+"                      silent_after (> 0) x its fold's expected time) without a\n"
+"                      word: it is named on stderr and in the report, its folds\n"
+"                      are copied first, and at the end it is given up on (exit\n"
+"                      status 76). Not part of the job's identity: a journal\n"
+"                      resumes under any setting.\n"
 "  \"output\"            report path ending in .json, default results/<name>.json;\n"
 "                      the journal is <output without .json>.journal.jsonl\n"
 "\n"

@@ -3,6 +3,18 @@
  * training's poll hook, journals every finished fold, keeps the report
  * fresh, stops everyone on SIGTERM/SIGUSR1, and runs the refit.
  *
+ * Stragglers: once no fold job is left to hand out, a rank that would idle
+ * trains a backup copy of the job in flight expected to finish last (at
+ * most one copy per job; a silent rank's jobs first, and only those when
+ * the job's "stragglers" turn backups off). Results are pure functions of
+ * the job, so the first copy to finish is journaled and the other is
+ * cancelled (CANCEL; rank 0's own training stops at its next poll). A rank
+ * holding jobs that sends nothing for its silence threshold
+ * (rcn_stragglers) is named on stderr and in meta.silent_ranks; after the
+ * last fold, a rank that does not answer the STOP within that threshold is
+ * given up on: the final report is written and the caller ends the job
+ * with MPI_Abort (x->abandoned).
+ *
  * Cost: a finished fold costs rank 0 a journal append (one line, fsync)
  * and a progress line; the report is re-aggregated from all folds only when
  * it is due to be written, or for the progress line's "best" at most once
@@ -11,6 +23,7 @@
  * The time rank 0 spends coordinating is measured and reported (meta
  * coordinator_seconds, coordinator_overhead), with per-rank folds, training
  * seconds and peak memory (meta rank_stats). */
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -28,8 +41,18 @@
  * small batches costlier in the dispatch order. */
 #define PER_BATCH_IMAGES 32.0
 
-/* W_IDLE: holds no job and waits for the next rung's (racing only). */
+/* W_IDLE: holds no job and waits for the next rung's, or a backup copy. */
 enum { W_NEW, W_BUSY, W_IDLE, W_STOPPED, W_DONE };
+
+/* A fold job a rank holds: sent to it (or in rank 0's training) and not
+ * yet answered. A rank's entries are in the order it was given them. */
+typedef struct {
+    rcn_fold_job job;
+    double cost;            /* set_queue's cost model */
+    int rank;
+    int backup;             /* a copy of a job another rank held */
+    int cancelled;          /* a CANCEL was sent */
+} flight;
 
 typedef struct {
     rcn_search_ctx *x;
@@ -39,12 +62,24 @@ typedef struct {
     unsigned char *div;     /* per slot: its record diverged (no more jobs for it) */
     int n_done, n_done_start, n_diverged;
     rcn_fold_job *queue;    /* the pending fold jobs, most expensive first */
+    double *queue_cost;     /* their costs */
     int n_queue, head;
+    flight *fl;             /* the jobs ranks hold, at most 2 per rank */
+    int n_fl, cap_fl;
+    double *busy_since;     /* per rank: when its first held job (about) started */
+    double *last_heard;     /* per rank: its last message, or when it was given work */
+    unsigned char *silent;  /* per rank: silent now */
+    double *silent_s;       /* per rank: longest silence noticed (0: never silent) */
+    unsigned char *abandoned; /* per rank: given up on at the end */
+    double spc_seconds, spc_cost; /* finished folds: seconds per unit of cost */
+    double *rank_spc;       /* per rank: [2r] its folds' seconds, [2r+1] their cost */
+    int backups_started, backups_won;
+    int wake;               /* something changed that may give idle ranks a copy */
     int racing;             /* the job's schedule is halving */
     rcn_race race;          /* racing: the state after the last rung step */
     int n_rungs_journaled;  /* racing: rung lines in the journal */
     int *wstate;            /* per rank; [0] unused */
-    int *held;              /* per rank: fold jobs sent and not yet answered */
+    int *held;              /* per rank: its entries in fl */
     int n_bye;
     int stopping, outcome;
     int failed;             /* x->err holds the first failure */
@@ -62,6 +97,7 @@ typedef struct {
     size_t msg_cap;
     rcn_train_result *in;   /* the last worker result, unpacked */
     rcn_train_result *own;  /* rank 0's own training */
+    rcn_fold_job own_job;   /* its job */
 } coord;
 
 static void begin_stop(coord *c, int outcome);
@@ -114,14 +150,231 @@ static void announce(coord *c, const rcn_fold_job *j)
                 j->cell, j->fold, e);
 }
 
+/* ---- jobs in flight, backup copies and silent ranks --------------------- */
+
+static int slot_done(const coord *c, const rcn_fold_job *j)
+{
+    int slot = j->cell * c->k + j->fold;
+    return c->div[slot] || c->have[slot] >= j->to_epoch;
+}
+
+static int same_job(const rcn_fold_job *a, const rcn_fold_job *b)
+{
+    return a->cell == b->cell && a->fold == b->fold && a->to_epoch == b->to_epoch;
+}
+
+static const char *host_of(const coord *c, int r)
+{
+    const char *h = json_string_value(json_array_get(c->x->rank_hosts, (size_t)r));
+    return h ? h : "?";
+}
+
+/* Seconds a job of this cost is expected to take on rank r: at r's own
+ * pace once it finished a fold in this run (a slow rank's jobs end late),
+ * else at all ranks' (0 before the first fold). */
+static double expected_s(const coord *c, int r, double cost)
+{
+    if (c->rank_spc[2 * r + 1] > 0)
+        return cost * c->rank_spc[2 * r] / c->rank_spc[2 * r + 1];
+    return c->spc_cost > 0 ? cost * c->spc_seconds / c->spc_cost : 0;
+}
+
+static void fl_add(coord *c, int rank, const rcn_fold_job *j, double cost, int backup)
+{
+    if (c->n_fl == c->cap_fl) { /* not expected: a worker holds at most 2 */
+        flight *p = realloc(c->fl, 2 * (size_t)c->cap_fl * sizeof *p);
+        if (!p) {
+            fprintf(stderr, "rcn search: out of memory\n");
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        c->fl = p;
+        c->cap_fl *= 2;
+    }
+    if (c->held[rank] == 0)
+        c->busy_since[rank] = c->last_heard[rank] = rcn_clock();
+    c->fl[c->n_fl++] = (flight){*j, cost, rank, backup, 0};
+    c->held[rank]++;
+}
+
+static void fl_remove(coord *c, int i)
+{
+    int r = c->fl[i].rank;
+    assert(i >= 0 && i < c->n_fl && c->held[r] > 0);
+    memmove(&c->fl[i], &c->fl[i + 1], (size_t)(c->n_fl - i - 1) * sizeof *c->fl);
+    c->n_fl--;
+    c->held[r]--;
+    c->busy_since[r] = rcn_clock();
+    c->wake = 1;
+}
+
+/* Rank r's first entry for (cell, fold) (and epochs, when >= 0), or -1. */
+static int fl_find(const coord *c, int r, int cell, int fold, int epochs)
+{
+    for (int i = 0; i < c->n_fl; i++) {
+        const flight *e = &c->fl[i];
+        if (e->rank == r && e->job.cell == cell && e->job.fold == fold &&
+            (epochs < 0 || e->job.to_epoch == epochs))
+            return i;
+    }
+    return -1;
+}
+
+/* Whether a job in flight has no result yet. */
+static int open_jobs(const coord *c)
+{
+    for (int i = 0; i < c->n_fl; i++)
+        if (!slot_done(c, &c->fl[i].job))
+            return 1;
+    return 0;
+}
+
+/* When entry i is expected to end: its rank trains its entries in turn
+ * from busy_since. Before any fold has finished, the costs alone. */
+static double expected_end(const coord *c, int i)
+{
+    int r = c->fl[i].rank;
+    double t = c->spc_cost > 0 ? c->busy_since[r] : 0;
+    for (int j = 0; j <= i; j++)
+        if (c->fl[j].rank == r && !c->fl[j].cancelled)
+            t += c->spc_cost > 0 ? expected_s(c, r, c->fl[j].cost) : c->fl[j].cost;
+    return t;
+}
+
+/* The entry to copy to rank r, or -1: an open job r does not hold, with
+ * no copy yet unless every holder is silent; a silent rank's first, then
+ * the one expected to end last. Without backups, only silent ranks' jobs. */
+static int pick_backup(const coord *c, int r)
+{
+    int best = -1, best_silent = 0;
+    double best_end = 0;
+    for (int i = 0; i < c->n_fl; i++) {
+        const flight *e = &c->fl[i];
+        if (e->cancelled || e->rank == r || slot_done(c, &e->job))
+            continue;
+        int copies = 0, all_silent = 1, mine = 0;
+        for (int j = 0; j < c->n_fl; j++) {
+            const flight *o = &c->fl[j];
+            if (o->cancelled || !same_job(&o->job, &e->job))
+                continue;
+            copies++;
+            all_silent &= c->silent[o->rank];
+            mine |= o->rank == r;
+        }
+        int sil = c->silent[e->rank];
+        if (mine || (copies > 1 && !all_silent) || (!sil && !c->x->job.stragglers.backups))
+            continue;
+        double end = expected_end(c, i);
+        if (best < 0 || sil > best_silent || (sil == best_silent && end > best_end))
+            best = i, best_silent = sil, best_end = end;
+    }
+    return best;
+}
+
+/* Cancels every other copy of job j (its result is journaled): workers
+ * are told, rank 0's own training sees it at its next poll. */
+static void cancel_copies(coord *c, const rcn_fold_job *j)
+{
+    for (int i = 0; i < c->n_fl; i++) {
+        flight *e = &c->fl[i];
+        if (e->cancelled || !same_job(&e->job, j))
+            continue;
+        e->cancelled = 1;
+        /* a stopped worker drops its jobs anyway, and one that said BYE
+         * receives nothing more */
+        if (e->rank != 0 && (c->wstate[e->rank] == W_BUSY || c->wstate[e->rank] == W_IDLE)) {
+            int msg[3] = {j->cell, j->fold, j->to_epoch};
+            MPI_Send(msg, (int)sizeof msg, MPI_BYTE, e->rank, RCN_TAG_CANCEL, MPI_COMM_WORLD);
+        }
+    }
+}
+
+/* Rank r's silence threshold: rcn_stragglers, for the job it trains. */
+static double threshold(const coord *c, int r)
+{
+    const rcn_stragglers *s = &c->x->job.stragglers;
+    double exp = 0;
+    for (int i = 0; i < c->n_fl && exp == 0; i++)
+        if (c->fl[i].rank == r)
+            exp = expected_s(c, r, c->fl[i].cost);
+    return fmax(s->silent_min_seconds, s->silent_after * exp);
+}
+
+/* Any message from rank r: it is alive. */
+static void heard(coord *c, int r)
+{
+    double now = rcn_clock();
+    if (c->silent[r]) {
+        c->silent_s[r] = fmax(c->silent_s[r], now - c->last_heard[r]);
+        c->silent[r] = 0;
+        c->wake = 1;
+        fprintf(stderr, "rcn search: rank %d on host %s is heard from again after %.0f s\n",
+                r, host_of(c, r), now - c->last_heard[r]);
+    }
+    c->last_heard[r] = now;
+}
+
+/* Names the ranks that hold jobs and went silent (once per silence). */
+static void check_silence(coord *c)
+{
+    double now = rcn_clock();
+    for (int w = 1; w < c->x->size; w++) {
+        if (c->held[w] == 0 || c->silent[w] || c->abandoned[w])
+            continue;
+        double quiet = now - c->last_heard[w];
+        if (quiet <= threshold(c, w))
+            continue;
+        c->silent[w] = 1;
+        c->silent_s[w] = fmax(c->silent_s[w], quiet);
+        c->wake = 1;
+        c->last_write = -HUGE_VAL; /* the next refresh writes the report: rcn status shows it */
+        fprintf(stderr, "rcn search: rank %d on host %s silent for %.0f s; its folds go to the "
+                "others as backups\n", w, host_of(c, w), quiet);
+    }
+}
+
+/* After the stop: gives up on the ranks that do not answer it within their
+ * threshold (counted from the stop or their last message). */
+static void give_up(coord *c, double t_stop)
+{
+    double now = rcn_clock();
+    for (int w = 1; w < c->x->size; w++) {
+        if (c->wstate[w] == W_DONE || c->abandoned[w])
+            continue;
+        double quiet = now - fmax(t_stop, c->last_heard[w]);
+        if (quiet <= threshold(c, w))
+            continue;
+        c->abandoned[w] = 1;
+        c->x->abandoned++;
+        fprintf(stderr, "rcn search: giving up on rank %d on host %s: no answer to the stop "
+                "for %.0f s\n", w, host_of(c, w), quiet);
+    }
+}
+
+/* Sends worker w, which holds nothing, a copy of a job in flight; 0 if
+ * there is none to copy. */
+static int give_backup(coord *c, int w)
+{
+    int i = pick_backup(c, w);
+    if (i < 0)
+        return 0;
+    flight e = c->fl[i];
+    int job[3] = {e.job.cell, e.job.fold, e.job.to_epoch};
+    MPI_Send(job, (int)sizeof job, MPI_BYTE, w, RCN_TAG_JOB, MPI_COMM_WORLD);
+    fl_add(c, w, &e.job, e.cost, 1);
+    c->backups_started++;
+    c->wstate[w] = W_BUSY;
+    return 1;
+}
+
 /* Answers worker w after its request or result: tops its jobs in hand up
  * to two while the queue holds more than two per rank (the worker then
  * starts its next fold the moment it sends a result, instead of waiting for
  * rank 0's next poll, which comes only between rank 0's own batches), to one
- * near the end (so that the last, cheapest jobs go to whoever is free);
- * STOP once it holds none and none are left, or when stopping. A racing
- * worker with nothing to do before the rung is decided waits (W_IDLE)
- * until the next rung's jobs or the end. */
+ * near the end (so that the last, cheapest jobs go to whoever is free).
+ * With none left it gets a backup copy of a job in flight, or waits
+ * (W_IDLE) while jobs are in flight or a race's rung is undecided: for a
+ * copy, the next rung's jobs or the end; STOP once nothing is left, or
+ * when stopping. */
 static void reply(coord *c, int w)
 {
     if (c->wstate[w] == W_STOPPED || c->wstate[w] == W_DONE)
@@ -132,19 +385,19 @@ static void reply(coord *c, int w)
     }
     int depth = c->n_queue - c->head > 2 * c->x->size ? 2 : 1;
     while (c->held[w] < depth && c->head < c->n_queue) {
-        const rcn_fold_job *j = &c->queue[c->head++];
+        const rcn_fold_job *j = &c->queue[c->head];
         int job[3] = {j->cell, j->fold, j->to_epoch};
         announce(c, j);
         MPI_Send(job, (int)sizeof job, MPI_BYTE, w, RCN_TAG_JOB, MPI_COMM_WORLD);
-        c->held[w]++;
+        fl_add(c, w, j, c->queue_cost[c->head++], 0);
         c->wstate[w] = W_BUSY;
     }
-    if (c->held[w] == 0) {
-        if (c->racing && !c->race.finished)
-            c->wstate[w] = W_IDLE;
-        else
-            send_stop(c, w);
-    }
+    if (c->held[w] > 0 || give_backup(c, w))
+        return;
+    if (open_jobs(c) || (c->racing && !c->race.finished))
+        c->wstate[w] = W_IDLE;
+    else
+        send_stop(c, w);
 }
 
 /* meta.rank_stats: per rank, this run's folds, their training seconds and
@@ -159,6 +412,23 @@ static json_t *rank_stats(coord *c, double wall)
                          "train_seconds", c->rank_train_s[r], "busy_fraction",
                          wall > 0 ? c->rank_train_s[r] / wall : 0.0, "peak_rss_mib",
                          rss > 0 ? json_real(rss) : json_null()));
+    }
+    return a;
+}
+
+/* meta.silent_ranks: the ranks that went silent in this run, with their
+ * host, longest silence, whether silent now and whether given up on. */
+static json_t *silent_ranks(const coord *c)
+{
+    json_t *a = json_array();
+    double now = rcn_clock();
+    for (int r = 1; a && r < c->x->size; r++) {
+        if (!c->silent[r] && c->silent_s[r] == 0)
+            continue;
+        double s = c->silent[r] ? fmax(c->silent_s[r], now - c->last_heard[r]) : c->silent_s[r];
+        json_array_append_new(a, json_pack("{s:i, s:s, s:f, s:b, s:b}", "rank", r, "host",
+                                           host_of(c, r), "silent_seconds", s, "silent_now",
+                                           c->silent[r], "abandoned", c->abandoned[r]));
     }
     return a;
 }
@@ -181,6 +451,9 @@ static json_t *make_meta(coord *c, const char *status, int finished)
         json_object_set_new(m, "coordinator_overhead",
                             json_real(wall > 0 ? c->coord_seconds / wall : 0.0));
         json_object_set_new(m, "rank_stats", rank_stats(c, wall));
+        json_object_set_new(m, "backups", json_pack("{s:i, s:i}", "started",
+                                                    c->backups_started, "won", c->backups_won));
+        json_object_set_new(m, "silent_ranks", silent_ranks(c));
     }
     return m;
 }
@@ -225,27 +498,29 @@ static int refresh(coord *c, const char *status, int mode)
     return 0;
 }
 
-static void record(coord *c, int cell, int fold, const rcn_train_result *res)
+/* Journals a result; 1 when it was (0: one was journaled already, or a
+ * failure, which fail() records). */
+static int record(coord *c, int cell, int fold, const rcn_train_result *res)
 {
     rcn_search_ctx *x = c->x;
     if (cell < 0 || cell >= x->plan->n_cells || fold < 0 || fold >= c->k) {
         fail(c, "internal: a result for (cell %d, fold %d), outside the job", cell, fold);
-        return;
+        return 0;
     }
     int slot = cell * c->k + fold;
     if (c->div[slot] || c->have[slot] >= res->n_epochs)
-        return; /* a result already journaled */
+        return 0; /* a result already journaled */
     rcn_error e;
     const rcn_plan_cell *pc = rcn_plan_cell_at(x->plan, cell);
     json_t *f = rcn_fold_to_json(pc, fold, res);
     if (!f) {
         fail(c, "out of memory recording (cell %d, fold %d)", cell, fold);
-        return;
+        return 0;
     }
     if (rcn_journal_append(x->journal, f, &e)) {
         json_decref(f);
         fail(c, "%s", e.msg);
-        return;
+        return 0;
     }
     int diverged = !strcmp(json_string_value(json_object_get(f, "status")), "diverged");
     /* the fold's last record: its checkpoint is no longer needed (a racing
@@ -260,6 +535,26 @@ static void record(coord *c, int cell, int fold, const rcn_train_result *res)
     c->n_done++;
     if (refresh(c, NULL, REFRESH_LAZY) == 0)
         rcn_progress_update(&c->prog, c->n_done, c->n_diverged, json_object_get(c->report, "best"));
+    return 1;
+}
+
+/* Entry i's result: journaled if it is the first copy's (the others are
+ * cancelled), and the seconds per unit of cost learnt from it. */
+static void finished(coord *c, int i, const rcn_train_result *res)
+{
+    flight e = c->fl[i];
+    fl_remove(c, i);
+    if (!res->diverged && res->seconds > 0) {
+        c->spc_seconds += res->seconds;
+        c->spc_cost += e.cost;
+        c->rank_spc[2 * e.rank] += res->seconds;
+        c->rank_spc[2 * e.rank + 1] += e.cost;
+    }
+    if (!record(c, e.job.cell, e.job.fold, res))
+        return;
+    c->rank_folds[e.rank]++;
+    c->backups_won += e.backup;
+    cancel_copies(c, &e.job);
 }
 
 /* Receives the probed message and discards it. */
@@ -272,36 +567,58 @@ static void drop(const MPI_Status *st)
     free(junk);
 }
 
+/* A worker's RESULT: the first of its held jobs of that (cell, fold). */
+static void on_result(coord *c, const MPI_Status *st)
+{
+    int w = st->MPI_SOURCE, n = 0, cell = -1, fold = -1;
+    MPI_Get_count(st, MPI_BYTE, &n);
+    if (n < 0 || (size_t)n > c->msg_cap) {
+        drop(st);
+        fail(c, "rank %d: a result of %d bytes, more than the longest cell's %zu", w, n,
+             c->msg_cap);
+        return;
+    }
+    MPI_Recv(c->msg, n, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (rcn_wire_result_unpack(c->msg, (size_t)n, &cell, &fold, c->in)) {
+        fail(c, "rank %d: a malformed result of %d bytes", w, n);
+        return;
+    }
+    int i = fl_find(c, w, cell, fold, -1);
+    if (i < 0) {
+        fail(c, "internal: rank %d sent a result for (cell %d, fold %d), a job it does not "
+             "hold", w, cell, fold);
+        return;
+    }
+    c->rank_train_s[w] += c->in->seconds;
+    finished(c, i, c->in);
+}
+
 static void handle(coord *c, const MPI_Status *st)
 {
-    int w = st->MPI_SOURCE, dummy, n;
+    int w = st->MPI_SOURCE, dummy, job[3], i;
     char text[RCN_ERROR_MAX];
+    heard(c, w);
     switch (st->MPI_TAG) {
     case RCN_TAG_REQUEST:
         MPI_Recv(&dummy, (int)sizeof dummy, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         reply(c, w);
         break;
-    case RCN_TAG_RESULT: {
-        int cell = -1, fold = -1;
-        MPI_Get_count(st, MPI_BYTE, &n);
-        if (n < 0 || (size_t)n > c->msg_cap) {
-            drop(st);
-            fail(c, "rank %d: a result of %d bytes, more than the longest cell's %zu", w, n,
-                 c->msg_cap);
-        } else {
-            MPI_Recv(c->msg, n, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            if (rcn_wire_result_unpack(c->msg, (size_t)n, &cell, &fold, c->in))
-                fail(c, "rank %d: a malformed result of %d bytes", w, n);
-            else
-                record(c, cell, fold, c->in);
-            c->rank_train_s[w] += c->in->seconds;
-        }
-        if (c->held[w] > 0)
-            c->held[w]--;
-        c->rank_folds[w]++;
+    case RCN_TAG_RESULT:
+        on_result(c, st);
         reply(c, w);
         break;
-    }
+    case RCN_TAG_DROPPED: /* {cell, fold, epochs}: a cancelled copy given up */
+        MPI_Recv(job, (int)sizeof job, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if ((i = fl_find(c, w, job[0], job[1], job[2])) < 0 || !c->fl[i].cancelled)
+            fail(c, "internal: rank %d dropped (cell %d, fold %d), a job not cancelled", w,
+                 job[0], job[1]);
+        else
+            fl_remove(c, i);
+        reply(c, w);
+        break;
+    case RCN_TAG_HEARTBEAT:
+        MPI_Recv(&dummy, (int)sizeof dummy, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        break;
     case RCN_TAG_ERROR:
         MPI_Recv(text, (int)sizeof text, MPI_BYTE, w, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         text[sizeof text - 1] = 0;
@@ -334,13 +651,23 @@ static int service(coord *c)
             break;
         handle(c, &st);
     }
+    check_silence(c);
+    if (c->wake && !c->stopping && c->head >= c->n_queue) { /* copies for idle ranks */
+        c->wake = 0;
+        for (int w = 1; w < c->x->size; w++)
+            if (c->wstate[w] == W_IDLE)
+                reply(c, w);
+    }
     c->coord_seconds += rcn_clock() - t;
     return c->stopping;
 }
 
+/* Rank 0's training stops when stopping, or when another copy of its job
+ * was journaled first. */
 static int own_poll(void *ud)
 {
-    return service(ud);
+    coord *c = ud;
+    return service(c) || slot_done(c, &c->own_job);
 }
 
 /* Says why a checkpoint of the last fold job could not be saved, if so. */
@@ -352,33 +679,32 @@ static void warn_ckpt(coord *c)
                 "interruption restarts the fold from its last saved epoch)\n", msg);
 }
 
-static void run_own(coord *c)
+/* Rank 0 trains job j (a backup copy of a job in flight, or not). */
+static void run_own(coord *c, rcn_fold_job j, double cost, int backup)
 {
-    const rcn_fold_job j = c->queue[c->head++];
     rcn_train_hooks hooks = {.poll = own_poll, .ud = c};
     rcn_error e;
-    announce(c, &j);
+    fl_add(c, 0, &j, cost, backup);
+    c->own_job = j;
+    if (!backup) /* a copy continues from the original's checkpoints: not a resume */
+        announce(c, &j);
     int rc = rcn_fold_run(c->x->runner, j.cell, j.fold, j.to_epoch, &hooks, c->own, &e);
     warn_ckpt(c);
+    int i = fl_find(c, 0, j.cell, j.fold, j.to_epoch);
+    assert(i >= 0);
     if (rc) {
+        fl_remove(c, i);
         fail(c, "%s", e.msg);
         return;
     }
-    if (!c->own->aborted) {
-        double t = rcn_clock();
-        record(c, j.cell, j.fold, c->own);
-        c->rank_folds[0]++;
-        c->rank_train_s[0] += c->own->seconds;
-        c->coord_seconds += rcn_clock() - t;
+    if (c->own->aborted) { /* stopping, or another copy was journaled first */
+        fl_remove(c, i);
+        return;
     }
-}
-
-static int any_busy(const coord *c)
-{
-    for (int w = 1; w < c->x->size; w++)
-        if (c->wstate[w] == W_BUSY)
-            return 1;
-    return 0;
+    double t = rcn_clock();
+    c->rank_train_s[0] += c->own->seconds;
+    finished(c, i, c->own);
+    c->coord_seconds += rcn_clock() - t;
 }
 
 typedef struct {
@@ -414,8 +740,10 @@ static int set_queue(coord *c, const rcn_fold_job *jobs, int n)
         q[i].job = jobs[i];
     }
     qsort(q, (size_t)n, sizeof *q, by_cost);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         c->queue[i] = q[i].job;
+        c->queue_cost[i] = q[i].cost;
+    }
     c->n_queue = n;
     c->head = 0;
     free(q);
@@ -640,6 +968,15 @@ static void coord_init(coord *c, rcn_search_ctx *x)
     c->have = malloc((size_t)c->n_slots * sizeof *c->have);
     c->div = calloc((size_t)c->n_slots, 1);
     c->queue = malloc((size_t)c->n_slots * sizeof *c->queue);
+    c->queue_cost = malloc((size_t)c->n_slots * sizeof *c->queue_cost);
+    c->cap_fl = 2 * x->size + 1; /* a worker holds at most 2 jobs, rank 0 one */
+    c->fl = malloc((size_t)c->cap_fl * sizeof *c->fl);
+    c->busy_since = calloc((size_t)x->size, sizeof *c->busy_since);
+    c->last_heard = calloc((size_t)x->size, sizeof *c->last_heard);
+    c->silent = calloc((size_t)x->size, 1);
+    c->silent_s = calloc((size_t)x->size, sizeof *c->silent_s);
+    c->abandoned = calloc((size_t)x->size, 1);
+    c->rank_spc = calloc(2 * (size_t)x->size, sizeof *c->rank_spc);
     for (int s = 0; c->have && s < c->n_slots; s++)
         c->have[s] = -1;
     c->wstate = calloc((size_t)x->size, sizeof *c->wstate);
@@ -654,6 +991,11 @@ static void coord_init(coord *c, rcn_search_ctx *x)
     c->rank_train_s = calloc((size_t)x->size, sizeof *c->rank_train_s);
     c->rank_rss_mib = calloc((size_t)x->size, sizeof *c->rank_rss_mib);
     c->last_write = rcn_clock();
+    for (int r = 0; c->last_heard && r < x->size; r++)
+        c->last_heard[r] = c->last_write;
+    if (!c->queue_cost || !c->fl || !c->busy_since || !c->last_heard || !c->silent ||
+        !c->silent_s || !c->abandoned || !c->rank_spc)
+        c->have = NULL; /* out of memory: caught below */
     if (!c->have || !c->div || !c->queue || !c->wstate || !c->held || !c->msg || !c->in || !c->own || !c->folds ||
         !c->rank_folds || !c->rank_train_s || !c->rank_rss_mib) {
         fprintf(stderr, "rcn search: out of memory\n");
@@ -675,6 +1017,14 @@ static void coord_free(coord *c)
     rcn_train_result_free(c->in);
     rcn_train_result_free(c->own);
     free(c->queue);
+    free(c->queue_cost);
+    free(c->fl);
+    free(c->busy_since);
+    free(c->last_heard);
+    free(c->silent);
+    free(c->silent_s);
+    free(c->abandoned);
+    free(c->rank_spc);
     free(c->rank_folds);
     free(c->rank_train_s);
     free(c->rank_rss_mib);
@@ -713,11 +1063,18 @@ static void coordinate(coord *c)
     while (!c->stopping) {
         if (service(c))
             break;
-        if (c->head < c->n_queue)
-            run_own(c);
-        else if (any_busy(c))
-            rcn_wire_idle();
-        else if (c->racing && !c->race.finished) {
+        int i;
+        if (c->head < c->n_queue) {
+            c->head++;
+            run_own(c, c->queue[c->head - 1], c->queue_cost[c->head - 1], 0);
+        } else if (open_jobs(c)) {
+            if ((i = pick_backup(c, 0)) >= 0) {
+                c->backups_started++;
+                run_own(c, c->fl[i].job, c->fl[i].cost, 1);
+            } else {
+                rcn_wire_idle();
+            }
+        } else if (c->racing && !c->race.finished) {
             if (race_step(c))
                 break;
             if (c->head >= c->n_queue && !c->race.finished)
@@ -727,9 +1084,11 @@ static void coordinate(coord *c)
             break;
     }
     begin_stop(c, RCN_SEARCH_COMPLETE);
-    while (c->n_bye < c->x->size - 1) {
+    double t_stop = rcn_clock();
+    while (c->n_bye + c->x->abandoned < c->x->size - 1) {
         service(c);
-        if (c->n_bye < c->x->size - 1)
+        give_up(c, t_stop);
+        if (c->n_bye + c->x->abandoned < c->x->size - 1)
             rcn_wire_idle();
     }
 }

@@ -130,8 +130,10 @@ static void gather_hosts(rcn_search_ctx *x)
     if (x->rank != 0)
         return;
     x->hosts = json_array();
+    x->rank_hosts = json_array();
     for (int r = 0; all && r < x->size; r++) {
         const char *h = all + (size_t)r * MPI_MAX_PROCESSOR_NAME;
+        json_array_append_new(x->rank_hosts, json_string(h));
         int seen = 0;
         for (size_t i = 0; i < json_array_size(x->hosts); i++)
             seen |= !strcmp(json_string_value(json_array_get(x->hosts, i)), h);
@@ -191,6 +193,7 @@ static void ctx_free(rcn_search_ctx *x)
     rcn_journal_lock_release(x->lock); /* after the final report */
     json_decref(x->journaled);
     json_decref(x->hosts);
+    json_decref(x->rank_hosts);
     rcn_plan_free(&x->own_plan);
     if (x->job.json)
         rcn_job_free(&x->job);
@@ -239,8 +242,12 @@ int rcn_search_run(const rcn_search_opts *o, json_t **report, rcn_error *err)
         rc = rcn_search_work(x);
     }
     /* nobody exits before rank 0 has written everything: mpirun tears the
-     * job down as soon as one rank exits with a non-zero status */
-    rcn_wire_barrier();
+     * job down as soon as one rank exits with a non-zero status; a rank
+     * given up on would never come (the caller ends with MPI_Abort) */
+    if (o->abandoned)
+        *o->abandoned = x->abandoned;
+    if (!x->abandoned)
+        rcn_wire_barrier();
     ctx_free(x);
     free(x);
     return rc;

@@ -35,6 +35,8 @@ typedef struct {
     rcn_journal *journal;
     json_t *journaled;       /* folds finished before this run (from the journal) */
     json_t *hosts;           /* distinct processor names, in rank order */
+    json_t *rank_hosts;      /* per rank, its processor name */
+    int abandoned;           /* ranks given up on at the end (no final barrier then) */
     char started[32];
     double t0;               /* rcn_clock() at start */
 } rcn_search_ctx;
@@ -45,15 +47,26 @@ int rcn_search_work(rcn_search_ctx *x);
 /* ---- wire protocol (wire.c) ------------------------------------------
  * worker -> 0: REQUEST (first ask), RESULT (a finished fold, packed by
  * rcn_wire_result_pack, of a size the receiver probes; asks for the next),
- * ERROR (message; asks for the reply STOP), BYE {peak resident memory, MiB,
- * a double} (after a STOP).
+ * DROPPED {cell, fold, epochs} (a cancelled job given up; asks for the
+ * next), HEARTBEAT {0} (from the training's poll, at most every
+ * RCN_HEARTBEAT_SECONDS: the rank is alive), ERROR (message; asks for the
+ * reply STOP), BYE {peak resident memory, MiB, a double} (after a STOP).
  * 0 -> worker: JOB {cell, fold, epochs} (int[3]: train that fold to that
- * epoch), STOP {RCN_SEARCH_* outcome}; rank 0 sends exactly one STOP per
- * worker and keeps receiving from it until its BYE, so no message is left
- * unreceived. A worker polls for STOP between batches and abandons its fold
- * when one arrives. */
+ * epoch), CANCEL {cell, fold, epochs} (another copy of that job was
+ * journaled first: drop it), STOP {RCN_SEARCH_* outcome}; rank 0 sends
+ * exactly one STOP per worker and keeps receiving from it until its BYE, so
+ * no message is left unreceived (unless it gives the rank up: then the
+ * search ends with MPI_Abort). A worker polls for STOP and CANCEL between
+ * batches and abandons its fold when one concerns it; a worker answers
+ * every JOB with exactly one RESULT or DROPPED (until a STOP), and jobs
+ * are answered in the order they were sent. A CANCEL may be received
+ * before the JOB it names (the poll probes by tag), or after its RESULT
+ * was sent (then it is stale and ignored: a job {cell, fold, epochs} is
+ * handed out again only as a copy, never after its result). */
 enum { RCN_TAG_REQUEST = 101, RCN_TAG_RESULT, RCN_TAG_ERROR, RCN_TAG_BYE, RCN_TAG_JOB,
-       RCN_TAG_STOP };
+       RCN_TAG_STOP, RCN_TAG_CANCEL, RCN_TAG_DROPPED, RCN_TAG_HEARTBEAT };
+
+#define RCN_HEARTBEAT_SECONDS 1.0
 
 /* A RESULT message: this header, then res.n_epochs rcn_epoch_stats (the
  * header's res.epochs and res.cap_epochs mean nothing on the wire). */

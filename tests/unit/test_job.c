@@ -311,6 +311,28 @@ static void test_hash(void)
     CHECK(rc == 0, "hc: %s", err.msg);
     if (rc == 0 && ra == 0)
         CHECK(strcmp(a.hash, c.hash) != 0, "a different grid must change the hash");
+    /* "stragglers" does not change results: not part of the hash */
+    const char *jd = "{\"data\": {\"dir\": \"" FIXTURE_DATA "\"}, \"name\": \"h\", \"lr\": 0.1,"
+                     " \"grid\": {\"batch_size\": [32, 64], \"lr\": {\"from\": 0.01, \"to\":"
+                     " 0.05, \"step\": 0.01}}, \"stragglers\": {\"backups\": false,"
+                     " \"silent_after\": 2.5, \"silent_min_seconds\": 5}}";
+    rcn_job dj;
+    int rd = load_text("hd.json", jd, &dj, &err);
+    CHECK(rd == 0, "hd: %s", err.msg);
+    if (rd == 0) {
+        CHECK(ra != 0 || !strcmp(a.hash, dj.hash), "stragglers change the hash");
+        CHECK(!dj.stragglers.backups && dj.stragglers.silent_after == 2.5 &&
+                  dj.stragglers.silent_min_seconds == 5 &&
+                  json_is_false(json_object_get(json_object_get(dj.json, "stragglers"),
+                                                "backups")),
+              "stragglers parsed");
+        rcn_job_free(&dj);
+    }
+    if (ra == 0)
+        CHECK(a.stragglers.backups && a.stragglers.silent_after == 3 &&
+                  a.stragglers.silent_min_seconds == 30 &&
+                  !json_object_get(a.json, "stragglers"),
+              "stragglers defaults");
     if (ra == 0) {
         CHECK(rcn_job_set_output(&a, "out/x.json", &err) == 0, "set_output: %s", err.msg);
         CHECK(!strcmp(a.output, "out/x.json") && !strcmp(a.journal, "out/x.journal.jsonl") &&
