@@ -1,6 +1,11 @@
-# tests/cluster/common.sh - rcn helpers for the cluster tests (sourced after
-# tests/slurm/lib.sh, tests/slurm/common.sh and tests/cluster/lib.sh): the
+# tests/cluster/common.sh - rcn helpers for the cluster tests (sourced from
+# the repo root; sources tests/slurm/common.sh and tests/cluster/lib.sh): the
 # test job, sbatch on N nodes, and what the ranks talk over.
+
+# shellcheck source=tests/slurm/common.sh
+. tests/slurm/common.sh
+# shellcheck source=tests/cluster/lib.sh
+. tests/cluster/lib.sh
 
 # The cluster job: 24 fold jobs of ~0.25 s, long enough to act on mid-run.
 cluster_job() {
@@ -49,4 +54,17 @@ check_hosts() {
     h=$(jq -r '.meta.hosts | unique | join(",")' "$1") || return 1
     note "hosts of $(basename "$1"): $h"
     [ "$(jq '.meta.hosts | unique | length' "$1")" = "$2" ]
+}
+
+# check_spread REPORT SAMPLES: REPORT complete, from ranks on the three
+# nodes, which talked TCP between different nodes' addresses (SAMPLES from
+# sample_tcp).
+check_spread() {
+    local links
+    report_complete "$1" || fail "report not complete"
+    check_hosts "$1" 3 || fail "meta.hosts is not three nodes"
+    links=$(rank_links "$2")
+    [ "$(echo "$links" | awk 'NF {print $1}' | sort -u | wc -l)" -ge 2 ] ||
+        fail "no TCP between rcn ranks on different nodes; samples in $2"
+    note "tcp between ranks: $(echo "$links" | head -n 4 | tr '\n' ';')"
 }

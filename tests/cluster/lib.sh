@@ -202,15 +202,8 @@ cluster_restore() {
 
 cluster_stop() {
     [ -n "${CLUSTER_DIR:-}" ] || return 0
-    local ids id i k pid
-    if [ -n "${SLURMCTLD_PID:-}" ] && kill -0 "$SLURMCTLD_PID" 2>/dev/null; then
-        ids=$(squeue -h -o '%i' 2>/dev/null || true)
-        for id in $ids; do scancel "$id" 2>/dev/null || true; done
-        for i in $(seq 1 50); do
-            [ -z "$(squeue -h -t R,CG -o '%i' 2>/dev/null)" ] && break
-            sleep 0.1
-        done
-    fi
+    local i k pid
+    slurm_cancel_all 5 R,CG
     for k in $(seq 1 "${CLUSTER_NODES:-0}"); do
         # slurmd runs in the background of whoever (re)started the node
         pid=$(cat "$CLUSTER_DIR/run/slurmd.node$k.pid" 2>/dev/null)

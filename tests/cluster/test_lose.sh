@@ -8,14 +8,9 @@
 # resubmitted on the two remaining nodes resumes from it and finishes with
 # a report equal fold for fold to a single-node run.
 set -u
-. tests/slurm/lib.sh
-. tests/slurm/common.sh
-. tests/cluster/lib.sh
 . tests/cluster/common.sh
 
-job=$(cluster_job)
-reference "$job" "$SLT/ref/cluster.json"
-total=$(jq '.meta.folds_total' "$SLT/ref/cluster.json")
+test_job "$(cluster_job)" run
 ms() { date +%s%3N; }
 
 # lose K NAME: runs the job on 3 nodes, loses node K after 3 folds, resumes

@@ -4,14 +4,9 @@
 # three hosts, TCP between node addresses, the report equal fold for fold
 # to a single-node run.
 set -u
-. tests/slurm/lib.sh
-. tests/slurm/common.sh
-. tests/cluster/lib.sh
 . tests/cluster/common.sh
 
-job=$(cluster_job)
-reference "$job" "$SLT/ref/cluster.json"
-rep="$TEST_DIR/cluster.json"
+test_job "$(cluster_job)" run
 printf 'node%s slots=1\n' $(seq 1 "$CLUSTER_NODES") >"$TEST_DIR/hosts"
 
 # --bind-to none: the three "hosts" share this machine's cores.
@@ -23,10 +18,5 @@ pid=$!
 sample_tcp "$TEST_DIR/tcp" "$pid"
 wait "$pid" || { tail -n 30 "$TEST_DIR/run.err"; fail "mpirun.sh --hostfile: exit $?"; }
 note "measured: scripts/mpirun.sh --hostfile (3 hosts, cluster job): done in $((SECONDS - t0))s"
-report_complete "$rep" || fail "report not complete"
-check_hosts "$rep" 3 || fail "meta.hosts is not three nodes"
-links=$(rank_links "$TEST_DIR/tcp")
-[ "$(echo "$links" | awk 'NF {print $1}' | sort -u | wc -l)" -ge 2 ] ||
-    fail "no TCP between rcn ranks on different nodes; samples in $TEST_DIR/tcp"
-note "tcp between ranks: $(echo "$links" | head -n 4 | tr '\n' ';')"
+check_spread "$rep" "$TEST_DIR/tcp"
 reports_equal "$rep" "$SLT/ref/cluster.json" || fail "3-host mpirun report differs from the single-node one"

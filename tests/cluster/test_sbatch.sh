@@ -5,17 +5,9 @@
 # (pid, host); the first finishes with every fold journaled once and a
 # report equal fold for fold to a single-node run.
 set -u
-. tests/slurm/lib.sh
-. tests/slurm/common.sh
-. tests/cluster/lib.sh
 . tests/cluster/common.sh
 
-job=$(cluster_job)
-reference "$job" "$SLT/ref/cluster.json"
-total=$(jq '.meta.folds_total' "$SLT/ref/cluster.json")
-p="$TEST_DIR/run"
-rep="$TEST_DIR/cluster.json"
-jnl="$TEST_DIR/cluster.journal.jsonl"
+test_job "$(cluster_job)" run
 
 # node3's allocation for the second search, made beforehand so that its
 # launch is quick (the first run takes seconds).
@@ -67,12 +59,7 @@ st=$(wait_job "$id" "$TERMINAL_STATES" 120)
 note "measured: sbatch --nodes=3 quick.sbatch (cluster job, $total folds): COMPLETED in $((SECONDS - t0))s"
 wait "$sampler" "$watcher" 2>/dev/null
 grep -q "start: srun, 3 ranks on node\[1-3\]" "$p.out" || { show_job "$id" "$p"; fail "not srun, 3 ranks on node[1-3]"; }
-report_complete "$rep" || fail "report not complete"
-check_hosts "$rep" 3 || fail "meta.hosts is not three nodes"
-links=$(rank_links "$TEST_DIR/tcp")
-[ "$(echo "$links" | awk 'NF {print $1}' | sort -u | wc -l)" -ge 2 ] ||
-    fail "no TCP between rcn ranks on different nodes; samples in $TEST_DIR/tcp"
-note "tcp between ranks: $(echo "$links" | head -n 4 | tr '\n' ';')"
+check_spread "$rep" "$TEST_DIR/tcp"
 journal_no_duplicates "$jnl" || fail "journal"
 [ "$(journal_count "$jnl")" -eq "$total" ] || fail "journal has $(journal_count "$jnl") folds, want $total"
 note "journal: $total folds, each once; the second search added none"

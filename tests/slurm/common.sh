@@ -1,9 +1,13 @@
 # tests/slurm/common.sh - rcn-specific functions for the Slurm tests (sourced
-# after lib.sh): the test jobs, reference runs with scripts/mpirun.sh, report
-# and journal checks with jq, and sbatch wrappers for our batch scripts.
+# from the repo root; sources lib.sh): the test jobs, reference runs with
+# scripts/mpirun.sh, report and journal checks with jq, and sbatch wrappers
+# for our batch scripts.
 #
 # Environment set by run.sh: REPO (repo root), RCN (bin/rcn), SLT (the
-# suite's scratch dir: data/, jobs/, ref/), RCN_DATA_DIR.
+# suite's scratch dir: data/, jobs/, ref/), RCN_DATA_DIR, RCN_MISSING.
+
+# shellcheck source=tests/slurm/lib.sh
+. tests/slurm/lib.sh
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "[$(date +%H:%M:%S)] $*"; }
@@ -65,6 +69,23 @@ reference() {
         >"$out.stdout" 2>"$out.stderr" || {
         tail -n 20 "$out.stderr" >&2; fail "reference run of $job failed"; }
     note "reference: scripts/mpirun.sh -np 2 bin/rcn search $(basename "$job") ($((SECONDS - t0))s)"
+}
+
+# test_job JOB PREFIX: a test's job file JOB (NAME.json) and where its runs
+# go, set as globals: job=JOB; ref=$SLT/ref/NAME.json, its uninterrupted run
+# (made now, see reference); total, that run's fold count; p=$TEST_DIR/PREFIX
+# (sbatch log prefix); rep=$TEST_DIR/NAME.json and
+# jnl=$TEST_DIR/NAME.journal.jsonl (a run's report and journal). Exits 77
+# (skipped) when run.sh found rcn missing.
+# shellcheck disable=SC2034 # globals for the test script
+test_job() {
+    [ -z "${RCN_MISSING:-}" ] || { echo "needs $RCN_MISSING"; exit 77; }
+    local name
+    job="$1"; name=$(basename "$job" .json)
+    ref="$SLT/ref/$name.json"
+    reference "$job" "$ref"
+    total=$(jq '.meta.folds_total' "$ref")
+    p="$TEST_DIR/$2" rep="$TEST_DIR/$name.json" jnl="$TEST_DIR/$name.journal.jsonl"
 }
 
 # The comparable part of a report: per-fold numbers (no timings), cells,

@@ -8,6 +8,7 @@
 #   slurm_conf_common DIR   the slurm.conf lines every test cluster shares
 #   slurm_start DIR         write DIR/slurm.conf, start the daemons, wait for
 #                           the node; exports SLURM_CONF and SLURM_TEST_DIR
+#   slurm_cancel_all SECS [STATES]  cancel every job, wait until none is left
 #   slurm_stop              cancel our jobs, stop the daemons (safe to call twice)
 #   job_field ID FIELD      a field of `scontrol show job` (JobState, ExitCode, ...)
 #   wait_job ID STATES SECS poll until the job's state is one of STATES
@@ -223,17 +224,23 @@ EOF
     return 1
 }
 
+# slurm_cancel_all SECS [STATES]: when our slurmctld runs, cancels every
+# job, then waits up to SECS until none is left (none in STATES, e.g. R,CG).
+slurm_cancel_all() {
+    local secs="$1" only=() ids id i
+    [ -z "${2:-}" ] || only=(-t "$2")
+    [ -n "${SLURMCTLD_PID:-}" ] && kill -0 "$SLURMCTLD_PID" 2>/dev/null || return 0
+    ids=$(squeue -h -o '%i' 2>/dev/null || true)
+    for id in $ids; do scancel "$id" 2>/dev/null || true; done
+    for i in $(seq 1 $((secs * 10))); do
+        [ -z "$(squeue -h "${only[@]}" -o '%i' 2>/dev/null)" ] && break
+        sleep 0.1
+    done
+}
+
 slurm_stop() {
     [ -n "${SLURM_TEST_DIR:-}" ] || return 0
-    local ids id i
-    if [ -n "${SLURMCTLD_PID:-}" ] && kill -0 "$SLURMCTLD_PID" 2>/dev/null; then
-        ids=$(squeue -h -o '%i' 2>/dev/null || true)
-        for id in $ids; do scancel "$id" 2>/dev/null || true; done
-        for i in $(seq 1 150); do
-            [ -z "$(squeue -h -o '%i' 2>/dev/null)" ] && break
-            sleep 0.1
-        done
-    fi
+    slurm_cancel_all 15
     _stop_pid "${SLURMD_PID:-}" slurmd
     _stop_pid "${SLURMCTLD_PID:-}" slurmctld
     # Anything of our jobs that outlived slurmd (it should not): by pid.

@@ -7,9 +7,7 @@
 # report equal fold for fold to an uninterrupted run and leaves no
 # checkpoint directory.
 set -u
-. tests/slurm/lib.sh
 . tests/slurm/common.sh
-[ -z "$RCN_MISSING" ] || { echo "needs $RCN_MISSING"; exit 77; }
 
 # The job: 2 cells x 2 folds of $EPOCHS epochs, each epoch ~0.4 s of one
 # core on the suite's synthetic data, so that a fold is still in flight when
@@ -24,14 +22,8 @@ cat >"$job" <<EOF
  "grid": {"batch_size": [16], "lr": [0.05, 0.1]},
  "validation": {"kind": "kfold", "folds": 2}, "output": "$SLT/ckpt-default.json"}
 EOF
-ref="$SLT/ref/ckpt.json"
-reference "$job" "$ref"
+test_job "$job" ckpt
 [ ! -e "${ref%.json}.ckpt" ] || fail "the uninterrupted run left ${ref%.json}.ckpt"
-total=$(jq '.meta.folds_total' "$ref")
-
-p="$TEST_DIR/ckpt"
-rep="$TEST_DIR/ckpt.json"
-jnl="$TEST_DIR/ckpt.journal.jsonl"
 ckdir="$TEST_DIR/ckpt.ckpt"
 
 t0=$SECONDS

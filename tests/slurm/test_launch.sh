@@ -4,7 +4,6 @@
 # mpirun fallback (one rank per task, OpenBLAS threads 1), and
 # scripts/mpirun.sh picks --bind-to core / --oversubscribe by core count.
 set -u
-. tests/slurm/lib.sh
 . tests/slurm/common.sh
 
 body() { sed -n '/^# ---- common body/,$p' "$1"; }

@@ -10,17 +10,9 @@
 # the job finishes with no fold journaled twice and a final report equal,
 # fold for fold, to an uninterrupted run.
 set -u
-. tests/slurm/lib.sh
 . tests/slurm/common.sh
-[ -z "$RCN_MISSING" ] || { echo "needs $RCN_MISSING"; exit 77; }
 
-job=$(long_job)
-reference "$job" "$SLT/ref/long.json"
-total=$(jq '.meta.folds_total' "$SLT/ref/long.json")
-
-p="$TEST_DIR/pre"
-rep="$TEST_DIR/long.json"
-jnl="$TEST_DIR/long.journal.jsonl"
+test_job "$(long_job)" pre
 
 # interrupt HOW RESTARTS: waits for 2 more journaled folds, stops the job
 # (HOW: usr1 | requeue), checks the partial report and the requeue, and

@@ -3,17 +3,9 @@
 # the same script finishes the rest; final report == uninterrupted run and
 # no fold is journaled twice.
 set -u
-. tests/slurm/lib.sh
 . tests/slurm/common.sh
-[ -z "$RCN_MISSING" ] || { echo "needs $RCN_MISSING"; exit 77; }
 
-job=$(long_job)
-reference "$job" "$SLT/ref/long.json"
-total=$(jq '.meta.folds_total' "$SLT/ref/long.json")
-
-p="$TEST_DIR/die"
-rep="$TEST_DIR/long.json"
-jnl="$TEST_DIR/long.journal.jsonl"
+test_job "$(long_job)" die
 id=$(submit slurm/quick.sbatch "$p" -- "$job" "$rep")
 [ -n "$id" ] || fail "sbatch"
 wait_file_lines "$jnl" '"type": *"fold"' 2 90 || { show_job "$id" "$p"; fail "no folds journaled"; }

@@ -2,14 +2,9 @@
 # local Slurm (2 tasks, srun --mpi=pmix) completes, and its report equals
 # fold for fold an uninterrupted scripts/mpirun.sh run of the same job.
 set -u
-. tests/slurm/lib.sh
 . tests/slurm/common.sh
-[ -z "$RCN_MISSING" ] || { echo "needs $RCN_MISSING"; exit 77; }
 
-job=$(smoke_job)
-reference "$job" "$SLT/ref/smoke.json"
-
-p="$TEST_DIR/smoke"
+test_job "$(smoke_job)" smoke
 t0=$SECONDS
 id=$(submit slurm/quick.sbatch "$p" -- "$job" "$TEST_DIR/smoke.json")
 [ -n "$id" ] || fail "sbatch"
