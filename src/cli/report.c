@@ -12,7 +12,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: rcn report [--markdown] [--top N] [--plots DIR] REPORT\n"
+            "usage: rcn report [--markdown] [--top N] [--plots DIR] [--html DIR]\n"
+            "                  [--csv [--folds]] REPORT\n"
             "\n"
             "Shows a search report (results/NAME.json) or the journal of a search still\n"
             "running (results/NAME.journal.jsonl; read automatically when the report does\n"
@@ -40,7 +41,8 @@ static void usage(FILE *f)
 int rcn_cmd_report(int argc, char **argv)
 {
     rcn_view_table_opts opts = {0, 20};
-    const char *plots = NULL, *path = NULL;
+    const char *plots = NULL, *html = NULL, *path = NULL;
+    int csv = 0, csv_folds = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -48,9 +50,13 @@ int rcn_cmd_report(int argc, char **argv)
             return RCN_EXIT_OK;
         } else if (!strcmp(a, "--markdown")) {
             opts.markdown = 1;
-        } else if (!strncmp(a, "--top", 5) || !strncmp(a, "--plots", 7)) {
-            int top = !strncmp(a, "--top", 5);
-            size_t n = top ? 5 : 7;
+        } else if (!strcmp(a, "--csv") || !strcmp(a, "--folds")) {
+            csv |= a[2] == 'c';
+            csv_folds |= a[2] == 'f';
+        } else if (!strncmp(a, "--top", 5) || !strncmp(a, "--plots", 7) ||
+                   !strncmp(a, "--html", 6)) {
+            int top = !strncmp(a, "--top", 5), web = !strncmp(a, "--html", 6);
+            size_t n = top ? 5 : web ? 6 : 7;
             if (a[n] == '=')
                 val = a + n + 1;
             else if (a[n] == 0 && i + 1 < argc)
@@ -73,10 +79,10 @@ int rcn_cmd_report(int argc, char **argv)
                 opts.top = (int)v;
             } else {
                 if (!*val) {
-                    fprintf(stderr, "rcn report: --plots: empty directory name\n");
+                    fprintf(stderr, "rcn report: %s: empty directory name\n", web ? "--html" : "--plots");
                     return RCN_EXIT_USAGE;
                 }
-                plots = val;
+                *(web ? &html : &plots) = val;
             }
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "rcn report: unknown option '%s' (rcn report --help)\n", a);
@@ -87,6 +93,14 @@ int rcn_cmd_report(int argc, char **argv)
         } else {
             path = a;
         }
+    }
+    if (csv_folds && !csv) {
+        fprintf(stderr, "rcn report: --folds goes with --csv\n");
+        return RCN_EXIT_USAGE;
+    }
+    if (!!plots + !!html + csv > 1) {
+        fprintf(stderr, "rcn report: one of --plots, --html and --csv at a time\n");
+        return RCN_EXIT_USAGE;
     }
     if (!path) {
         fprintf(stderr, "rcn report: no report given\n");
@@ -100,7 +114,16 @@ int rcn_cmd_report(int argc, char **argv)
         return RCN_EXIT_ERROR;
     }
     int rc = RCN_EXIT_OK;
-    if (plots) {
+    if (html || csv) {
+        rcn_view_html_opts ho = {opts.top, 30, 6, NULL};
+        if (html ? rcn_view_html(r, html, &ho, &err)
+                 : rcn_view_csv(stdout, r, csv_folds, &err) || fflush(stdout)) {
+            fprintf(stderr, "rcn report: %s\n", err.msg[0] ? err.msg : "cannot write the output");
+            rc = RCN_EXIT_ERROR;
+        } else if (html) {
+            fprintf(stderr, "rcn report: %s/index.html written\n", html);
+        }
+    } else if (plots) {
         int n = 0;
         if (rcn_view_plot(r, plots, NULL, &n, &err)) {
             fprintf(stderr, "rcn report: %s\n", err.msg);
