@@ -24,7 +24,8 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  --markdown   print the tables as Markdown instead of aligned text\n"
-            "  --top N      show the N best cells in the cell table (default 20; 0: all)\n"
+            "  --top N      show the N best cells in the cell table (default 20, --html: all;\n"
+            "               0: all)\n"
             "  --plots DIR  instead of printing tables, draw the figures into DIR with\n"
             "               gnuplot: cell_NNN (learning curves), sweep_AXIS (one curve per\n"
             "               value when one axis is swept), lr_* (loss against learning rate\n"
@@ -42,7 +43,7 @@ int rcn_cmd_report(int argc, char **argv)
 {
     rcn_view_table_opts opts = {0, 20};
     const char *plots = NULL, *html = NULL, *path = NULL;
-    int csv = 0, csv_folds = 0;
+    int csv = 0, csv_folds = 0, top_set = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -77,6 +78,7 @@ int rcn_cmd_report(int argc, char **argv)
                     return RCN_EXIT_USAGE;
                 }
                 opts.top = (int)v;
+                top_set = 1;
             } else {
                 if (!*val) {
                     fprintf(stderr, "rcn report: %s: empty directory name\n", web ? "--html" : "--plots");
@@ -115,7 +117,7 @@ int rcn_cmd_report(int argc, char **argv)
     }
     int rc = RCN_EXIT_OK;
     if (html || csv) {
-        rcn_view_html_opts ho = {opts.top, 30, 6, NULL};
+        rcn_view_html_opts ho = {top_set ? opts.top : 0, 30, 6, NULL};
         if (html ? rcn_view_html(r, html, &ho, &err)
                  : rcn_view_csv(stdout, r, csv_folds, &err) || fflush(stdout)) {
             fprintf(stderr, "rcn report: %s\n", err.msg[0] ? err.msg : "cannot write the output");

@@ -344,24 +344,30 @@ static void write_marginal(const hctx *h, int a)
     fputs("</tbody></table>\n", f);
 }
 
-/* A cell's fold validation losses as dots on a line over [lo, hi]; the
- * mean as a bar. */
+/* x of loss v on a log scale over [lo, hi] (losses are > 0). */
+static double spread_x(double v, double lo, double hi)
+{
+    double l = log(lo > 0 ? lo : 1e-12), span = hi > lo ? log(hi) - l : 1;
+    return 2 + (SPREAD_W - 4) * (log(v > lo ? v : lo) - l) / span;
+}
+
+/* A cell's fold validation losses as dots on a line over [lo, hi] (log
+ * scale); the mean as a bar. */
 static void spread_svg(const hctx *h, const rcn_view_cell *c, double lo, double hi)
 {
     FILE *f = h->f;
-    double span = hi > lo ? hi - lo : 1;
     fprintf(f, "<svg class=\"spread\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                "role=\"img\"><line x1=\"2\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>",
             SPREAD_W, SPREAD_H, SPREAD_W, SPREAD_H, SPREAD_H / 2, SPREAD_W - 2, SPREAD_H / 2);
     for (int i = 0; i < c->n_fold_recs; i++) {
         double v = h->r->folds[c->first_fold + i].val_loss;
         if (isfinite(v))
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%d\" r=\"2.5\"/>",
-                    2 + (SPREAD_W - 4) * (v - lo) / span, SPREAD_H / 2);
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%d\" r=\"2.5\"/>", spread_x(v, lo, hi),
+                    SPREAD_H / 2);
     }
     if (isfinite(c->mean_val_loss))
         fprintf(f, "<rect x=\"%.1f\" y=\"1\" width=\"2\" height=\"%d\"/>",
-                1 + (SPREAD_W - 4) * (c->mean_val_loss - lo) / span, SPREAD_H - 2);
+                spread_x(c->mean_val_loss, lo, hi) - 1, SPREAD_H - 2);
     fputs("</svg>", f);
 }
 
@@ -478,7 +484,7 @@ static void write_cells(const hctx *h, const rcn_view_cell **by_rank)
     fputs("</tbody></table>\n", h->f);
     if (any && !r->kind_test)
         fprintf(h->f, "<p class=\"note\">Fold spread: each dot one fold's validation loss, "
-                      "the bar the mean; the scale runs from %.4f to %.4f over the cells "
+                      "the bar the mean; a log scale from %.4f to %.4f over the cells "
                       "shown.</p>\n", lo, hi);
     fputs("</section>\n", h->f);
 }
@@ -615,7 +621,7 @@ static const char *const css =
     "td.n{text-align:right;font-variant-numeric:tabular-nums}.div{color:#b00}\n"
     "tr.best td{background:#eaf5e4}\n"
     "svg.spread{vertical-align:middle}svg.spread line{stroke:#aaa}svg.spread circle"
-    "{fill:#1f5fbf;fill-opacity:.6}svg.spread rect{fill:#d9541a}\n"
+    "{fill:#1f5fbf;fill-opacity:.6}svg.spread rect{fill:#d9541a}td.spread{white-space:nowrap}\n"
     ".figs{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}figure img{max-width:100%;"
     "width:560px;border:1px solid #ddd}\n"
     "figcaption{font-size:.9em;color:#555}.warn,.broken{color:#b00}.note{color:#555}\n"
