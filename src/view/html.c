@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rcn/fileio.h"
 #include "rcn/journal.h"
@@ -282,8 +283,12 @@ static void write_progress(const hctx *h)
         return;
     FILE *f = h->f;
     int total = r->folds_total > 0 ? r->folds_total : 1;
-    fprintf(f, "<section id=\"progress\" class=\"running\"><h2>Not complete: %s</h2>\n",
-            r->status);
+    if (r->from_journal)
+        fputs("<section id=\"progress\" class=\"running\"><h2>Not complete: read from the "
+              "journal of a search running or unfinished</h2>\n", f);
+    else
+        fprintf(f, "<section id=\"progress\" class=\"running\"><h2>Not complete: %s</h2>\n",
+                r->status);
     fprintf(f, "<p><progress max=\"%d\" value=\"%d\"></progress> %d of %d fold trainings done "
                "(%.1f%%)</p>\n", total, r->folds_done, r->folds_done, r->folds_total,
             100.0 * r->folds_done / total);
@@ -676,6 +681,29 @@ static void write_page(const hctx *h, const rcn_view_cell **by_rank, const char 
           "numbers as <code>rcn report</code>.</p></footer>\n</body>\n</html>\n", f);
 }
 
+/* Creates `dir` and its missing parents (the figures' folder is made by
+ * rcn_view_plot; a page without figures still needs its own). */
+static int make_dir(const char *dir, rcn_error *err)
+{
+    char p[4200];
+    struct stat st;
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s)
+            continue;
+        char ch = *s;
+        *s = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            return rcn_errorf(err, "%s: cannot create: %s", p, strerror(errno));
+        *s = ch;
+        if (!ch)
+            break;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return rcn_errorf(err, "%s: not a directory", dir);
+    return 0;
+}
+
 /* Draws the figures into dir/figures; a figure that cannot be drawn leaves
  * a note for the page and the error in *err (-1). */
 static int draw_figures(const hctx *h, const char *figdir, char *note, size_t n,
@@ -709,6 +737,10 @@ int rcn_view_html(const rcn_view_report *r, const char *dir, const rcn_view_html
     }
     snprintf(figdir, sizeof figdir, "%s/" FIG_DIR, dir);
     snprintf(path, sizeof path, "%s/index.html", dir);
+    if (make_dir(dir, err)) {
+        json_decref(h.raw);
+        return -1;
+    }
     rcn_error perr = {{0}};
     int plot_rc = draw_figures(&h, figdir, note, sizeof note, &perr);
     const rcn_view_cell **by_rank = rcn_view_cells_by_rank(r);

@@ -3,7 +3,8 @@
 # results/table2-mini.json loaded by headless chromium (Debian's package,
 # installed here when missing) shows Table 2's 8 rows, every figure loads,
 # and no console message appears; a report not complete says so, shows
-# progress and reloads itself; a racing report shows its rungs.
+# progress and reloads itself; a racing report shows its rungs; the
+# journal of a search just started gives a page without figures.
 #
 #   RCN=bin/rcn TMPDIR_TEST=$(mktemp -d) bash tests/integration/report_html.sh
 #   RCN_SCREENSHOT=results/table2-mini.html.png ... also saves the screenshot
@@ -114,4 +115,11 @@ grep -q 'Not complete: incomplete' "$page" || fail "does not say it is not compl
 grep -q '<table id="rungs">' "$page" || fail "no rung table"
 grep -q '<td>7 31</td>' "$page" || fail "the rung's eliminated cells are not shown"
 grep -q 'status racing, rung 1' "$page" || fail "the cells' race members are not shown"
+# ---- a search that has just started: its journal, no fold yet ---------------------
+head -n 1 results/table2-mini.journal.jsonl >"$T/started.journal.jsonl"
+"$RCN" report --html "$T/started" "$T/started.json"
+page=$T/started/index.html
+grep -q 'http-equiv="refresh"' "$page" || fail "no reload on a search just started"
+grep -q 'No figures yet' "$page" || fail "does not say there are no figures yet"
+grep -q '<progress max="400" value="0">' "$page" || fail "no progress on a search just started"
 echo "report_html: OK"
