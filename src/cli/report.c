@@ -24,19 +24,44 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  --markdown   print the tables as Markdown instead of aligned text\n"
-            "  --top N      show the N best cells in the cell table (default 20, --html: all;\n"
-            "               0: all)\n"
+            "  --top N      show the N best cells in the cell table (default 20; 0: all)\n"
             "  --plots DIR  instead of printing tables, draw the figures into DIR with\n"
             "               gnuplot: cell_NNN (learning curves), sweep_AXIS (one curve per\n"
             "               value when one axis is swept), lr_* (loss against learning rate\n"
             "               per batch size, diverged cells marked), heatmap (mean val loss\n"
             "               over batch size x learning rate); each as .png and .svg, with\n"
             "               its .dat data and re-runnable .gp script (gnuplot plots.gp)\n"
+            "  --html DIR   instead of printing tables, write DIR/index.html: one page with\n"
+            "               the tables (all cells unless --top), each cell's fold spread\n"
+            "               and the figures (drawn into DIR/figures as by --plots); a search\n"
+            "               not complete says so and the page reloads itself every 30 s;\n"
+            "               a race shows its rungs\n"
+            "  --csv        instead of printing tables, print CSV: one row per cell in\n"
+            "               scikit-learn's cv_results_ columns (param_<axis>, params,\n"
+            "               split<i>_test_score, mean/std/rank_test_score, mean/std_fit_time,\n"
+            "               ...; a score is the negated loss, as scoring=\"neg_log_loss\"),\n"
+            "               then rcn's own (mean_val_loss, ...); pandas.read_csv reads it\n"
+            "  --folds      with --csv: one row per fold and epoch\n"
             "  --help       this text\n"
             "\n"
             "environment:\n"
             "  RCN_GNUPLOT  the gnuplot program to run (default: gnuplot on PATH;\n"
             "               Debian package gnuplot-nox)\n");
+}
+
+/* --html DIR (cells: `top`, 0: all) or else --csv [--folds]: an exit code. */
+static int write_html_or_csv(const rcn_view_report *r, const char *html, int csv_folds, int top)
+{
+    rcn_error err = {{0}};
+    rcn_view_html_opts ho = {top, 30, 6, NULL};
+    if (html ? rcn_view_html(r, html, &ho, &err)
+             : rcn_view_csv(stdout, r, csv_folds, &err) || fflush(stdout)) {
+        fprintf(stderr, "rcn report: %s\n", err.msg[0] ? err.msg : "cannot write the output");
+        return RCN_EXIT_ERROR;
+    }
+    if (html)
+        fprintf(stderr, "rcn report: %s/index.html written\n", html);
+    return RCN_EXIT_OK;
 }
 
 int rcn_cmd_report(int argc, char **argv)
@@ -117,14 +142,7 @@ int rcn_cmd_report(int argc, char **argv)
     }
     int rc = RCN_EXIT_OK;
     if (html || csv) {
-        rcn_view_html_opts ho = {top_set ? opts.top : 0, 30, 6, NULL};
-        if (html ? rcn_view_html(r, html, &ho, &err)
-                 : rcn_view_csv(stdout, r, csv_folds, &err) || fflush(stdout)) {
-            fprintf(stderr, "rcn report: %s\n", err.msg[0] ? err.msg : "cannot write the output");
-            rc = RCN_EXIT_ERROR;
-        } else if (html) {
-            fprintf(stderr, "rcn report: %s/index.html written\n", html);
-        }
+        rc = write_html_or_csv(r, html, csv_folds, top_set ? opts.top : 0);
     } else if (plots) {
         int n = 0;
         if (rcn_view_plot(r, plots, NULL, &n, &err)) {
