@@ -121,11 +121,15 @@ static json_t *raw_report(const rcn_view_report *r)
     return rep;
 }
 
-/* The raw JSON of cell `index`, or NULL. */
+/* The raw JSON of cell `index`, or NULL. Reports list cells by index, so
+ * the index'th is tried first. */
 static const json_t *raw_cell(const hctx *h, int index)
 {
     const json_t *cells = json_object_get(h->raw, "cells"), *c;
     size_t i;
+    c = json_array_get(cells, (size_t)index);
+    if (c && json_integer_value(json_object_get(c, "index")) == index)
+        return c;
     json_array_foreach(cells, i, c) {
         if (json_integer_value(json_object_get(c, "index")) == index)
             return c;
@@ -164,8 +168,11 @@ static int list_figures(hctx *h, const char *figdir, rcn_error *err)
 
 static void figure(FILE *f, const char *name, const char *caption)
 {
-    fprintf(f, "<figure><a href=\"" FIG_DIR "/%s.svg\"><img src=\"" FIG_DIR "/%s.svg\" alt=\"",
-            name, name);
+    fputs("<figure><a href=\"" FIG_DIR "/", f);
+    esc(f, name);
+    fputs(".svg\"><img src=\"" FIG_DIR "/", f);
+    esc(f, name);
+    fputs(".svg\" alt=\"", f);
     esc(f, caption);
     fputs("\"></a><figcaption>", f);
     esc(f, caption);
