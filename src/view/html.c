@@ -69,7 +69,8 @@ static void td_text(FILE *f, const char *s, const char *cls)
     fputs("</td>", f);
 }
 
-/* A JSON scalar as text: strings as they are, numbers shortest, null "-". */
+/* A JSON scalar as text: strings as they are, integers whole, reals to 6
+ * significant digits, null "-". */
 static void json_scalar_text(const json_t *v, char *b, size_t n)
 {
     if (json_is_string(v))
@@ -77,7 +78,7 @@ static void json_scalar_text(const json_t *v, char *b, size_t n)
     else if (json_is_integer(v))
         snprintf(b, n, "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))
-        rcn_view_fmt_value(json_real_value(v), b, n);
+        snprintf(b, n, "%.6g", json_real_value(v));
     else if (json_is_true(v) || json_is_false(v))
         snprintf(b, n, "%s", json_is_true(v) ? "yes" : "no");
     else
@@ -469,7 +470,7 @@ static void cell_row(const hctx *h, const rcn_view_cell *c, double lo, double hi
     td_text(f, b, NULL);
     if (race) {
         json_members_text(json_object_get(raw_cell(h, c->index), "race"), b, sizeof b);
-        td_text(f, b, NULL);
+        td_text(f, b, "race");
     }
     fputs("</tr>\n", f);
 }
@@ -489,11 +490,11 @@ static void write_cells(const hctx *h, const rcn_view_cell **by_rank)
         }
         race |= json_is_object(json_object_get(raw_cell(h, by_rank[i]->index), "race"));
     }
-    fputs("<section id=\"ranking\"><h2>Cells</h2>\n", h->f);
+    fputs("<section id=\"ranking\"><h2>Cells</h2>\n<div class=\"scroll\">\n", h->f);
     cells_head(h, shown, race);
     for (int i = 0; i < shown; i++)
         cell_row(h, by_rank[i], lo, hi, race);
-    fputs("</tbody></table>\n", h->f);
+    fputs("</tbody></table>\n</div>\n", h->f);
     if (any && !r->kind_test)
         fprintf(h->f, "<p class=\"note\">Fold spread: each dot one fold's validation loss, "
                       "the bar the mean; a log scale from %.4f to %.4f over the cells "
@@ -638,7 +639,7 @@ static const char *const css =
     "width:560px;border:1px solid #ddd}\n"
     "figcaption{font-size:.9em;color:#555}.warn,.broken{color:#b00}.note{color:#555}\n"
     ".running{background:#fff6d9;border:1px solid #e8c75a;padding:.2em 1em}\n"
-    "progress{width:20em}\n";
+    "progress{width:20em}.scroll{overflow-x:auto}td.race{font-size:.85em;min-width:16em}\n";
 
 /* Marks each figure that did not load, and records "loaded/total" in the
  * <html> element's data-images attribute. */
