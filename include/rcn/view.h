@@ -188,6 +188,10 @@ int rcn_texttable_rows(const rcn_texttable *t);
 void rcn_texttable_print(FILE *f, const rcn_texttable *t, int markdown);
 void rcn_texttable_destroy(rcn_texttable *t);
 
+/* The cells in display order: ranked ones by rank, then the rest by
+ * status and index. A malloc'd array the caller frees; NULL: no memory. */
+const rcn_view_cell **rcn_view_cells_by_rank(const rcn_view_report *r);
+
 /* ---- plots ----------------------------------------------------------- */
 
 /* Writes into `dir` (created if missing) the data (.dat), one gnuplot
@@ -210,5 +214,40 @@ int rcn_view_plot(const rcn_view_report *r, const char *dir, const char *gnuplot
  * dir/gnuplot.log, whose first lines the error quotes on failure. */
 int rcn_view_run_gnuplot(const char *gnuplot, const char *dir, const char *script,
                          rcn_error *err);
+
+/* ---- CSV ------------------------------------------------------------ */
+
+/* Writes the report as CSV. per_fold 0: one row per cell in scikit-learn's
+ * cv_results_ columns (mean_fit_time, std_fit_time, param_<axis> for every
+ * axis, params (the cell key), split<i>_test_score, mean_test_score,
+ * std_test_score, rank_test_score, split<i>_train_score, mean_train_score,
+ * std_train_score; a score is the negated loss, as scoring="neg_log_loss"),
+ * then rcn's own columns (cell, status, n_folds_done, n_diverged, the mean
+ * and std losses, mean_val_accuracy). per_fold 1: one row per fold and
+ * epoch (cell, fold, epoch, param_*, params, train/val loss and accuracy,
+ * epoch_seconds, images_per_second, fold_diverged, fold_fit_time). Null
+ * numbers are empty fields; numbers are spelled shortest-exact. */
+int rcn_view_csv(FILE *f, const rcn_view_report *r, int per_fold, rcn_error *err);
+
+/* ---- web page ------------------------------------------------------- */
+
+typedef struct {
+    int top;             /* cells in the cell table; 0: all */
+    int refresh_seconds; /* a report not complete reloads this often; 0: never */
+    int best_curves;     /* learning curves shown of the best cells */
+    const char *gnuplot; /* as rcn_view_plot's; NULL: default */
+} rcn_view_html_opts;
+
+/* Writes dir/index.html (dir created if missing): one self-contained page
+ * with the summary, progress (a report not complete says so and reloads
+ * itself), a race's rungs when the report has a top-level "race", the
+ * marginal tables (Table 2: <table id="table2">), the cells by rank with
+ * their per-fold spread, the best cell and refit, and the figures of
+ * rcn_view_plot drawn into dir/figures/ (heatmaps, Figure 20 per group,
+ * the best cells' learning curves) as <img> of their SVG. When figures
+ * cannot be drawn the page is still written, says so, and -1 is returned
+ * with the reason. `o` NULL: all cells, 30 s, 6 curves, default gnuplot. */
+int rcn_view_html(const rcn_view_report *r, const char *dir, const rcn_view_html_opts *o,
+                  rcn_error *err);
 
 #endif

@@ -640,3 +640,8 @@ void rcn_report_print_summary(FILE *f, const json_t *report)
             fprintf(f, "refit on the whole training set: diverged (no test numbers)\n");
     }
 }
+
+const rcn_view_cell **rcn_view_cells_by_rank(const rcn_view_report *r)
+{
+    return cells_by_rank(r);
+}

@@ -1,5 +1,5 @@
 """check.py - compares rcn's tensors with the independent PyTorch model of
-rcn_torch.py.
+python/rcn_torch.py (the module users import).
 
   check.py params
       parameter counts of the presets against MODEL.md's table.
@@ -36,12 +36,14 @@ status 1 on any mismatch.
 """
 import argparse
 import functools
+import os
 import sys
 
 import torch
 import torch.nn.functional as F
 
-import rcn_torch as rt
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+import rcn_torch as rt  # noqa: E402
 
 RTOL = 1e-4
 ATOL = 1e-7

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - the PyTorch cross-check: rcn's forward, loss, gradients, SGD step
 # and running statistics against an independent PyTorch model of MODEL.md
-# (tests/torch/rcn_torch.py), and a model trained by rcn evaluated by both.
+# (python/rcn_torch.py, the module users import), and a model trained by rcn evaluated by both.
 # Installs python3-torch from Debian if /usr/bin/python3 lacks it. Exits
 # non-zero on any mismatch; prints max abs/rel error per tensor.
 #
@@ -110,6 +110,9 @@ print(repr(e['loss']), repr(e['accuracy']))" "$T/eval.json")
 else
     echo "skip: '$RCN train' not built yet"
 fi
+
+# The README's example: rcn_torch.py as users load it, scored like rcn eval.
+RCN=$RCN tests/torch/readme_example.sh || fail=1
 
 if [ $fail -ne 0 ]; then
     echo "torch cross-check: FAILED"

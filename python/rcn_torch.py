@@ -1,9 +1,19 @@
-"""rcn_torch.py - an independent PyTorch implementation of the network in
-MODEL.md (written from the spec, not from rcn's C code), plus the file
-formats the cross-check needs: safetensors (read/write with the standard
-library and torch.frombuffer) and IDX (raw or gzip).
+"""rcn_torch.py - rcn's network in PyTorch: the model of docs/MODEL.md
+(written from the spec, not from rcn's C code), the loading of the
+.safetensors models rcn writes (`rcn train --save`, a search's refit), and
+MNIST's IDX files (raw or gzip). Needs only torch (Debian: python3-torch).
+The same module is the reference of rcn's PyTorch cross-check
+(tests/torch/check.py).
 
-State-dict names follow MODEL.md "Saved models":
+    import torch, rcn_torch
+    model, meta, arch = rcn_torch.load_model("results/table2-mini.refit.safetensors")
+    model.eval()
+    x = rcn_torch.normalise(rcn_torch.read_idx("data/mnist/t10k-images-idx3-ubyte"))
+    predicted = model(x[:100]).argmax(1)
+
+load_model builds the network of the file's metadata.arch in float64 by
+default (dtype=torch.float32 for speed) and checks every tensor's name and
+shape. State-dict names follow MODEL.md "Saved models":
   stem.conv.weight, stem.bn.{weight,bias,running_mean,running_var},
   stages.{i}.{j}.conv1/bn1/conv2/bn2, stages.{i}.{j}.shortcut.conv/bn,
   fc.weight, fc.bias
