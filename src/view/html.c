@@ -350,6 +350,11 @@ static void write_marginal(const hctx *h, int a)
         if (x->status == RCN_VIEW_ROW_INCOMPLETE)
             snprintf(note, sizeof note, "incomplete: %d of %d cells in the means",
                      x->n_included, x->n_cells);
+        else if (x->status == RCN_VIEW_ROW_ELIMINATED)
+            snprintf(note, sizeof note, "eliminated: none of the %d cells complete", x->n_cells);
+        else if (x->n_eliminated && x->status == RCN_VIEW_ROW_OK)
+            snprintf(note, sizeof note, "%d of %d cells complete (the others eliminated)",
+                     x->n_included, x->n_cells);
         fprintf(f, "<td class=\"n\">%d</td><td class=\"n\">%d</td>", x->n_cells, x->n_diverged);
         td_text(f, note, NULL);
         fputs("</tr>\n", f);
