@@ -54,6 +54,8 @@ typedef struct {
     double diverged_loss;               /* the offending batch mean loss */
     int aborted;                        /* poll hook asked to stop */
     double seconds;                     /* whole training incl. evaluation */
+    double seconds_before;              /* of those, what a continued training's earlier
+                                         * runs took (0 when trained from scratch) */
 } rcn_train_result;
 
 /* A result with room for cap_epochs epochs (1..RCN_MAX_EPOCHS); NULL with

@@ -589,7 +589,7 @@ static void on_result(coord *c, const MPI_Status *st)
              "hold", w, cell, fold);
         return;
     }
-    c->rank_train_s[w] += c->in->seconds;
+    c->rank_train_s[w] += c->in->seconds - c->in->seconds_before;
     finished(c, i, c->in);
 }
 
@@ -702,7 +702,7 @@ static void run_own(coord *c, rcn_fold_job j, double cost, int backup)
         return;
     }
     double t = rcn_clock();
-    c->rank_train_s[0] += c->own->seconds;
+    c->rank_train_s[0] += c->own->seconds - c->own->seconds_before;
     finished(c, i, c->own);
     c->coord_seconds += rcn_clock() - t;
 }

@@ -169,6 +169,7 @@ int rcn_train_continue(rcn_net *net, const rcn_split *train, const rcn_split *va
     if (!order)
         return rcn_errorf(err, "out of memory for %lld training indices", (long long)train->n);
 
+    res->seconds_before = res->seconds;
     const double t_start = now_seconds() - res->seconds;
     int rc = 0;
     res->aborted = 0;
