@@ -1,4 +1,4 @@
-# tests/cluster/common.sh - rcn helpers for the cluster tests (sourced from
+# tests/cluster/common.sh - rcn functions for the cluster tests (sourced from
 # the repo root; sources tests/slurm/common.sh and tests/cluster/lib.sh): the
 # test job, sbatch on N nodes, and what the ranks talk over.
 

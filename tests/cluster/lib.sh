@@ -1,6 +1,6 @@
 # tests/cluster/lib.sh - a private multi-node Slurm cluster on one machine for
 # the tests (sourced after tests/slurm/lib.sh, whose munge, config, job and
-# stop helpers it uses). Each node is a network + UTS namespace with its own
+# stop functions it uses). Each node is a network + UTS namespace with its own
 # hostname (node1, node2, ...) and address, joined to the others by veth
 # pairs on a bridge; every node sees the host's filesystem (as nodes share
 # NFS) but has its own Slurm TmpFS and /dev/shm (private mount namespace).
