@@ -1051,6 +1051,20 @@ static void say_start(const coord *c, FILE *out)
                 "(journal %s), %d rank%s\n", x->job.name, x->plan->n_cells, c->k, c->total,
                 c->n_done, x->job.journal, x->size, x->size == 1 ? "" : "s");
     }
+    if (!x->spec.ckpt_dir[0])
+        return;
+    /* the disk the fold states take: a race keeps those of the cells that
+     * go on between rungs; a grid one per fold in flight (two with a backup) */
+    double each = (double)rcn_ckpt_arch_bytes(&x->spec.arch, x->job.epochs);
+    long long most = 2LL * x->size;
+    if (c->racing) {
+        rcn_schedule_plan p;
+        rcn_schedule_plan_compute(&x->job.schedule, x->plan->n_cells, c->k, x->job.epochs, NULL,
+                                  &p);
+        most = p.peak_checkpoints > most ? p.peak_checkpoints : most;
+    }
+    fprintf(out, "rcn search: fold checkpoints in %s: %.1f MiB each, at most %lld at once "
+            "(%.1f MiB)\n", x->spec.ckpt_dir, each / 1048576.0, most, most * each / 1048576.0);
 }
 
 /* Rank 0's loop: answers workers, trains the queue's jobs itself, and (when
