@@ -10,8 +10,10 @@
 . "$(dirname "$0")/search_common.bash"
 make_data
 grid='{"batch_size": [16, 32], "lr": [0.02, 0.05, 0.1, 0.2]}'
-EPOCHS=2 write_job "$T/job.json" "$grid" 4
-EPOCHS=2 write_job "$T/off.json" "$grid" 4 '"stragglers": {"backups": false}'
+# folds of 10 epochs: long enough that a rank running 1/20 of the time is
+# still in its fold when the others run out of jobs, on an idle machine too
+EPOCHS=10 write_job "$T/job.json" "$grid" 4
+EPOCHS=10 write_job "$T/off.json" "$grid" 4 '"stragglers": {"backups": false}'
 total=32
 
 "${MPIRUN[@]}" -np 2 "$RCN" search "$T/job.json" --out "$T/base.json" --quiet >/dev/null ||
@@ -29,8 +31,8 @@ slowed_run() {
     done
     [ -n "$r" ] || bad "$2: no rank 2"
     while [ -n "$r" ] && kill -0 $pid 2>/dev/null; do
-        kill -STOP "$r" 2>/dev/null; sleep 0.3
-        kill -CONT "$r" 2>/dev/null; sleep 0.1
+        kill -STOP "$r" 2>/dev/null; sleep 0.4
+        kill -CONT "$r" 2>/dev/null; sleep 0.02
     done
     [ -n "$r" ] && kill -CONT "$r" 2>/dev/null
     wait $pid
@@ -49,13 +51,19 @@ check_run() { # OUT
     [ "$(jq '.meta.silent_ranks | length' "$1")" = 0 ] || bad "$1: a rank taken as silent"
 }
 
-slowed_run "$T/job.json" "$T/run.json"
-rc=$?
+# a copy wins unless the slow rank happened to run at the right moments:
+# up to three tries (each a fresh search) for one that shows a win
+for try in 1 2 3; do
+    rm -rf "$T/run.json" "$T/run.journal.jsonl" "$T/run.ckpt"
+    slowed_run "$T/job.json" "$T/run.json"
+    rc=$?
+    jq -e '.meta.backups.won >= 1' "$T/run.json" >/dev/null 2>&1 && break
+done
 [ $rc = 0 ] || { bad "slowed run: exit $rc"; tail -3 "$T/run.json.stderr"; }
 check_run "$T/run.json"
 jq -e '.meta.backups.started >= 1 and .meta.backups.won >= 1
        and .meta.backups.won <= .meta.backups.started' "$T/run.json" >/dev/null ||
-    bad "meta.backups: $(jq -c .meta.backups "$T/run.json")"
+    bad "meta.backups after $try tries: $(jq -c .meta.backups "$T/run.json")"
 echo "slowed run: backups $(jq -c .meta.backups "$T/run.json"), wall $(jq .meta.wall_seconds "$T/run.json") s"
 
 slowed_run "$T/off.json" "$T/off_run.json"
