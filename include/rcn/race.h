@@ -26,12 +26,13 @@
  * A rung (epochs e, folds f) trains every cell in it on folds 0..f-1 up to
  * epoch e, continuing a fold from the epoch an earlier rung left it at. Its
  * decision reads only those results: a cell with a fold that diverged by
- * epoch e (or whose val loss at e is not finite) leaves at once; the others
- * are scored by the mean val loss over folds 0..f-1 at epoch e (summed in
- * fold order) and the best max(1, ceil(n / eta)) of the n scored go on, ties
- * by cell index. The last rung keeps one cell: the winner. So eliminations
- * and the winner do not depend on rank count, timing, kill/resume or the
- * order fold results arrive in. */
+ * epoch e (or whose val loss at e is not finite) leaves, unscored; the
+ * others are scored by the mean val loss over folds 0..f-1 at epoch e
+ * (summed in fold order) and the best max(1, ceil(n / eta)) of the n scored
+ * go on, ties by cell index. The last rung keeps one cell: the winner. A
+ * rung trains all its folds of every cell in it, a diverging one's too, so
+ * the fold results, eliminations and winner do not depend on rank count,
+ * timing, kill/resume or the order fold results arrive in. */
 #ifndef RCN_RACE_H
 #define RCN_RACE_H
 

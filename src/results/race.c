@@ -530,7 +530,7 @@ static void rung_scan(const rcn_schedule *s, int r, int k, const rcn_fold_record
         rc->score = NAN;
         rc->diverged = rc->kept = 0;
         double sum = 0;
-        int missing = 0, first_job = *n_jobs;
+        int missing = 0;
         for (int f = 0; f < rung->folds; f++) {
             const rcn_fold_record *rec = slot[(size_t)in[i] * (size_t)k + (size_t)f];
             int prev = trained_before(s, r, f), to = rung->epochs;
@@ -549,9 +549,12 @@ static void rung_scan(const rcn_schedule *s, int r, int k, const rcn_fold_record
             }
             res->fold_epochs += to > prev ? to - prev : 0;
         }
-        if (rc->diverged)
-            *n_jobs = first_job; /* out at once: its other folds are not needed */
-        else if (!missing)
+        /* a cell with a diverged fold leaves at the decision, but the
+         * rung's other folds of it are trained all the same: which folds a
+         * rung trains must not depend on when a divergence was journaled
+         * (at another -np, or before a kill, the other folds may already be
+         * done), or the fold lines would not be a pure function of the job */
+        if (!rc->diverged && !missing)
             rc->score = sum / rung->folds;
     }
 }

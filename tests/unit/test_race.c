@@ -259,16 +259,21 @@ static void test_jobs(void)
           race.jobs[2].fold == 2 && race.jobs[2].from_epoch == 0, "continue, then start");
     rcn_race_free(&race);
 
-    /* a cell out at once: cell 2 diverged on fold 0; its fold 1 not needed */
+    /* cell 2 diverged on fold 0: it leaves at the decision, but its fold 1
+     * is trained all the same (which folds a rung trains must not depend on
+     * when the divergence came in) */
     n_recs = 0;
     add(2, 0, 0, 0, 0, 1);
     CHECK(rcn_race_eval(&s, 3, 4, recs, n_recs, &race, &err) == 0, "%s", err.msg);
-    CHECK(race.n_jobs == 4 && race.jobs[3].cell == 1, "no job for diverged cell 2");
+    CHECK(race.n_jobs == 5 && race.jobs[4].cell == 2 && race.jobs[4].fold == 1,
+          "the diverged cell's other fold is still a job");
     rcn_race_free(&race);
 
     /* every cell diverges: finished, no winner */
     n_recs = 0;
     add(0, 0, 0, 0, 0, 1);
+    add(0, 1, 1, 0.5, 0, 0);
+    add(1, 0, 1, 0.5, 0, 0);
     add(1, 1, 1, NAN, 0, 1); /* evaluation not finite */
     CHECK(rcn_race_eval(&s, 2, 4, recs, n_recs, &race, &err) == 0, "%s", err.msg);
     CHECK(race.finished && race.winner == -1 && race.n_decided == 1 &&
