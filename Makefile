@@ -79,10 +79,10 @@ clean:
 #                    (build/asan/), then one valgrind memcheck of a small search
 #   make test-asan-suite   the same without valgrind (what CI runs)
 #   make fuzz        each libFuzzer target for FUZZ_SECONDS (default 600)
-#   make fuzz-ci     the short CI pass: FUZZ_CI_SECONDS (default 20) per target
+#   make fuzz-ci     the short CI pass: FUZZ_CI_SECONDS (default 12) per target
 #   make ci          what .ci/run runs: test, test-asan-suite, fuzz-ci
 FUZZ_SECONDS ?= 600
-FUZZ_CI_SECONDS ?= 20
+FUZZ_CI_SECONDS ?= 12
 .PHONY: test-asan test-asan-suite fuzz fuzz-ci ci
 test-asan:
 	@tests/asan/run.sh

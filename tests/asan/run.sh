@@ -61,7 +61,7 @@ if [ "$what" = all ] || [ "$what" = suite ] || [ "$what" = integration ]; then
     export RCN_BAD_JOB_COMMAND=train # see tests/integration/bad_inputs.sh
     # folds run ~3x slower under the sanitizers: search_sigterm.sh needs
     # fewer epochs per fold for the same margin against its signal race
-    export RCN_TEST_SIGNAL_EPOCHS=2
+    export RCN_TEST_SIGNAL_EPOCHS=2 RCN_TEST_SLOW_EPOCHS=3
     for t in tests/integration/*.sh; do
         [ -e "$t" ] || continue
         d=$(mktemp -d /tmp/rcn-asan-it.XXXXXX)
