@@ -474,8 +474,7 @@ static void write_page(coord *c, const json_t *r, int final)
     rcn_error e = {{0}};
     if ((rcn_view_from_json(r, c->x->job.output, &v, &e) || rcn_view_html(v, o->html, &ho, &e)) &&
         o->progress && (!c->html_warned++ || final))
-        fprintf(o->progress, "rcn search: warning: --html %s: %s (the search goes on)\n", o->html,
-                e.msg);
+        fprintf(o->progress, "rcn search: warning: --html: %s (the search goes on)\n", e.msg);
     rcn_view_free(v);
 }
 

@@ -24,5 +24,5 @@ grep -q "warning" "$T/stderr" && bad "warnings: $(grep warning "$T/stderr")"
 "${MPIRUN[@]}" -np 1 "$RCN" search "$T/job.json" --out "$T/r2.json" --html "$T/afile/page" \
     >/dev/null 2>"$T/stderr2" || bad "search with an unwritable --html DIR failed: exit $?"
 [ "$(jq -r .meta.status "$T/r2.json")" = complete ] || bad "unwritable --html: report not complete"
-grep -q "warning: --html $T/afile/page" "$T/stderr2" || bad "no warning: $(cat "$T/stderr2")"
+grep -q "warning: --html: $T/afile/page" "$T/stderr2" || bad "no warning: $(cat "$T/stderr2")"
 finish
