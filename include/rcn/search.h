@@ -19,6 +19,7 @@ typedef struct {
     const char *out;     /* report path replacing the job's "output" (NULL: keep) */
     int resume;          /* --resume: the journal must exist */
     double report_every; /* seconds between rewrites of the partial report */
+    const char *html;    /* --html DIR: rewrite DIR/index.html with the report (NULL: no) */
     FILE *progress;      /* rank 0's progress lines (NULL: quiet) */
     int *abandoned;      /* rank 0: set to the number of ranks given up on */
 } rcn_search_opts;

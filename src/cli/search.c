@@ -17,7 +17,7 @@
 
 static const char usage_text[] =
     "usage: mpirun -np N rcn search JOB.json [--out REPORT.json] [--resume]\n"
-    "                               [--report-every SECONDS] [--quiet]\n"
+    "                               [--report-every SECONDS] [--html DIR] [--quiet]\n"
     "       rcn search --dry-run JOB.json\n"
     "\n"
     "Trains every cell of the job's grid on every fold (k-fold cross-validation,\n"
@@ -40,6 +40,10 @@ static const char usage_text[] =
     "                        another job is refused and left untouched)\n"
     "  --report-every SECS   rewrite the partial report at most this often\n"
     "                        (default 30; 0: after every fold)\n"
+    "  --html DIR            with every report write, also write DIR/index.html,\n"
+    "                        the page of `rcn report --html` (figures drawn by\n"
+    "                        gnuplot); it reloads itself until the search is\n"
+    "                        complete. A page not written is a warning only\n"
     "  --quiet               no progress lines on stderr\n"
     "  --help                this text\n"
     "\n"
@@ -173,6 +177,7 @@ int rcn_cmd_search(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},
         {"resume", no_argument, NULL, 'r'},
         {"report-every", required_argument, NULL, 'e'},
+        {"html", required_argument, NULL, 'H'},
         {"quiet", no_argument, NULL, 'q'},
         {"dry-run", no_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
@@ -183,7 +188,7 @@ int rcn_cmd_search(int argc, char **argv)
     optind = 1;
     opterr = 0;
     for (;;) {
-        int ch = getopt_long(argc, argv, ":o:re:qdh", longopts, NULL);
+        int ch = getopt_long(argc, argv, ":o:re:H:qdh", longopts, NULL);
         if (ch == -1)
             break;
         char *end;
@@ -202,6 +207,9 @@ int rcn_cmd_search(int argc, char **argv)
                             "'%s'\n", optarg);
                 return RCN_EXIT_USAGE;
             }
+            break;
+        case 'H':
+            o.html = optarg;
             break;
         case 'q':
             quiet = 1;

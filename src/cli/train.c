@@ -1,6 +1,7 @@
 /* train.c - `rcn train`: train one network on a training set, evaluate on
  * the test set after every epoch, print a line per epoch and write the same
- * as JSON; optionally save the model (the paper's Experiment 1). */
+ * as JSON; optionally save the model (the paper's Experiment 1). On a
+ * terminal, a line on stderr shows the progress within the epoch. */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "rcn/cli.h"
+#include "rcn/clock.h"
 #include "rcn/data.h"
 #include "rcn/fileio.h"
 #include "rcn/job.h"
@@ -31,6 +33,8 @@ static const char usage_text[] =
     "Trains a network of docs/MODEL.md on a training set and evaluates it on the\n"
     "test set after every epoch (the paper's Experiment 1). Prints one line per\n"
     "epoch; --out writes the same as JSON, --save the trained model as safetensors.\n"
+    "When stderr is a terminal, a line there shows the progress within the epoch\n"
+    "(images, images/s, ETA), erased before each epoch's line.\n"
     "Losses are mean per-sample cross-entropy; the JSON also carries the paper's\n"
     "Table 1 convention (sum of per-batch mean losses).\n"
     "\n"
@@ -53,7 +57,7 @@ static const char usage_text[] =
     "  --threads N           OpenBLAS threads (default 1)\n"
     "  --out FILE.json       write the per-epoch results as JSON\n"
     "  --save FILE.safetensors  save the trained model\n"
-    "  --quiet               no per-epoch lines\n"
+    "  --quiet               no per-epoch lines and no progress line\n"
     "  --help                this text\n"
     "\n"
     "exit status: 0 trained (also when the run diverged: that is a result), 1 error,\n"
@@ -94,10 +98,72 @@ typedef struct {
     int quiet;
 } train_opts;
 
+/* The progress line within an epoch, on stderr when it is a terminal
+ * (tty NULL: none). The poll hook runs once per batch, first the epoch's
+ * training batches, then its evaluation batches: their count places it. */
+typedef struct {
+    const train_opts *o;
+    FILE *tty;
+    int64_t n_train, n_val;
+    int batch, eval_batch;  /* images per training / evaluation batch */
+    int64_t train_batches;  /* per epoch */
+    int64_t polls;          /* batches since the epoch began */
+    int epoch, shown;       /* epoch in progress; a line is on the terminal */
+    double t_epoch, t_drawn;
+    double epoch_seconds;   /* the last whole epoch, evaluation included; 0: none yet */
+} train_progress;
+
+#define PROGRESS_INTERVAL 0.25 /* seconds between redraws */
+
+static void progress_clear(train_progress *p)
+{
+    if (p->shown)
+        fputs("\r\033[K", p->tty);
+    p->shown = 0;
+}
+
+static int progress_poll(void *ud)
+{
+    train_progress *p = ud;
+    p->polls++;
+    double now;
+    if (!p->tty || (now = rcn_clock()) - p->t_drawn < PROGRESS_INTERVAL)
+        return 0;
+    p->t_drawn = now;
+    double el = now - p->t_epoch;
+    if (p->polls <= p->train_batches) {
+        int64_t done = p->polls * p->batch < p->n_train ? p->polls * p->batch : p->n_train;
+        double rate = el > 0 ? (double)done / el : 0;
+        double left = rate > 0 ? (double)(p->n_train - done) / rate : NAN;
+        double per_epoch = p->epoch_seconds > 0 ? p->epoch_seconds : (double)p->n_train / rate;
+        char eta[32], eta_all[32];
+        rcn_format_duration(left, eta, sizeof eta);
+        rcn_format_duration(left + (p->o->cell.epochs - p->epoch) * per_epoch, eta_all,
+                            sizeof eta_all);
+        fprintf(p->tty, "\r\033[Kepoch %d/%d: %lld/%lld images (%.0f%%), %.0f img/s, ETA %s "
+                "(all epochs: %s)", p->epoch, p->o->cell.epochs, (long long)done,
+                (long long)p->n_train, 100.0 * (double)done / (double)p->n_train, rate, eta,
+                eta_all);
+    } else {
+        int64_t done = (p->polls - p->train_batches) * p->eval_batch;
+        fprintf(p->tty, "\r\033[Kepoch %d/%d: evaluating, %lld/%lld test images", p->epoch,
+                p->o->cell.epochs, (long long)(done < p->n_val ? done : p->n_val),
+                (long long)p->n_val);
+    }
+    p->shown = 1;
+    return 0;
+}
+
 static void print_epoch(const rcn_epoch_stats *st, void *ud)
 {
-    const train_opts *o = ud;
-    if (o->quiet)
+    train_progress *p = ud;
+    progress_clear(p);
+    double now = rcn_clock();
+    p->epoch = st->epoch + 1;
+    p->polls = 0;
+    p->epoch_seconds = now - p->t_epoch;
+    p->t_epoch = p->t_drawn = now;
+    if (p->o->quiet)
         return;
     printf("%5d  %10.6f  %8.2f%%  %10.6f  %8.2f%%  %8.1f  %8.0f\n", st->epoch, st->train_loss,
            100 * st->train_accuracy, st->val_loss, 100 * st->val_accuracy, st->seconds,
@@ -395,9 +461,17 @@ int rcn_cmd_train(int argc, char **argv)
     rcn_hparams hp = {.batch_size = o.cell.batch_size, .epochs = o.cell.epochs, .lr = o.cell.lr,
                       .momentum = o.cell.momentum, .weight_decay = o.weight_decay,
                       .diverge_threshold = o.diverge_threshold, .seed = o.seed, .stream_a = 0};
-    rcn_train_hooks hooks = {.on_epoch = print_epoch, .ud = &o};
+    train_progress prog = {.o = &o, .tty = !o.quiet && isatty(STDERR_FILENO) ? stderr : NULL,
+                           .n_train = n_train, .n_val = te.n, .batch = o.cell.batch_size,
+                           .eval_batch = rcn_net_max_batch(net),
+                           .train_batches = (n_train + o.cell.batch_size - 1) / o.cell.batch_size,
+                           .epoch = 1, .t_epoch = rcn_clock()};
+    prog.t_drawn = prog.t_epoch;
+    rcn_train_hooks hooks = {.on_epoch = print_epoch, .poll = progress_poll, .ud = &prog};
     res = rcn_train_result_create(o.cell.epochs, &err);
-    if (!res || rcn_train(net, &trs, &tes, &hp, &hooks, res, &err))
+    int trc = !res || rcn_train(net, &trs, &tes, &hp, &hooks, res, &err);
+    progress_clear(&prog);
+    if (trc)
         goto done;
     if (res->diverged && !o.quiet)
         printf("diverged at epoch %d, batch %d (batch loss %g): stopped\n", res->diverged_epoch,

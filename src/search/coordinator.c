@@ -34,6 +34,7 @@
 #include "rcn/jsonutil.h"
 #include "rcn/netfile.h"
 #include "rcn/report.h"
+#include "rcn/view.h"
 #include "search_impl.h"
 
 /* Per-batch overhead of a training step (SGD update, batch statistics,
@@ -87,6 +88,7 @@ typedef struct {
     json_t *report;         /* latest aggregation */
     json_t *refit;          /* refit object, or NULL */
     double last_write;
+    int html_warned;        /* --html: a failure to write the page was shown */
     double last_aggregate, aggregate_cost; /* when, and how long it took */
     double coord_seconds;   /* rank 0's time spent coordinating */
     int *rank_folds;        /* per rank: folds finished in this run */
@@ -460,6 +462,22 @@ static json_t *make_meta(coord *c, const char *status, int finished)
 
 enum { REFRESH_LAZY, REFRESH_NOW, REFRESH_FINAL };
 
+/* --html DIR: the page of report `r`, as `rcn report --html` writes it,
+ * reloading itself as often as the report is rewritten (5 s to 5 min). A
+ * failure is a warning (the first, and the final write's), never the
+ * search's: the report is already written. */
+static void write_page(coord *c, const json_t *r, int final)
+{
+    const rcn_search_opts *o = c->x->opts;
+    rcn_view_html_opts ho = {0, (int)fmax(5, fmin(300, o->report_every)), 6, NULL};
+    rcn_view_report *v = NULL;
+    rcn_error e = {{0}};
+    if ((rcn_view_from_json(r, c->x->job.output, &v, &e) || rcn_view_html(v, o->html, &ho, &e)) &&
+        o->progress && (!c->html_warned++ || final))
+        fprintf(o->progress, "rcn search: warning: --html: %s (the search goes on)\n", e.msg);
+    rcn_view_free(v);
+}
+
 /* Re-aggregates the report and writes it when `mode` is REFRESH_FINAL or
  * report_every seconds have passed since the last write. REFRESH_LAZY (after
  * a fold) skips the aggregation unless the write is due or the last one is
@@ -494,6 +512,8 @@ static int refresh(coord *c, const char *status, int mode)
             fail(c, "%s", e.msg);
             return -1;
         }
+        if (x->opts->html)
+            write_page(c, r, final);
     }
     return 0;
 }

@@ -12,6 +12,7 @@ cd "$(dirname "$0")/../.."
 RCN=${1:-$PWD/bin/rcn}
 if ! command -v valgrind >/dev/null; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "valgrind: installing Debian's valgrind (apt-get)"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends valgrind \
         >/dev/null 2>&1 || { echo "FAIL valgrind: not installed (apt-get install valgrind)"; exit 1; }
 fi

@@ -23,6 +23,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
 unset RCN_DATA_DIR RCN_MEM_LIMIT
 if ! command -v python3 >/dev/null; then # for the JSON checks below
+    echo "python3: installing Debian's python3 (apt-get)"
     [ "$(id -u)" = 0 ] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends python3 >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 &&
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 \

@@ -14,6 +14,7 @@ EPOCHS=6 write_job "$T/job.json" '{"lr": [0.01, 0.05, 0.1]}' 3
 chmod 644 "$T/job.json"
 
 if ! command -v ss >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "ss: installing Debian's iproute2 (apt-get)"
     apt-get install -y -qq --no-install-recommends iproute2 >/dev/null 2>&1 ||
         { apt-get update -qq && apt-get install -y -qq --no-install-recommends iproute2 >/dev/null 2>&1; }
 fi

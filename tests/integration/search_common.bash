@@ -16,6 +16,7 @@ finish() { [ "$fail" = 0 ] && echo "all checks passed"; exit "$fail"; }
 
 if ! command -v jq >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
+        echo "jq: installing Debian's jq (apt-get)"
         apt-get install -y --no-install-recommends jq >/dev/null 2>&1 ||
             { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends jq >/dev/null 2>&1; }
     fi

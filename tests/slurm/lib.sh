@@ -44,6 +44,7 @@ slurm_install_deps() {
     fi
     local rc=0
     if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+        slurm_log "apt-get update, then installing ${missing[*]} again"
         apt-get update -qq >/dev/null 2>&1 || true
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=1
     fi
