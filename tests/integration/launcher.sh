@@ -26,12 +26,28 @@ env -u OMPI_ALLOW_RUN_AS_ROOT -u OMPI_ALLOW_RUN_AS_ROOT_CONFIRM -u OMPI_MCA_rmap
     timeout 120 "$T/mpirun.sh" -np 2 "$RCN" search "$T/job.json" --out "$T/root.json" --quiet \
     >"$T/root.out" 2>&1 &
 pid=$!
+# our_ranks: the pids of this run's ranks (rcn processes below $pid), as
+# ss prints them ("pid=N,"): other searches on the machine are not ours
+our_ranks() {
+    local p q
+    for p in $(pgrep -x rcn); do
+        q=$p
+        while [ "$q" -gt 1 ] && [ "$q" != "$pid" ]; do
+            q=$(awk '{ print $4 }' "/proc/$q/stat" 2>/dev/null) || break
+        done
+        [ "$q" = "$pid" ] && printf 'pid=%s,\n' "$p"
+    done
+}
 : >"$T/sockets"
 seen=0
 while kill -0 $pid 2>/dev/null; do
-    if pgrep -x rcn >/dev/null; then
+    mine=$(our_ranks)
+    if [ -n "$mine" ]; then
         seen=$((seen + 1))
-        { echo "--- listen"; ss -H -ltunp; echo "--- tcp"; ss -H -tnp; } >>"$T/sockets" 2>/dev/null
+        { echo "--- listen"; ss -H -ltunp | grep -F "$mine" | grep -v 'users:(("mpirun"';
+          ss -H -ltunp | grep 'users:(("mpirun"';
+          echo "--- tcp"; ss -H -tnp | grep -F "$mine"; ss -H -tnp | grep 'users:(("mpirun"'; } \
+            >>"$T/sockets" 2>/dev/null
     fi
     sleep 0.05
 done
