@@ -11,7 +11,7 @@ fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 command -v script >/dev/null || { echo "FAIL: script(1) is needed (Debian's bsdutils)"; exit 1; }
 
-"$RCN" synth --out "$T/data" --train 4000 --test 1000 --seed 7 >/dev/null || { echo "FAIL: synth"; exit 1; }
+"$RCN" synth --out "$T/data" --train 1500 --test 500 --seed 7 >/dev/null || { echo "FAIL: synth"; exit 1; }
 args=(train --data "$T/data" --batch-size 32 --lr 0.05 --epochs 2 --seed 3)
 
 "$RCN" "${args[@]}" >"$T/plain.out" 2>"$T/plain.err" || bad "train not on a terminal: exit $?"
@@ -20,7 +20,7 @@ grep -q $'\r' "$T/plain.out" && bad "a progress line off a terminal"
 [ "$(grep -c '^ *[12]  ' "$T/plain.out")" = 2 ] || bad "not 2 epoch lines: $(cat "$T/plain.out")"
 
 script -qec "$RCN ${args[*]}" /dev/null >"$T/tty.out" 2>&1 || bad "train on a terminal: exit $?"
-grep -aq $'\r\033\\[Kepoch 1/2: [0-9]*/4000 images ([0-9]*%), [0-9]* img/s, ETA ' "$T/tty.out" ||
+grep -aq $'\r\033\\[Kepoch 1/2: [0-9]*/1500 images ([0-9]*%), [0-9]* img/s, ETA ' "$T/tty.out" ||
     bad "no progress line on the terminal: $(head -c 400 "$T/tty.out" | od -c | head -5)"
 # the epoch lines as they read on the terminal: progress erased, columns as off it
 sed 's/.*\x1b\[K//' "$T/tty.out" | tr -d '\r' | grep '^ *[12]  ' | cut -c1-51 >"$T/tty.epochs"
