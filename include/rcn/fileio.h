@@ -25,4 +25,9 @@ int rcn_write_atomic(const char *path, const void *data, size_t len, rcn_error *
  * and writes it atomically. */
 int rcn_write_json_atomic(const char *path, const json_t *j, rcn_error *err);
 
+/* mkdir -p: creates `dir` and its missing parents (mode 0755); an error
+ * names the component that could not be made, or `dir` when it exists and
+ * is not a directory. */
+int rcn_mkdir_p(const char *dir, rcn_error *err);
+
 #endif

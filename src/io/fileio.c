@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int rcn_open_read(const char *path, const char *kind, struct stat *st, rcn_error *err)
@@ -97,4 +98,27 @@ int rcn_write_json_atomic(const char *path, const json_t *j, rcn_error *err)
     int rc = rcn_write_atomic(path, buf, len + 1, err);
     free(buf);
     return rc;
+}
+
+int rcn_mkdir_p(const char *dir, rcn_error *err)
+{
+    char p[4096];
+    struct stat st;
+    if (strlen(dir) >= sizeof p)
+        return rcn_errorf(err, "%s: path too long", dir);
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == 0) {
+            char ch = *s;
+            *s = 0;
+            if (mkdir(p, 0755) != 0 && errno != EEXIST)
+                return rcn_errorf(err, "%s: cannot create: %s", p, strerror(errno));
+            *s = ch;
+            if (!ch)
+                break;
+        }
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return rcn_errorf(err, "%s: not a directory", dir);
+    return 0;
 }

@@ -694,29 +694,6 @@ static void write_page(const hctx *h, const rcn_view_cell **by_rank, const char 
           "numbers as <code>rcn report</code>.</p></footer>\n</body>\n</html>\n", f);
 }
 
-/* Creates `dir` and its missing parents (the figures' folder is made by
- * rcn_view_plot; a page without figures still needs its own). */
-static int make_dir(const char *dir, rcn_error *err)
-{
-    char p[4200];
-    struct stat st;
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s)
-            continue;
-        char ch = *s;
-        *s = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return rcn_errorf(err, "%s: cannot create: %s", p, strerror(errno));
-        *s = ch;
-        if (!ch)
-            break;
-    }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return rcn_errorf(err, "%s: not a directory", dir);
-    return 0;
-}
-
 /* Draws the figures into dir/figures; a figure that cannot be drawn leaves
  * a note for the page and the error in *err (-1). */
 static int draw_figures(const hctx *h, const char *figdir, char *note, size_t n,
@@ -750,7 +727,7 @@ int rcn_view_html(const rcn_view_report *r, const char *dir, const rcn_view_html
     }
     snprintf(figdir, sizeof figdir, "%s/" FIG_DIR, dir);
     snprintf(path, sizeof path, "%s/index.html", dir);
-    if (make_dir(dir, err)) {
+    if (rcn_mkdir_p(dir, err)) {
         json_decref(h.raw);
         return -1;
     }

@@ -1015,29 +1015,6 @@ static int for_groups(pctx *c, int mode, const double *lrs, int n_lr, const doub
     return rc;
 }
 
-static int mkdir_p(const char *dir, rcn_error *err)
-{
-    char p[4096];
-    struct stat st;
-    if (strlen(dir) >= sizeof p)
-        return rcn_errorf(err, "%s: path too long", dir);
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == 0) {
-            char ch = *s;
-            *s = 0;
-            if (mkdir(p, 0755) != 0 && errno != EEXIST)
-                return rcn_errorf(err, "%s: cannot create: %s", p, strerror(errno));
-            *s = ch;
-            if (!ch)
-                break;
-        }
-    }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return rcn_errorf(err, "%s: not a directory", dir);
-    return 0;
-}
-
 int rcn_view_plot(const rcn_view_report *r, const char *dir, const char *gnuplot,
                   int *n_figures, rcn_error *err)
 {
@@ -1049,7 +1026,7 @@ int rcn_view_plot(const rcn_view_report *r, const char *dir, const char *gnuplot
     c.err = err;
     if (n_figures)
         *n_figures = 0;
-    if (mkdir_p(dir, err))
+    if (rcn_mkdir_p(dir, err))
         return -1;
     c.all = open_memstream(&c.all_buf, &c.all_len);
     if (!c.all)
