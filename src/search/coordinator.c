@@ -78,6 +78,7 @@ typedef struct {
     int wake;               /* something changed that may give idle ranks a copy */
     int racing;             /* the job's schedule is halving */
     rcn_race race;          /* racing: the state after the last rung step */
+    rcn_schedule_plan sched_plan; /* racing: the schedule's plan (no divergence) */
     int n_rungs_journaled;  /* racing: rung lines in the journal */
     int *wstate;            /* per rank; [0] unused */
     int *held;              /* per rank: its entries in fl */
@@ -891,15 +892,13 @@ static int race_step(coord *c)
 /* Fold jobs a race runs when no cell diverges: per rung, its cells times
  * the folds that train (all of them when the rung adds epochs, else the
  * new ones). */
-static int race_planned_jobs(const rcn_schedule *s, int n_cells, int k, int epochs)
+static int race_planned_jobs(const rcn_schedule_plan *p)
 {
-    rcn_schedule_plan p;
-    rcn_schedule_plan_compute(s, n_cells, k, epochs, NULL, &p);
     int jobs = 0;
-    for (int r = 0; r < p.n_rungs; r++) {
-        int prev_e = r ? p.rungs[r - 1].epochs : 0, prev_f = r ? p.rungs[r - 1].folds : 0;
-        jobs += p.rungs[r].cells * (p.rungs[r].epochs > prev_e ? p.rungs[r].folds
-                                                                 : p.rungs[r].folds - prev_f);
+    for (int r = 0; r < p->n_rungs; r++) {
+        const rcn_plan_rung *pr = &p->rungs[r];
+        int prev_e = r ? p->rungs[r - 1].epochs : 0, prev_f = r ? p->rungs[r - 1].folds : 0;
+        jobs += pr->cells * (pr->epochs > prev_e ? pr->folds : pr->folds - prev_f);
     }
     return jobs;
 }
@@ -982,9 +981,10 @@ static void coord_init(coord *c, rcn_search_ctx *x)
     c->k = x->plan->n_folds;
     c->n_slots = x->plan->n_cells * c->k;
     c->racing = x->job.schedule.kind == RCN_SCHEDULE_HALVING;
-    c->total = c->racing ? race_planned_jobs(&x->job.schedule, x->plan->n_cells, c->k,
-                                             x->job.epochs)
-                         : c->n_slots;
+    if (c->racing)
+        rcn_schedule_plan_compute(&x->job.schedule, x->plan->n_cells, c->k, x->job.epochs, NULL,
+                                  &c->sched_plan);
+    c->total = c->racing ? race_planned_jobs(&c->sched_plan) : c->n_slots;
     c->have = malloc((size_t)c->n_slots * sizeof *c->have);
     c->div = calloc((size_t)c->n_slots, 1);
     c->queue = malloc((size_t)c->n_slots * sizeof *c->queue);
@@ -1057,14 +1057,12 @@ static void say_start(const coord *c, FILE *out)
     if (!out || c->failed)
         return;
     if (c->racing) {
-        rcn_schedule_plan p;
-        rcn_schedule_plan_compute(&x->job.schedule, x->plan->n_cells, c->k, x->job.epochs, NULL,
-                                  &p);
+        const rcn_schedule_plan *p = &c->sched_plan;
         fprintf(out, "rcn search: %s: %d cells x %d folds raced by successive halving (eta %d, "
                 "%d rungs): %d fold jobs, %lld of %lld fold-epochs (%.1f%%) if none diverges; "
                 "%d done before (journal %s), %d rank%s\n", x->job.name, x->plan->n_cells, c->k,
-                x->job.schedule.eta, x->job.schedule.n_rungs, c->total, p.fold_epochs,
-                p.exhaustive, 100.0 * p.fraction, c->n_done, x->job.journal, x->size,
+                x->job.schedule.eta, x->job.schedule.n_rungs, c->total, p->fold_epochs,
+                p->exhaustive, 100.0 * p->fraction, c->n_done, x->job.journal, x->size,
                 x->size == 1 ? "" : "s");
     } else {
         fprintf(out, "rcn search: %s: %d cells x %d folds = %d fold jobs, %d done before "
@@ -1077,12 +1075,8 @@ static void say_start(const coord *c, FILE *out)
      * go on between rungs; a grid one per fold in flight (two with a backup) */
     double each = (double)rcn_ckpt_arch_bytes(&x->spec.arch, x->job.epochs);
     long long most = 2LL * x->size;
-    if (c->racing) {
-        rcn_schedule_plan p;
-        rcn_schedule_plan_compute(&x->job.schedule, x->plan->n_cells, c->k, x->job.epochs, NULL,
-                                  &p);
-        most = p.peak_checkpoints > most ? p.peak_checkpoints : most;
-    }
+    if (c->racing && c->sched_plan.peak_checkpoints > most)
+        most = c->sched_plan.peak_checkpoints;
     fprintf(out, "rcn search: fold checkpoints in %s: %.1f MiB each, at most %lld at once "
             "(%.1f MiB)\n", x->spec.ckpt_dir, each / 1048576.0, most, most * each / 1048576.0);
 }
