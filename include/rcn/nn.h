@@ -44,6 +44,33 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x,
                        const float *w, const float *dy, float *dx, float *dw,
                        float *scratch, int accumulate_dx);
 
+/* A forward that finishes its output as it writes it: each value v of
+ * output channel c becomes
+ *     v = v * scale[c] + shift[c]   (if scale: fused multiply-add on the
+ *                                    vector paths, as rcn_bn_forward_eval)
+ *     v = v + res[i]                (if res: same layout as y)
+ *     v = max(v, 0)                 (if relu)
+ * so that a convolution, an eval-mode BatchNorm, the residual join and the
+ * ReLU are one pass over the activations, with results equal bit for bit
+ * to those layers run one after another. prep, when not NULL, holds the
+ * weights as rcn_conv_prepare left them (the same w), which spares the
+ * forward their transform: for many calls with unchanged weights. */
+typedef struct {
+    const float *prep;
+    const float *scale, *shift;
+    const float *res;
+    int relu;
+} rcn_conv_ops;
+
+/* Floats of the prepared form of the weights of shape s (0: the forward
+ * uses w as it is), and the preparation (prep of that many floats). */
+size_t rcn_conv_prep_floats(const rcn_conv_shape *s);
+void rcn_conv_prepare(const rcn_conv_shape *s, const float *w, float *prep);
+
+/* rcn_conv_forward, then ops (NULL: none) on every output value. */
+void rcn_conv_forward_ops(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                          float *y, float *scratch, const rcn_conv_ops *ops);
+
 /* ---- batch normalisation (per channel over m = n*h*w values) --------- */
 
 #define RCN_BN_EPS 1e-5f
@@ -63,6 +90,12 @@ void rcn_bn_forward_train(int c, size_t m, const float *x, const float *gamma,
 void rcn_bn_forward_eval(int c, size_t m, const float *x, const float *gamma,
                          const float *beta, const float *running_mean,
                          const float *running_var, float *y, int relu);
+
+/* The eval-mode forward as y = x * scale + shift per channel (what
+ * rcn_bn_forward_eval applies; rcn_conv_ops takes them). */
+void rcn_bn_eval_coeffs(int c, const float *gamma, const float *beta,
+                        const float *running_mean, const float *running_var, float *scale,
+                        float *shift);
 
 /* Backward of the train-mode forward. x is the forward input, y its output
  * (used only for the ReLU mask when relu != 0). dx, dgamma, dbeta

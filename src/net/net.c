@@ -23,13 +23,15 @@
 
 typedef struct {
     rcn_conv_shape s;
-    int w; /* tensor index of the weight */
+    int w;      /* tensor index of the weight */
+    float *prep; /* the weights prepared for the eval forward (NULL: none) */
 } conv_layer;
 
 typedef struct {
     int c;
     int gamma, beta, rmean, rvar; /* tensor indices */
     float *mean, *invstd;         /* batch statistics of the last train forward */
+    float *scale, *shift;         /* the eval forward's affine */
 } bn_layer;
 
 typedef struct {
@@ -242,6 +244,23 @@ static void *take(arena *a, size_t bytes)
     return a->base ? a->base + off : NULL;
 }
 
+/* A BN layer's per-channel vectors. */
+static void take_bn(arena *a, bn_layer *bn)
+{
+    const size_t bytes = bn->c * sizeof(float);
+    bn->mean = take(a, bytes);
+    bn->invstd = take(a, bytes);
+    bn->scale = take(a, bytes);
+    bn->shift = take(a, bytes);
+}
+
+/* A convolution's prepared weights, if its forward has such a form. */
+static void take_prep(arena *a, conv_layer *cv)
+{
+    size_t f = rcn_conv_prep_floats(&cv->s);
+    cv->prep = f ? take(a, f * sizeof(float)) : NULL;
+}
+
 static void layout(rcn_net *net, arena *a)
 {
     const int N = net->max_batch;
@@ -255,8 +274,8 @@ static void layout(rcn_net *net, arena *a)
     size_t stem_len = (size_t)net->arch.stem_c * N * net->stem_h * net->stem_h;
     net->stem_a = take(a, stem_len * F);
     net->stem_r = take(a, stem_len * F);
-    net->stem_bn.mean = take(a, net->stem_bn.c * F);
-    net->stem_bn.invstd = take(a, net->stem_bn.c * F);
+    take_bn(a, &net->stem_bn);
+    take_prep(a, &net->stem_conv);
     if (net->arch.stem_pool) {
         size_t pl = (size_t)net->arch.stem_c * N * net->pool_h * net->pool_h;
         net->pool_y = take(a, pl * F);
@@ -277,9 +296,10 @@ static void layout(rcn_net *net, arena *a)
         b->asc = b->has_sc ? take(a, len * F) : NULL;
         b->y = take(a, len * F);
         bn_layer *bns[3] = {&b->b1, &b->b2, &b->bsc};
+        conv_layer *cvs[3] = {&b->c1, &b->c2, &b->sc};
         for (int j = 0; j < (b->has_sc ? 3 : 2); j++) {
-            bns[j]->mean = take(a, bns[j]->c * F);
-            bns[j]->invstd = take(a, bns[j]->c * F);
+            take_bn(a, bns[j]);
+            take_prep(a, cvs[j]);
         }
         size_t in_len = (size_t)b->cin * N * b->h * b->h;
         if (len > max_act)
@@ -504,6 +524,66 @@ static void bn_bwd(rcn_net *net, bn_layer *bn, size_t m, const float *x, const f
                     G(net, bn->gamma), G(net, bn->beta), relu);
 }
 
+/* ---- the eval forward: convolutions fused with BN, residual and ReLU ---- */
+
+static void eval_prepare_conv(rcn_net *net, conv_layer *cv)
+{
+    if (cv->prep)
+        rcn_conv_prepare(&cv->s, P(net, cv->w), cv->prep);
+}
+
+static void eval_prepare_bn(rcn_net *net, bn_layer *bn)
+{
+    rcn_bn_eval_coeffs(bn->c, P(net, bn->gamma), P(net, bn->beta), B(net, bn->rmean),
+                       B(net, bn->rvar), bn->scale, bn->shift);
+}
+
+/* What every eval forward until the weights change shares: the prepared
+ * weights and the BatchNorm affines. */
+static void eval_prepare(rcn_net *net)
+{
+    eval_prepare_conv(net, &net->stem_conv);
+    eval_prepare_bn(net, &net->stem_bn);
+    for (int i = 0; i < net->n_blocks; i++) {
+        block *b = &net->blocks[i];
+        eval_prepare_conv(net, &b->c1), eval_prepare_bn(net, &b->b1);
+        eval_prepare_conv(net, &b->c2), eval_prepare_bn(net, &b->b2);
+        if (b->has_sc)
+            eval_prepare_conv(net, &b->sc), eval_prepare_bn(net, &b->bsc);
+    }
+}
+
+/* conv then bn (eval), then + res, then the ReLU if asked: one pass. */
+static void conv_bn_eval(rcn_net *net, conv_layer *cv, bn_layer *bn, int n, const float *x,
+                         float *y, const float *res, int relu)
+{
+    const rcn_conv_ops ops = {cv->prep, bn->scale, bn->shift, res, relu};
+    rcn_conv_forward_ops(&cv->s, n, x, P(net, cv->w), y, net->scratch, &ops);
+}
+
+/* The eval-mode activations of samples [0, n) from `in` (eval_prepare done):
+ * the features the head reads. Equal bit for bit to the layers one by one. */
+static const float *forward_eval_body(rcn_net *net, int n, const float *in)
+{
+    const rcn_arch *a = &net->arch;
+    conv_bn_eval(net, &net->stem_conv, &net->stem_bn, n, in, net->stem_r, NULL, 1);
+    if (a->stem_pool)
+        rcn_maxpool_forward(a->stem_c, n, net->stem_h, net->stem_h, net->pool_k,
+                            net->pool_stride, net->pool_pad, net->stem_r, net->pool_y,
+                            net->pool_arg);
+    for (int i = 0; i < net->n_blocks; i++) {
+        block *b = &net->blocks[i];
+        const float *res = b->x;
+        if (b->has_sc) {
+            conv_bn_eval(net, &b->sc, &b->bsc, n, b->x, net->tmp, NULL, 0);
+            res = net->tmp;
+        }
+        conv_bn_eval(net, &b->c1, &b->b1, n, b->x, b->r1, NULL, 1);
+        conv_bn_eval(net, &b->c2, &b->b2, n, b->r1, b->y, res, 1);
+    }
+    return net->n_blocks ? net->blocks[net->n_blocks - 1].y : net->pool_y;
+}
+
 /* The forward of samples [0, n) whose inputs, labels and logits are at
  * `in`, `labels`, `logits` (the net's buffers, or an offset into them); the
  * activations use the start of the net's buffers as a batch of n. */
@@ -511,6 +591,13 @@ static double forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int6
                       const float *in, const uint8_t *labels, float *logits)
 {
     const rcn_arch *a = &net->arch;
+    if (!train) {
+        const float *feat = forward_eval_body(net, n, in);
+        rcn_gap_forward(net->feat_c, n, net->feat_hw, feat, net->pooled);
+        rcn_linear_forward(n, net->feat_c, RCN_CLASSES, net->pooled, P(net, net->fc_w),
+                           P(net, net->fc_b), logits);
+        return rcn_softmax_xent(n, RCN_CLASSES, logits, labels, NULL, correct);
+    }
     size_t m = (size_t)n * net->stem_h * net->stem_h;
     rcn_conv_forward(&net->stem_conv.s, n, in, P(net, net->stem_conv.w), net->stem_a,
                      net->scratch);
@@ -557,6 +644,8 @@ double rcn_net_forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int
 {
     const int chunk = rcn_net_eval_chunk(net);
     assert(n >= 0 && n <= net->max_batch);
+    if (!train)
+        eval_prepare(net);
     if (train || n <= chunk)
         return forward(net, n, train, dropout_rng, correct, net->input, net->labels,
                        net->logits);

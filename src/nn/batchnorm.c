@@ -209,8 +209,8 @@ static void affine_avx2(const float *x, float *y, size_t m, float scale, float s
         for (; i + 8 <= m; i += 8)
             _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), a, b));
     }
-    for (; i < m; i++) {
-        float v = x[i] * scale + shift;
+    for (; i < m; i++) { /* fused as the vectors (and rcn_conv_ops) */
+        float v = fmaf(x[i], scale, shift);
         y[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
     }
 }
@@ -403,14 +403,29 @@ void rcn_bn_forward_train(int c, size_t m, const float *x, const float *gamma,
     }
 }
 
+static void eval_coeffs(const float *gamma, const float *beta, const float *running_mean,
+                        const float *running_var, int ch, float *scale, float *shift)
+{
+    *scale = gamma[ch] / sqrtf(running_var[ch] + RCN_BN_EPS);
+    *shift = beta[ch] - running_mean[ch] * *scale;
+}
+
+void rcn_bn_eval_coeffs(int c, const float *gamma, const float *beta,
+                        const float *running_mean, const float *running_var, float *scale,
+                        float *shift)
+{
+    for (int ch = 0; ch < c; ch++)
+        eval_coeffs(gamma, beta, running_mean, running_var, ch, &scale[ch], &shift[ch]);
+}
+
 void rcn_bn_forward_eval(int c, size_t m, const float *x, const float *gamma,
                          const float *beta, const float *running_mean,
                          const float *running_var, float *y, int relu)
 {
     const int fast = rcn_simd_avx512(), avx2 = !fast && rcn_simd_avx2();
     for (int ch = 0; ch < c; ch++) {
-        float scale = gamma[ch] / sqrtf(running_var[ch] + RCN_BN_EPS);
-        float shift = beta[ch] - running_mean[ch] * scale;
+        float scale, shift;
+        eval_coeffs(gamma, beta, running_mean, running_var, ch, &scale, &shift);
         if (fast)
             affine_avx512(x + (size_t)ch * m, y + (size_t)ch * m, m, scale, shift, relu);
         else if (avx2)

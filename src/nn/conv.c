@@ -19,6 +19,7 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "conv_ops.h"
 #include "simd.h"
 
 /* Floats of one im2col tile; about 1 MiB, the size of a core's L2. */
@@ -213,23 +214,31 @@ static void col2im_add(const rcn_conv_shape *s, int n, int n0, int t, const floa
     }
 }
 
-void rcn_conv_forward(const rcn_conv_shape *s, int n, const float *x, const float *w,
-                      float *y, float *scratch)
+/* The shapes a Winograd forward may take on any path (the one taken is
+ * chosen per call): U is 16 x cout x cin on both. */
+size_t rcn_conv_prep_floats(const rcn_conv_shape *s)
+{
+    if (rcn_wino_applies(s) || rcn_wino2_applies(s))
+        return 16 * (size_t)s->cout * s->cin;
+    return 0;
+}
+
+void rcn_conv_prepare(const rcn_conv_shape *s, const float *w, float *prep)
+{
+    if (rcn_simd_avx512() && use_wino(s))
+        rcn_wino_prepare(s, w, prep);
+    else if (avx2_path() && use_wino2(s))
+        rcn_wino2_prepare(s, w, prep);
+}
+
+/* The forward of the paths without a fused finish: the product, then ops
+ * over every output row (fused multiply-adds on the AVX2 path, as its
+ * BatchNorm). */
+static void forward_tiles(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                          float *y, float *scratch)
 {
     const int K = s->cin * s->k * s->k;
     const int P = n * s->ho * s->wo;
-    if (rcn_simd_avx512() && use_wino(s)) {
-        rcn_wino_forward(s, n, x, w, y, scratch);
-        return;
-    }
-    if (rcn_simd_avx512() && rcn_cv_applies(s)) {
-        rcn_cv_forward(s, n, x, w, y, scratch);
-        return;
-    }
-    if (avx2_path() && use_wino2(s)) {
-        rcn_wino2_forward(s, n, x, w, y, scratch);
-        return;
-    }
     if (is_pointwise(s)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, P, K, 1.0f, w, K, x,
                     P, 0.0f, y, P);
@@ -246,6 +255,38 @@ void rcn_conv_forward(const rcn_conv_shape *s, int n, const float *x, const floa
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, t * howo, K, 1.0f,
                         w, K, scratch, ld, 0.0f, y + (size_t)n0 * howo, P);
     }
+}
+
+void rcn_conv_forward_ops(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                          float *y, float *scratch, const rcn_conv_ops *ops)
+{
+    if (rcn_simd_avx512() && use_wino(s)) {
+        rcn_wino_forward(s, n, x, w, y, scratch, ops);
+        return;
+    }
+    if (rcn_simd_avx512() && rcn_cv_applies(s)) {
+        rcn_cv_forward(s, n, x, w, y, scratch, ops);
+        return;
+    }
+    if (avx2_path() && use_wino2(s)) {
+        rcn_wino2_forward(s, n, x, w, y, scratch, ops);
+        return;
+    }
+    forward_tiles(s, n, x, w, y, scratch);
+    if (!conv_ops_active(ops))
+        return;
+    const size_t P = (size_t)n * s->ho * s->wo;
+    const int fused = rcn_simd_avx512() || rcn_simd_avx2();
+    for (int co = 0; co < s->cout; co++) {
+        size_t at = (size_t)co * P;
+        conv_ops_row(ops, co, y + at, ops->res ? ops->res + at : NULL, P, fused);
+    }
+}
+
+void rcn_conv_forward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                      float *y, float *scratch)
+{
+    rcn_conv_forward_ops(s, n, x, w, y, scratch, NULL);
 }
 
 void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,

@@ -18,6 +18,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "conv_ops.h"
 #include "prof.h"
 #include "simd.h"
 
@@ -320,18 +321,33 @@ static void center_weights(const rcn_conv_shape *s, const float *w, float *wc)
         wc[i] = w[i * kk + c];
 }
 
+/* ops on columns [c0, c0 + len) of every output channel's row (P long). */
+static void finish_cols(const rcn_conv_ops *ops, int cout, float *y, size_t P, size_t c0,
+                        size_t len)
+{
+    for (int co = 0; co < cout; co++) {
+        size_t at = (size_t)co * P + c0;
+        conv_ops_row(ops, co, y + at, ops->res ? ops->res + at : NULL, len, 1);
+    }
+}
+
 void rcn_cv_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
-                    float *scratch)
+                    float *scratch, const rcn_conv_ops *ops)
 {
     const int K = s->cin * s->k * s->k, howo = s->ho * s->wo;
     const size_t P = (size_t)n * howo;
+    const int finish = conv_ops_active(ops);
     if (center_only(s)) {
         center_weights(s, w, scratch);
         rcn_gemm_nn_avx512(s->cout, n, s->cin, scratch, s->cin, x, n, y, n, 0);
+        if (finish)
+            finish_cols(ops, s->cout, y, P, 0, P);
         return;
     }
     if (is_pointwise(s)) {
         rcn_gemm_nn_avx512(s->cout, (int)P, K, w, K, x, P, y, P, 0);
+        if (finish)
+            finish_cols(ops, s->cout, y, P, 0, P);
         return;
     }
     lanes_t L;
@@ -345,6 +361,8 @@ void rcn_cv_forward(const rcn_conv_shape *s, int n, const float *x, const float 
         im2col(s, &L, n, n0, cnt, x, col, ld);
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
         rcn_gemm_nn_avx512(s->cout, N, K, w, K, col, ld, y + (size_t)n0 * howo, P, 0);
+        if (finish)
+            finish_cols(ops, s->cout, y, P, (size_t)n0 * howo, (size_t)N);
     }
 }
 

@@ -48,7 +48,9 @@ void rcn_gemm_nt_avx512(int m, int k, int n, const float *d, size_t ldd, const f
 int rcn_wino_applies(const rcn_conv_shape *s);
 size_t rcn_wino_scratch_floats(const rcn_conv_shape *s, int n);
 void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
-                      float *scratch);
+                      float *scratch, const rcn_conv_ops *ops);
+/* U (16 x cout x cin): the transformed weights rcn_conv_ops.prep takes. */
+void rcn_wino_prepare(const rcn_conv_shape *s, const float *w, float *u);
 void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                        const float *dy, float *dx, float *dw, float *scratch,
                        int accumulate_dx);
@@ -58,7 +60,7 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
 int rcn_cv_applies(const rcn_conv_shape *s);
 size_t rcn_cv_scratch_floats(const rcn_conv_shape *s, int n);
 void rcn_cv_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
-                    float *scratch);
+                    float *scratch, const rcn_conv_ops *ops);
 void rcn_cv_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                      const float *dy, float *dx, float *dw, float *scratch, int accumulate_dx);
 
@@ -76,7 +78,8 @@ void rcn_gemm_nt_avx2(int m, int k, int n, const float *d, size_t ldd, const flo
 int rcn_wino2_applies(const rcn_conv_shape *s);
 size_t rcn_wino2_scratch_floats(const rcn_conv_shape *s, int n);
 void rcn_wino2_forward(const rcn_conv_shape *s, int n, const float *x, const float *w,
-                       float *y, float *scratch);
+                       float *y, float *scratch, const rcn_conv_ops *ops);
+void rcn_wino2_prepare(const rcn_conv_shape *s, const float *w, float *u);
 void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                         const float *dy, float *dx, float *dw, float *scratch,
                         int accumulate_dx);

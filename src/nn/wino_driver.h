@@ -36,6 +36,7 @@
 #include <assert.h>
 #include <immintrin.h>
 
+#include "conv_ops.h"
 #include "prof.h"
 #include "simd.h"
 #include "wino_plan.h"
@@ -112,8 +113,10 @@ static ALWAYS_INLINE void wino_inputs(const wino_planes *p, const wino_chunk *c,
         }
 }
 
+/* y = conv(x, w), then ops (NULL: none) on each output plane as it is
+ * written; ops->prep, when set, is the transformed weights U. */
 static void wino_forward(const rcn_conv_shape *s, int n, const float *x, const float *w,
-                         float *y, float *scratch)
+                         float *y, float *scratch, const rcn_conv_ops *ops)
 {
     assert(WINO_APPLIES(s) && n >= 0 && s->cin >= 1 && s->cout >= 1);
     assert(x && w && y && scratch);
@@ -124,7 +127,10 @@ static void wino_forward(const rcn_conv_shape *s, int n, const float *x, const f
     float *u = scratch;
     float *v = u + 16 * (size_t)cout * cin;
     float *m = v + 16 * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * tps));
-    kernels_transform(w, cout, cin, u, 0);
+    const int finish = conv_ops_active(ops);
+    const float *uw = ops && ops->prep ? ops->prep : u;
+    if (uw == u)
+        kernels_transform(w, cout, cin, u, 0);
     for (int n0 = 0; n0 < n; n0 += nb) {
         const wino_chunk c = wino_chunk_at(s, n, n0, nb);
         RCN_PROF_BEGIN(t0);
@@ -132,14 +138,17 @@ static void wino_forward(const rcn_conv_shape *s, int n, const float *x, const f
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
         RCN_PROF_BEGIN(t1);
         for (int xi = 0; xi < 16; xi++)
-            WINO_GEMM_NN(cout, WINO_GEMM_COLS(c.T), cin, u + (size_t)xi * cout * cin, cin,
+            WINO_GEMM_NN(cout, WINO_GEMM_COLS(c.T), cin, uw + (size_t)xi * cout * cin, cin,
                          v + xi * c.vs, c.ld, m + xi * c.ms, c.ld, 0);
         RCN_PROF_END(t1, RCN_PROF_GEMM);
         RCN_PROF_BEGIN(t2);
         for (int co = 0; co < cout; co++)
             for (int i = 0; i < c.cnt; i++) {
                 wino_prefetch_plane(wino_next_plane(y, &c, co, i, cout), c.hw, 1);
-                t_output(&p, m + wino_tiles_at(&c, co, i, tps), c.ms, y + wino_plane_at(&c, co, i));
+                const size_t at = wino_plane_at(&c, co, i);
+                t_output(&p, m + wino_tiles_at(&c, co, i, tps), c.ms, y + at);
+                if (finish)
+                    conv_ops_row(ops, co, y + at, ops->res ? ops->res + at : NULL, c.hw, 1);
             }
         RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
     }

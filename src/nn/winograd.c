@@ -546,10 +546,15 @@ static ALWAYS_INLINE void t_adjoint(const wino_planes *p, const float *dv, size_
 #define WINO_GEMM_COLS(T) (T) /* masked tails */
 #include "wino_driver.h"
 
-void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
-                      float *scratch)
+void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                      float *y, float *scratch, const rcn_conv_ops *ops)
 {
-    wino_forward(s, n, x, w, y, scratch);
+    wino_forward(s, n, x, w, y, scratch, ops);
+}
+
+void rcn_wino_prepare(const rcn_conv_shape *s, const float *w, float *u)
+{
+    kernels_transform(w, s->cout, s->cin, u, 0);
 }
 
 void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,

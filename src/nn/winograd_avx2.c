@@ -551,9 +551,14 @@ static void t_adjoint(const geo *g, const float *dv, size_t xs, float *dxp, int 
 #include "wino_driver.h"
 
 void rcn_wino2_forward(const rcn_conv_shape *s, int n, const float *x, const float *w,
-                       float *y, float *scratch)
+                      float *y, float *scratch, const rcn_conv_ops *ops)
 {
-    wino_forward(s, n, x, w, y, scratch);
+    wino_forward(s, n, x, w, y, scratch, ops);
+}
+
+void rcn_wino2_prepare(const rcn_conv_shape *s, const float *w, float *u)
+{
+    kernels_transform(w, s->cout, s->cin, u, 0);
 }
 
 void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,

@@ -102,7 +102,13 @@ static void bwd_no512(const rcn_conv_shape *s, int n, const float *x, const floa
 }
 
 static const impl avx2_dispatch = {"conv-avx2", fwd_no512, bwd_no512, rcn_conv_scratch_floats};
-static const impl wino2 = {"wino2", rcn_wino2_forward, rcn_wino2_backward,
+static void wino2_fwd(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
+                      float *scr)
+{
+    rcn_wino2_forward(s, n, x, w, y, scr, NULL);
+}
+
+static const impl wino2 = {"wino2", wino2_fwd, rcn_wino2_backward,
                            rcn_wino2_scratch_floats};
 
 /* The plain im2col + SGEMM path on and off. */
