@@ -67,6 +67,26 @@ void rcn_train_result_clear(rcn_train_result *res);
 /* Copies src's outcome and epochs into dst (dst->cap_epochs >= src->n_epochs). */
 void rcn_train_result_copy(rcn_train_result *dst, const rcn_train_result *src);
 
+/* Where a training's process CPU time goes (rcn bench --fold), in CPU
+ * seconds (CLOCK_PROCESS_CPUTIME_ID), accumulated over the epochs of the
+ * calls it is passed to (the caller zeroes it). Costs a few clock reads
+ * per batch; nothing is timed when no profile is asked for. */
+typedef struct {
+    double total;       /* the whole rcn_train / rcn_train_continue call */
+    double shuffle;     /* each epoch's order: copy and shuffle */
+    double train_load;  /* training batch assembly (rcn_net_load_batch) */
+    double train_step;  /* forward, backward, SGD step */
+    double val_load;    /* validation batch assembly */
+    double val_forward; /* validation eval-mode forward passes */
+    /* total less the above: per-epoch bookkeeping (the order buffer,
+     * statistics, the poll / on_epoch / after_epoch hooks) */
+    int64_t train_images, val_images; /* summed over the epochs */
+    int64_t train_batches, val_batches;
+} rcn_train_profile;
+
+/* The part of p->total that none of its named parts covers. */
+double rcn_train_profile_rest(const rcn_train_profile *p);
+
 /* Optional hooks (any may be NULL). on_epoch runs after each epoch's
  * evaluation; after_epoch then (with its own user data), with the net and
  * the result so far, e.g. to checkpoint them: a non-zero return (err set)
@@ -81,6 +101,7 @@ typedef struct {
     int (*after_epoch)(rcn_net *net, const rcn_train_result *res, void *after_ud,
                        rcn_error *err);
     void *after_ud;
+    rcn_train_profile *profile; /* where the time goes, when not NULL */
 } rcn_train_hooks;
 
 /* Trains `net` (already initialised) on `train`, evaluating on `val` after

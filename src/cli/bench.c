@@ -6,7 +6,9 @@
  * Timing: warm-up steps, then at least --steps steps and --min-seconds of
  * them; the figure reported is the median step (robust to a shared, noisy
  * machine). Nothing here touches the training path: the breakdown calls the
- * nn.h kernels directly on buffers of the same shapes as the network. */
+ * nn.h kernels directly on buffers of the same shapes as the network.
+ * --fold (bench_fold.c) also runs one real fold and sets it against these
+ * rates. */
 #include <getopt.h>
 #include <immintrin.h>
 #include <math.h>
@@ -24,6 +26,9 @@
 #include "rcn/net.h"
 #include "rcn/nn.h"
 #include "rcn/prof.h"
+#include "rcn/vecpath.h"
+
+#include "bench_fold.h"
 
 static const char usage_text[] =
     "usage: rcn bench [options]\n"
@@ -33,7 +38,16 @@ static const char usage_text[] =
     "steps. Reports images/s, GFLOP/s (forward FLOPs x3 for training, im2col\n"
     "counting: 2 per multiply-add) against the per-core peak measured here (an\n"
     "SGEMM run and an FMA-only loop), time per layer kind on the network's own\n"
-    "shapes, and peak memory.\n"
+    "shapes, peak memory and the vector path the kernels take (avx512, avx2 or\n"
+    "portable; RCN_NO_AVX512=1 in the environment forces avx2).\n"
+    "\n"
+    "With --fold it also runs one real fold the way a search does (a 10-fold\n"
+    "split of the training set of --data: 54,000 trained, 6,000 validated after\n"
+    "every epoch, lr 0.05, momentum 0.5, no checkpoints), times it in process\n"
+    "CPU time and sets it against the model at the rates measured here:\n"
+    "  model = images x epochs / train rate + validation images x epochs / eval rate\n"
+    "  overhead = fold / model - 1\n"
+    "with where the fold's time went. --fold skips the breakdown and the peak.\n"
     "\n"
     "options:\n"
     "  --preset NAME       rcn8 (default), rcn14 or resnet18\n"
@@ -48,9 +62,31 @@ static const char usage_text[] =
     "  --no-layers         skip the per-layer breakdown\n"
     "  --no-peak           skip the SGEMM / FMA peak measurement\n"
     "  --verbose           text output lists every convolution of the breakdown\n"
+    "  --fold              also run and time one real fold (see above)\n"
+    "  --data DIR          the fold's IDX training set (default data/mnist)\n"
+    "  --epochs N          the fold's epochs (default 1)\n"
+    "  --fold-images N     train the fold on about N images (a subset of N x 10/9,\n"
+    "                      1/10 validated) instead of the whole set\n"
     "  --json              print one JSON object instead of text\n"
     "  --out FILE          also write the JSON object to FILE (atomically)\n"
     "  --help              this text\n"
+    "\n"
+    "\n"
+    "JSON keys: preset, model, batch_size, threads, vector_path,\n"
+    "forward_flops_per_image, train_flops_per_image; per measured part (train,\n"
+    "eval) <part>_images_per_second, _images_per_cpu_second, _gflops, _gflops_cpu,\n"
+    "_percent_of_sgemm, _percent_of_fma_peak; sgemm_gflops, fma_peak_gflops,\n"
+    "fma_width_bits, peak_memory_bytes, net_bytes, layers; with --fold, \"fold\":\n"
+    "  data, folds, train_images, validation_images (per epoch), epochs,\n"
+    "  epochs_trained, diverged, fold_cpu_seconds, fold_wall_seconds,\n"
+    "  train_images_per_cpu_second, eval_images_per_cpu_second (the rates of the\n"
+    "  model), model_train_cpu_seconds, model_eval_cpu_seconds,\n"
+    "  model_cpu_seconds, overhead_percent, fold_train_images_per_cpu_second,\n"
+    "  fold_eval_images_per_cpu_second (the fold's own rates, setup excluded),\n"
+    "  train_batches, validation_batches, and breakdown: {train_steps,\n"
+    "  train_batch_assembly, shuffle, validation_forward,\n"
+    "  validation_batch_assembly, epoch_bookkeeping, setup} each with\n"
+    "  cpu_seconds and percent_of_fold.\n"
     "\n"
     "exit status: 0 ok, 1 error, 2 bad command line.\n";
 
@@ -60,6 +96,8 @@ typedef struct {
     double min_seconds;
     int train, eval, layers, peak, json, verbose;
     const char *out;
+    int fold;
+    rcn_bench_fold_opts fold_opts;
 } bench_opts;
 
 /* ---- clocks and statistics ---------------------------------------------- */
@@ -477,6 +515,7 @@ typedef struct {
     double peak_rss_bytes, net_bytes;
     int have_layers;
     layer_times lt;
+    rcn_bench_fold fold; /* when opts.fold */
 } bench_result;
 
 static json_t *num(double x)
@@ -511,6 +550,7 @@ static json_t *result_json(const bench_opts *o, const bench_result *r)
     json_object_set_new(j, "model", rcn_arch_to_json(&o->arch));
     json_object_set_new(j, "batch_size", json_integer(o->batch));
     json_object_set_new(j, "threads", json_integer(o->threads));
+    json_object_set_new(j, "vector_path", json_string(rcn_vector_path()));
     json_object_set_new(j, "forward_flops_per_image", num(r->fwd_flops));
     json_object_set_new(j, "train_flops_per_image", num(3.0 * r->fwd_flops));
     if (o->train)
@@ -558,6 +598,9 @@ static json_t *result_json(const bench_opts *o, const bench_result *r)
         json_object_set_new(L, "convolutions", cv);
         json_object_set_new(j, "layers", L);
     }
+    if (o->fold)
+        json_object_set_new(j, "fold",
+                            rcn_bench_fold_json(&r->fold, r->train.ips_cpu, r->eval.ips_cpu));
     return j;
 }
 
@@ -573,8 +616,9 @@ static void print_rate(const char *what, const rate *r, const bench_result *b, i
 
 static void print_text(const bench_opts *o, const bench_result *r)
 {
-    printf("%s, batch %d, %d thread%s: %.1f MFLOP forward per image\n", o->arch.name, o->batch,
-           o->threads, o->threads == 1 ? "" : "s", r->fwd_flops * 1e-6);
+    printf("%s, batch %d, %d thread%s, %s kernels: %.1f MFLOP forward per image\n",
+           o->arch.name, o->batch, o->threads, o->threads == 1 ? "" : "s", rcn_vector_path(),
+           r->fwd_flops * 1e-6);
     if (o->peak)
         printf("  peak (CPU time): SGEMM %.1f GFLOP/s, FMA loop (%d-bit) %.1f GFLOP/s\n",
                r->sgemm_gflops, r->fma_width, r->fma_gflops);
@@ -584,6 +628,8 @@ static void print_text(const bench_opts *o, const bench_result *r)
         print_rate("eval:", &r->eval, r, o->peak);
     printf("  memory: peak RSS %.1f MiB, network buffers %.1f MiB\n",
            r->peak_rss_bytes / 1048576.0, r->net_bytes / 1048576.0);
+    if (o->fold)
+        rcn_bench_fold_print(&r->fold, r->train.ips_cpu, r->eval.ips_cpu);
     if (r->have_layers) {
         double step = o->train ? o->batch / r->train.ips_cpu : NAN;
         printf("  per training step (%.2f ms CPU):\n", step * 1e3);
@@ -615,7 +661,8 @@ static void print_text(const bench_opts *o, const bench_result *r)
 /* ---- command line ------------------------------------------------------- */
 
 enum { O_PRESET = 256, O_SPEC, O_BATCH, O_THREADS, O_STEPS, O_MINSEC, O_WARMUP, O_NOTRAIN,
-       O_NOEVAL, O_NOLAYERS, O_NOPEAK, O_JSON, O_OUT, O_VERBOSE, O_HELP };
+       O_NOEVAL, O_NOLAYERS, O_NOPEAK, O_JSON, O_OUT, O_VERBOSE, O_HELP, O_FOLD, O_DATA,
+       O_EPOCHS, O_FOLD_IMAGES };
 
 static const struct option long_opts[] = {
     {"preset", required_argument, 0, O_PRESET},   {"spec", required_argument, 0, O_SPEC},
@@ -625,7 +672,9 @@ static const struct option long_opts[] = {
     {"no-eval", no_argument, 0, O_NOEVAL},        {"no-layers", no_argument, 0, O_NOLAYERS},
     {"no-peak", no_argument, 0, O_NOPEAK},        {"json", no_argument, 0, O_JSON},
     {"out", required_argument, 0, O_OUT},         {"help", no_argument, 0, O_HELP},
-    {"verbose", no_argument, 0, O_VERBOSE},
+    {"verbose", no_argument, 0, O_VERBOSE},       {"fold", no_argument, 0, O_FOLD},
+    {"data", required_argument, 0, O_DATA},       {"epochs", required_argument, 0, O_EPOCHS},
+    {"fold-images", required_argument, 0, O_FOLD_IMAGES},
     {0, 0, 0, 0}};
 
 static int parse(int argc, char **argv, bench_opts *o, rcn_error *err, int *help)
@@ -684,6 +733,18 @@ static int parse(int argc, char **argv, bench_opts *o, rcn_error *err, int *help
         case O_JSON: o->json = 1; break;
         case O_OUT: o->out = optarg; break;
         case O_VERBOSE: o->verbose = 1; break;
+        case O_FOLD: o->fold = 1; break;
+        case O_DATA: o->fold_opts.data_dir = optarg; break;
+        case O_EPOCHS:
+            if (rcn_arg_int("--epochs", optarg, 1, RCN_MAX_EPOCHS, &iv, err))
+                return -1;
+            o->fold_opts.epochs = (int)iv;
+            break;
+        case O_FOLD_IMAGES:
+            if (rcn_arg_int("--fold-images", optarg, 1, RCN_IDX_MAX_ITEMS, &iv, err))
+                return -1;
+            o->fold_opts.fold_images = iv;
+            break;
         case O_HELP: *help = 1; return 0;
         case ':': return rcn_errorf(err, "%s needs a value", argv[optind - 1]);
         default: return rcn_errorf(err, "unknown option '%s'", argv[optind - 1]);
@@ -691,6 +752,11 @@ static int parse(int argc, char **argv, bench_opts *o, rcn_error *err, int *help
     }
     if (optind < argc)
         return rcn_errorf(err, "unexpected argument '%s'", argv[optind]);
+    if (o->fold) {
+        if (!o->train || !o->eval)
+            return rcn_errorf(err, "--fold needs both rates: not with --no-train or --no-eval");
+        o->layers = o->peak = 0;
+    }
     return 0;
 }
 
@@ -702,10 +768,50 @@ static rate to_rate(timing t, int batch, double flops_per_image)
     return r;
 }
 
+/* Times whole training steps and inference passes of the network at the
+ * batch size on synthetic images (the rates), and the peak memory. */
+static int measure_net(const bench_opts *o, bench_result *r, rcn_error *err)
+{
+    r->fwd_flops = rcn_arch_forward_flops(&o->arch);
+    rcn_net *net = rcn_net_create(&o->arch, o->batch, err);
+    if (!net)
+        return -1;
+    r->net_bytes = (double)rcn_net_bytes(net);
+    rcn_net_init(net, 1, 0);
+    rcn_dataset ds;
+    int64_t pool = o->batch > 1024 ? o->batch : 1024;
+    if (rcn_synth_dataset(pool, 1, RCN_SYNTH_STREAM_TRAIN, &ds, err)) {
+        rcn_net_destroy(net);
+        return -1;
+    }
+    net_ctx c = {net, o->batch, ds.images, ds.labels, malloc(sizeof(int32_t) * o->batch), pool,
+                 0, {{0}}};
+    if (!c.idx) {
+        rcn_net_destroy(net);
+        free(ds.images), free(ds.labels);
+        return rcn_errorf(err, "out of memory");
+    }
+    rcn_rng_seed(&c.drop, 1, RCN_STREAM_DROPOUT, 0, 0);
+    if (o->train)
+        r->train = to_rate(time_median(train_step, &c, o->warmup, o->steps, o->min_seconds),
+                           o->batch, 3.0 * r->fwd_flops);
+    if (o->eval)
+        r->eval = to_rate(time_median(eval_step, &c, o->warmup, o->steps, o->min_seconds),
+                          o->batch, r->fwd_flops);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r->peak_rss_bytes = (double)ru.ru_maxrss * 1024.0;
+    rcn_net_destroy(net);
+    free(c.idx);
+    free(ds.images), free(ds.labels);
+    return 0;
+}
+
 int rcn_cmd_bench(int argc, char **argv)
 {
     bench_opts o = {.batch = 64, .threads = 1, .steps = 10, .warmup = 3, .min_seconds = 2.0,
-                    .train = 1, .eval = 1, .layers = 1, .peak = 1};
+                    .train = 1, .eval = 1, .layers = 1, .peak = 1,
+                    .fold_opts = {.data_dir = "data/mnist", .epochs = 1}};
     rcn_error err;
     int help = 0;
     rcn_arch_preset("rcn8", &o.arch, &err);
@@ -720,42 +826,12 @@ int rcn_cmd_bench(int argc, char **argv)
     }
     rcn_set_blas_threads(o.threads);
 
-    bench_result r = {0};
-    r.fwd_flops = rcn_arch_forward_flops(&o.arch);
-    rcn_net *net = rcn_net_create(&o.arch, o.batch, &err);
-    if (!net) {
+    static bench_result r; /* large (the breakdown's tables) */
+    if ((o.fold && rcn_bench_fold_run(&o.arch, o.batch, &o.fold_opts, &r.fold, &err)) ||
+        measure_net(&o, &r, &err)) {
         fprintf(stderr, "rcn bench: %s\n", err.msg);
         return RCN_EXIT_ERROR;
     }
-    r.net_bytes = (double)rcn_net_bytes(net);
-    rcn_net_init(net, 1, 0);
-    rcn_dataset ds;
-    int64_t pool = o.batch > 1024 ? o.batch : 1024;
-    if (rcn_synth_dataset(pool, 1, RCN_SYNTH_STREAM_TRAIN, &ds, &err)) {
-        rcn_net_destroy(net);
-        fprintf(stderr, "rcn bench: %s\n", err.msg);
-        return RCN_EXIT_ERROR;
-    }
-    net_ctx c = {net, o.batch, ds.images, ds.labels, malloc(sizeof(int32_t) * o.batch), pool, 0, {{0}}};
-    if (!c.idx) {
-        rcn_net_destroy(net);
-        free(ds.images), free(ds.labels);
-        fprintf(stderr, "rcn bench: out of memory\n");
-        return RCN_EXIT_ERROR;
-    }
-    rcn_rng_seed(&c.drop, 1, RCN_STREAM_DROPOUT, 0, 0);
-    if (o.train)
-        r.train = to_rate(time_median(train_step, &c, o.warmup, o.steps, o.min_seconds), o.batch,
-                          3.0 * r.fwd_flops);
-    if (o.eval)
-        r.eval = to_rate(time_median(eval_step, &c, o.warmup, o.steps, o.min_seconds), o.batch,
-                         r.fwd_flops);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    r.peak_rss_bytes = (double)ru.ru_maxrss * 1024.0;
-    rcn_net_destroy(net);
-    free(c.idx);
-    free(ds.images), free(ds.labels);
 
     if (o.peak) {
         r.sgemm_gflops = sgemm_gflops(o.min_seconds / 2);

@@ -15,20 +15,46 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Process CPU seconds, read only when a profile is kept. */
+static double cpu_seconds(const rcn_train_profile *prof)
+{
+    if (!prof)
+        return 0.0;
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double rcn_train_profile_rest(const rcn_train_profile *p)
+{
+    return p->total - p->shuffle - p->train_load - p->train_step - p->val_load - p->val_forward;
+}
+
 /* Eval-mode pass in batches of the net's max batch; also the sum of the
  * batches' mean losses (the paper's convention). The poll hook (may be
  * NULL) runs between batches, as in training, so a coordinating rank stays
- * responsive; a non-zero return sets *aborted and stops the pass. */
+ * responsive; a non-zero return sets *aborted and stops the pass. The
+ * hooks' profile, if any, gets the pass's batch assembly and forwards. */
 static double evaluate(rcn_net *net, const rcn_split *set, double *accuracy, double *batch_sum,
                        const rcn_train_hooks *hooks, int *aborted)
 {
     const int mb = rcn_net_max_batch(net);
+    rcn_train_profile *prof = hooks ? hooks->profile : NULL;
     double total = 0.0, bsum = 0.0;
     int64_t correct = 0;
     for (int64_t off = 0; off < set->n; off += mb) {
         int n = (int)(set->n - off < mb ? set->n - off : mb);
+        double c0 = cpu_seconds(prof);
         rcn_net_load_batch(net, set->images, set->labels, set->idx + off, n);
+        double c1 = cpu_seconds(prof);
         double s = rcn_net_forward(net, n, 0, NULL, &correct);
+        if (prof) {
+            double c2 = cpu_seconds(prof);
+            prof->val_load += c1 - c0;
+            prof->val_forward += c2 - c1;
+            prof->val_images += n;
+            prof->val_batches++;
+        }
         total += s;
         bsum += s / n;
         if (hooks && hooks->poll && hooks->poll(hooks->ud)) {
@@ -105,12 +131,16 @@ static int train_epoch(rcn_net *net, const rcn_split *train, const rcn_hparams *
                        rcn_train_result *res, rcn_epoch_stats *st)
 {
     double t0 = now_seconds();
+    rcn_train_profile *prof = hooks ? hooks->profile : NULL;
+    double c0 = cpu_seconds(prof);
     const int B = hp->batch_size;
     const float lr = (float)hp->lr, mom = (float)hp->momentum, wd = (float)hp->weight_decay;
     rcn_rng shuf;
     rcn_rng_seed(&shuf, hp->seed, RCN_STREAM_SHUFFLE, hp->stream_a, (uint64_t)epoch);
     memcpy(order, train->idx, sizeof(int32_t) * (size_t)train->n);
     rcn_rng_shuffle_i32(&shuf, order, train->n);
+    if (prof)
+        prof->shuffle += cpu_seconds(prof) - c0;
     double loss_sum = 0.0, batch_sum = 0.0;
     int64_t correct = 0;
     int batch = 0;
@@ -120,7 +150,9 @@ static int train_epoch(rcn_net *net, const rcn_split *train, const rcn_hparams *
         rcn_rng drop;
         rcn_rng_seed(&drop, hp->seed, RCN_STREAM_DROPOUT, hp->stream_a,
                      ((uint64_t)epoch << 32) | (uint64_t)batch);
+        double c1 = cpu_seconds(prof);
         rcn_net_load_batch(net, train->images, train->labels, order + off, n);
+        double c2 = cpu_seconds(prof);
         double s = rcn_net_forward(net, n, 1, &drop, &correct);
         double mean = s / n;
         if (!isfinite(mean) || mean > hp->diverge_threshold) {
@@ -134,6 +166,13 @@ static int train_epoch(rcn_net *net, const rcn_split *train, const rcn_hparams *
         batch_sum += mean;
         rcn_net_backward(net, n);
         rcn_net_sgd_step(net, lr, mom, wd);
+        if (prof) {
+            double c3 = cpu_seconds(prof);
+            prof->train_load += c2 - c1;
+            prof->train_step += c3 - c2;
+            prof->train_images += n;
+            prof->train_batches++;
+        }
         if (hooks && hooks->poll && hooks->poll(hooks->ud)) {
             res->aborted = 1;
             return EPOCH_ABORTED;
@@ -165,6 +204,8 @@ int rcn_train_continue(rcn_net *net, const rcn_split *train, const rcn_split *va
                           res->n_epochs, res->diverged ? " (diverged)" : "", hp->epochs);
     if (train->n < 1)
         return rcn_errorf(err, "empty training set");
+    rcn_train_profile *prof = hooks ? hooks->profile : NULL;
+    const double c_start = cpu_seconds(prof);
     int32_t *order = malloc(sizeof(int32_t) * (size_t)train->n);
     if (!order)
         return rcn_errorf(err, "out of memory for %lld training indices", (long long)train->n);
@@ -197,6 +238,8 @@ int rcn_train_continue(rcn_net *net, const rcn_split *train, const rcn_split *va
     }
     res->seconds = now_seconds() - t_start;
     free(order);
+    if (prof)
+        prof->total += cpu_seconds(prof) - c_start;
     return rc ? -1 : 0;
 }
 

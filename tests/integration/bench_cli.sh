@@ -69,15 +69,22 @@ rc=$?
 [ $rc -eq 1 ] || bad "unwritable --out exited $rc, want 1"
 grep -q "nonexistent-dir" "$TMPDIR_TEST/e.err" || bad "unwritable --out: no file name in the error"
 
-# The sweep script: one small configuration, no PyTorch, its JSON.
+# The sweep script: one small configuration, no PyTorch, its JSON (with
+# the CPU, the vector path and a fold-based projection on a synthetic set).
 sweep=$TMPDIR_TEST/sweep.json
+"$RCN" synth --out "$TMPDIR_TEST/synth" --train 200 --test 10 >/dev/null || bad "synth exited $?"
 RCN_BENCH_OUT=$sweep RCN_BENCH_PRESETS=rcn8 RCN_BENCH_BATCHES=4 RCN_BENCH_GRID=4 \
+    RCN_BENCH_DATA=$TMPDIR_TEST/synth RCN_BENCH_FOLD_IMAGES=40 \
     RCN_BENCH_ROUNDS=1 RCN_BENCH_SECONDS=0 RCN_BENCH_TORCH=0 RCN_BENCH_SEARCH=0 scripts/bench.sh \
     >"$TMPDIR_TEST/sweep.log" 2>&1 || { bad "scripts/bench.sh exited $?"; tail "$TMPDIR_TEST/sweep.log"; }
 for k in '"runs"' '"train_images_per_cpu_second"' '"table2_projection"' '"core_hours"' \
-    '"fma_peak_gflops"'; do
+    '"fma_peak_gflops"' '"family_name"' '"vector_path"' '"fold_core_hours"' \
+    '"fold_overhead_percent"'; do
     grep -q "$k" "$sweep" 2>/dev/null || bad "bench.sh JSON lacks $k"
 done
+grep -q "vector path" "$TMPDIR_TEST/sweep.log" || bad "bench.sh table does not name the vector path"
+tag=$(scripts/cpu_family.py --tag not-a-path) || bad "cpu_family.py --tag exited $?"
+case $tag in *-not-a-path) ;; *) bad "cpu_family.py --tag: '$tag' does not name the path" ;; esac
 RCN_BENCH_TORCH=maybe scripts/bench.sh >/dev/null 2>&1
 [ $? -eq 2 ] || bad "bench.sh accepted RCN_BENCH_TORCH=maybe"
 exit $fail
