@@ -71,6 +71,12 @@ void rcn_conv_prepare(const rcn_conv_shape *s, const float *w, float *prep);
 void rcn_conv_forward_ops(const rcn_conv_shape *s, int n, const float *x, const float *w,
                           float *y, float *scratch, const rcn_conv_ops *ops);
 
+/* rcn_conv_backward with dx (not NULL) = res + dL/dx: the residual join's
+ * gradient added as dx is written. res has dx's layout and may not alias it. */
+void rcn_conv_backward_res(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                           const float *dy, float *dx, float *dw, float *scratch,
+                           const float *res);
+
 /* ---- batch normalisation (per channel over m = n*h*w values) --------- */
 
 #define RCN_BN_EPS 1e-5f
@@ -84,6 +90,13 @@ void rcn_conv_forward_ops(const rcn_conv_shape *s, int n, const float *x, const 
 void rcn_bn_forward_train(int c, size_t m, const float *x, const float *gamma,
                           const float *beta, float *y, float *mean, float *invstd,
                           float *running_mean, float *running_var, int relu);
+
+/* Train mode, then the residual join: y = relu(bn(x) + res), equal bit
+ * for bit to rcn_bn_forward_train (no ReLU) then rcn_add_relu_forward.
+ * res has x's layout and may alias y (not x). */
+void rcn_bn_forward_train_res(int c, size_t m, const float *x, const float *gamma,
+                              const float *beta, float *y, float *mean, float *invstd,
+                              float *running_mean, float *running_var, const float *res);
 
 /* Eval mode: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta,
  * then ReLU if relu != 0. */

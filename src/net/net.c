@@ -608,18 +608,20 @@ static double forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int6
                             net->pool_arg);
     for (int i = 0; i < net->n_blocks; i++) {
         block *b = &net->blocks[i];
-        size_t mo = (size_t)n * b->ho * b->ho, len = (size_t)b->cout * mo;
+        size_t mo = (size_t)n * b->ho * b->ho;
         rcn_conv_forward(&b->c1.s, n, b->x, P(net, b->c1.w), b->a1, net->scratch);
         bn_fwd(net, &b->b1, mo, b->a1, b->r1, train, 1);
         rcn_conv_forward(&b->c2.s, n, b->r1, P(net, b->c2.w), b->a2, net->scratch);
-        bn_fwd(net, &b->b2, mo, b->a2, b->y, train, 0);
+        const float *res = b->x;
         if (b->has_sc) {
             rcn_conv_forward(&b->sc.s, n, b->x, P(net, b->sc.w), b->asc, net->scratch);
             bn_fwd(net, &b->bsc, mo, b->asc, net->tmp, train, 0);
-            rcn_add_relu_forward(len, b->y, net->tmp, b->y);
-        } else {
-            rcn_add_relu_forward(len, b->y, b->x, b->y);
+            res = net->tmp;
         }
+        /* y = relu(bn2(a2) + shortcut) in one pass */
+        bn_layer *b2 = &b->b2;
+        rcn_bn_forward_train_res(b2->c, mo, b->a2, P(net, b2->gamma), P(net, b2->beta), b->y,
+                                 b2->mean, b2->invstd, B(net, b2->rmean), B(net, b2->rvar), res);
     }
     const float *feat = net->n_blocks ? net->blocks[net->n_blocks - 1].y : net->pool_y;
     rcn_gap_forward(net->feat_c, n, net->feat_hw, feat, net->pooled);
@@ -682,15 +684,16 @@ void rcn_net_backward(rcn_net *net, int n)
         rcn_conv_backward(&b->c2.s, n, b->r1, P(net, b->c2.w), t1, t2, G(net, b->c2.w),
                           net->scratch, 0);
         bn_bwd(net, &b->b1, mo, b->a1, b->r1, t2, t2, 1);
-        rcn_conv_backward(&b->c1.s, n, b->x, P(net, b->c1.w), t2, dx, G(net, b->c1.w),
-                          net->scratch, 0);
         if (b->has_sc) {
+            rcn_conv_backward(&b->c1.s, n, b->x, P(net, b->c1.w), t2, dx, G(net, b->c1.w),
+                              net->scratch, 0);
             bn_bwd(net, &b->bsc, mo, b->asc, NULL, dy, t1, 0);
             rcn_conv_backward(&b->sc.s, n, b->x, P(net, b->sc.w), t1, dx, G(net, b->sc.w),
                               net->scratch, 1);
         } else {
-            for (size_t j = 0; j < len; j++)
-                dx[j] += dy[j];
+            /* the identity shortcut's gradient added as dx is written */
+            rcn_conv_backward_res(&b->c1.s, n, b->x, P(net, b->c1.w), t2, dx, G(net, b->c1.w),
+                                  net->scratch, dy);
         }
         float *sw = dy;
         dy = dx, dx = sw;

@@ -66,6 +66,20 @@ AVX512 static void moments_avx512(const float *x, size_t m, double *sum, double 
     *sumsq = hsum_pd(q_lo, q_hi);
 }
 
+/* y = relu(x * scale + shift + res): the residual join of a block fused
+ * into its last BatchNorm (res may alias y, not x). */
+AVX512 static void affine_res_avx512(const float *x, float *y, size_t m, float scale,
+                                     float shift, const float *res)
+{
+    const __m512 a = _mm512_set1_ps(scale), b = _mm512_set1_ps(shift), z = _mm512_setzero_ps();
+    for (size_t i = 0; i < m; i += 16) {
+        __mmask16 k = tail16(m - i);
+        __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + i), a, b);
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, res + i));
+        _mm512_mask_storeu_ps(y + i, k, _mm512_max_ps(v, z));
+    }
+}
+
 AVX512 static void affine_avx512(const float *x, float *y, size_t m, float scale, float shift,
                                  int relu)
 {
@@ -197,6 +211,22 @@ static void moments_avx2(const float *x, size_t m, float k, double *sum, double 
     *sumsq = hsum4_pd(q_lo, q_hi);
 }
 
+static void affine_res_avx2(const float *x, float *y, size_t m, float scale, float shift,
+                            const float *res)
+{
+    const __m256 a = _mm256_set1_ps(scale), b = _mm256_set1_ps(shift), z = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= m; i += 8) {
+        __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), a, b);
+        v = _mm256_add_ps(v, _mm256_loadu_ps(res + i));
+        _mm256_storeu_ps(y + i, _mm256_max_ps(v, z));
+    }
+    for (; i < m; i++) {
+        float v = fmaf(x[i], scale, shift) + res[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
 static void affine_avx2(const float *x, float *y, size_t m, float scale, float shift, int relu)
 {
     const __m256 a = _mm256_set1_ps(scale), b = _mm256_set1_ps(shift), z = _mm256_setzero_ps();
@@ -325,6 +355,16 @@ static void affine(const float *x, float *y, size_t m, float scale, float shift,
     }
 }
 
+static void affine_res(const float *x, float *y, size_t m, float scale, float shift,
+                       const float *res)
+{
+    for (size_t i = 0; i < m; i++) {
+        float v = x[i] * scale + shift;
+        v = v + res[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
 static void bwd_sums(const float *x, const float *yc, const float *dyc, size_t m, float mu,
                      double *sdy_out, double *sdx_out)
 {
@@ -359,9 +399,11 @@ static void bwd_dx(const float *xc, const float *yc, const float *dyc, float *dx
 
 /* ---- the layer ------------------------------------------------------------ */
 
-void rcn_bn_forward_train(int c, size_t m, const float *x, const float *gamma,
-                          const float *beta, float *y, float *mean, float *invstd,
-                          float *running_mean, float *running_var, int relu)
+/* y = bn(x), then + res when res != NULL (then the ReLU always), else the
+ * ReLU when relu != 0. */
+static void bn_train(int c, size_t m, const float *x, const float *gamma, const float *beta,
+                     float *y, float *mean, float *invstd, float *running_mean,
+                     float *running_var, const float *res, int relu)
 {
     const int fast = rcn_simd_avx512(), avx2 = !fast && rcn_simd_avx2();
     for (int ch = 0; ch < c; ch++) {
@@ -391,16 +433,38 @@ void rcn_bn_forward_train(int c, size_t m, const float *x, const float *gamma,
         mean[ch] = (float)mu;
         invstd[ch] = is;
         float scale = gamma[ch] * is, shift = beta[ch] - (float)mu * scale;
-        if (fast)
-            affine_avx512(xc, y + (size_t)ch * m, m, scale, shift, relu);
+        float *yc = y + (size_t)ch * m;
+        const float *rc = res ? res + (size_t)ch * m : NULL;
+        if (rc && fast)
+            affine_res_avx512(xc, yc, m, scale, shift, rc);
+        else if (rc && avx2)
+            affine_res_avx2(xc, yc, m, scale, shift, rc);
+        else if (rc)
+            affine_res(xc, yc, m, scale, shift, rc);
+        else if (fast)
+            affine_avx512(xc, yc, m, scale, shift, relu);
         else if (avx2)
-            affine_avx2(xc, y + (size_t)ch * m, m, scale, shift, relu);
+            affine_avx2(xc, yc, m, scale, shift, relu);
         else
-            affine(xc, y + (size_t)ch * m, m, scale, shift, relu);
+            affine(xc, yc, m, scale, shift, relu);
         double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
         running_mean[ch] = (1.0f - RCN_BN_MOMENTUM) * running_mean[ch] + RCN_BN_MOMENTUM * (float)mu;
         running_var[ch] = (1.0f - RCN_BN_MOMENTUM) * running_var[ch] + RCN_BN_MOMENTUM * (float)unbiased;
     }
+}
+
+void rcn_bn_forward_train(int c, size_t m, const float *x, const float *gamma,
+                          const float *beta, float *y, float *mean, float *invstd,
+                          float *running_mean, float *running_var, int relu)
+{
+    bn_train(c, m, x, gamma, beta, y, mean, invstd, running_mean, running_var, NULL, relu);
+}
+
+void rcn_bn_forward_train_res(int c, size_t m, const float *x, const float *gamma,
+                              const float *beta, float *y, float *mean, float *invstd,
+                              float *running_mean, float *running_var, const float *res)
+{
+    bn_train(c, m, x, gamma, beta, y, mean, invstd, running_mean, running_var, res, 1);
 }
 
 static void eval_coeffs(const float *gamma, const float *beta, const float *running_mean,

@@ -351,3 +351,21 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const flo
         }
     }
 }
+
+void rcn_conv_backward_res(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                           const float *dy, float *dx, float *dw, float *scratch,
+                           const float *res)
+{
+    if (rcn_simd_avx512() && use_wino(s)) {
+        rcn_wino_backward_res(s, n, x, w, dy, dx, dw, scratch, res);
+        return;
+    }
+    if (avx2_path() && use_wino2(s)) {
+        rcn_wino2_backward_res(s, n, x, w, dy, dx, dw, scratch, res);
+        return;
+    }
+    rcn_conv_backward(s, n, x, w, dy, dx, dw, scratch, 0);
+    const size_t len = (size_t)s->cin * n * s->h * s->w;
+    for (size_t j = 0; j < len; j++)
+        dx[j] += res[j];
+}

@@ -55,6 +55,11 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
                        const float *dy, float *dx, float *dw, float *scratch,
                        int accumulate_dx);
 
+/* rcn_wino_backward with dx = res + dL/dx (dx not NULL). */
+void rcn_wino_backward_res(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                           const float *dy, float *dx, float *dw, float *scratch,
+                           const float *res);
+
 /* im2col + the kernels above, for shapes whose padded rows fit 32 lanes
  * (rcn_cv_applies); 1x1 stride-1 without im2col. */
 int rcn_cv_applies(const rcn_conv_shape *s);
@@ -83,6 +88,10 @@ void rcn_wino2_prepare(const rcn_conv_shape *s, const float *w, float *u);
 void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                         const float *dy, float *dx, float *dw, float *scratch,
                         int accumulate_dx);
+
+void rcn_wino2_backward_res(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                            const float *dy, float *dx, float *dw, float *scratch,
+                            const float *res);
 
 /* AVX2 im2col: col rows (cin*k*k of them, ld >= t*ho*wo + 8 floats apart)
  * for samples n0 .. n0+t of x (cin, n, h, w); for rcn_im2col_avx2_applies

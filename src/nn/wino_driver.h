@@ -35,6 +35,7 @@
 
 #include <assert.h>
 #include <immintrin.h>
+#include <string.h>
 
 #include "conv_ops.h"
 #include "prof.h"
@@ -154,25 +155,33 @@ static void wino_forward(const rcn_conv_shape *s, int n, const float *x, const f
     }
 }
 
-/* dx of the chunk [+]= the adjoint of the input transform of dV (in v). */
+/* dx of the chunk [+]= the adjoint of the input transform of dV (in v);
+ * with res (and not acc): dx = res + that, each plane of res copied into
+ * dx's (in L1) just before the adjoint adds to it. */
 static ALWAYS_INLINE void wino_adjoints(const wino_planes *p, const wino_chunk *c, int cin,
-                                        int tps, const float *v, float *dx, int acc)
+                                        int tps, const float *v, float *dx, int acc,
+                                        const float *res)
 {
     for (int ci = 0; ci < cin; ci++)
         for (int i = 0; i < c->cnt; i++) {
+            const size_t at = wino_plane_at(c, ci, i);
             wino_prefetch_plane(wino_next_plane(dx, c, ci, i, cin), c->hw, !acc);
-            t_adjoint(p, v + wino_tiles_at(c, ci, i, tps), c->vs, dx + wino_plane_at(c, ci, i),
-                      acc);
+            if (res)
+                memcpy(dx + at, res + at, c->hw * sizeof(float));
+            t_adjoint(p, v + wino_tiles_at(c, ci, i, tps), c->vs, dx + at, acc || res);
         }
 }
 
+/* dw, and dx (when not NULL) = [dx +] dL/dx, or res + dL/dx when res is
+ * not NULL (then accumulate_dx is 0). */
 static void wino_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                           const float *dy, float *dx, float *dw, float *scratch,
-                          int accumulate_dx)
+                          int accumulate_dx, const float *res)
 {
     /* n >= 1: dU is written by the first chunk's product, then added to */
     assert(WINO_APPLIES(s) && n >= 1 && s->cin >= 1 && s->cout >= 1);
     assert(x && w && dy && dw && scratch && (accumulate_dx == 0 || accumulate_dx == 1));
+    assert(!res || (dx && !accumulate_dx));
     wino_planes p;
     planes_init(&p, s);
     const int cin = s->cin, cout = s->cout, tps = rcn_wino_tiles(s);
@@ -206,7 +215,7 @@ static void wino_backward(const rcn_conv_shape *s, int n, const float *x, const 
         RCN_PROF_END(t1, RCN_PROF_GEMM);
         if (dx) {
             RCN_PROF_BEGIN(t2);
-            wino_adjoints(&p, &c, cin, tps, v, dx, accumulate_dx);
+            wino_adjoints(&p, &c, cin, tps, v, dx, accumulate_dx, res);
             RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
         }
     }

@@ -1,10 +1,11 @@
-/* test_conv_ops.c - the fused forward (rcn_conv_forward_ops): a
- * convolution finished by an eval-mode BatchNorm affine, a residual and a
- * ReLU in the same pass, with and without prepared weights, equals bit for
- * bit the layers run one after another (rcn_conv_forward,
- * rcn_bn_forward_eval, rcn_add_relu_forward) on the AVX-512, AVX2 and
- * portable paths, on the network's shapes and edge shapes; nothing is
- * written outside the output. */
+/* test_conv_ops.c - the fused layers equal bit for bit the layers run one
+ * after another, on the AVX-512, AVX2 and portable paths, on the network's
+ * shapes and edge shapes, writing nothing outside their outputs:
+ *   rcn_conv_forward_ops (a convolution finished by an eval-mode BatchNorm
+ *   affine, a residual and a ReLU, with and without prepared weights) =
+ *   rcn_conv_forward, rcn_bn_forward_eval, rcn_add_relu_forward;
+ *   rcn_conv_backward_res = rcn_conv_backward, then dx += res;
+ *   rcn_bn_forward_train_res = rcn_bn_forward_train, rcn_add_relu_forward. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,67 @@ static void run(const shape *c, const char *path, int use_scale, int use_res, in
         free(all[i]);
 }
 
+/* rcn_conv_backward_res against the backward and the sum. */
+static void run_backward_res(const shape *c, const char *path)
+{
+    rcn_conv_shape s;
+    rcn_conv_shape_init(&s, c->cin, c->cout, c->k, c->s, c->p, c->h, c->w);
+    const int n = c->n;
+    const size_t xl = (size_t)s.cin * n * s.h * s.w, yl = (size_t)s.cout * n * s.ho * s.wo;
+    const size_t wl = (size_t)s.cout * s.cin * s.k * s.k;
+    float *x = filled(xl, -1, 1), *w = filled(wl, -0.5f, 0.5f), *dy = filled(yl, -1, 1);
+    float *res = filled(xl, -1, 1), *scr = filled(rcn_conv_scratch_floats(&s, n), 0, 1);
+    float *dx0 = filled(xl, 0, 1), *dw0 = filled(wl, 0, 1);
+    float *dx1 = filled(xl, 0, 1), *dw1 = filled(wl, 0, 1);
+    rcn_conv_backward(&s, n, x, w, dy, dx0, dw0, scr, 0);
+    for (size_t i = 0; i < xl; i++)
+        dx0[i] += res[i];
+    rcn_conv_backward_res(&s, n, x, w, dy, dx1, dw1, scr, res);
+    char what[160];
+    snprintf(what, sizeof what, "%s backward_res %d->%d k%d s%d %dx%d n=%d", path, c->cin,
+             c->cout, c->k, c->s, c->h, c->w, n);
+    CHECK(!memcmp(dx0, dx1, xl * sizeof(float)), "%s: dx differs", what);
+    CHECK(!memcmp(dw0, dw1, wl * sizeof(float)), "%s: dw differs", what);
+    int canary = 1;
+    for (size_t i = xl; i < xl + NCAN; i++)
+        canary &= dx1[i] == CANARY;
+    CHECK(canary, "%s: wrote past dx", what);
+    float *all[] = {x, w, dy, res, scr, dx0, dw0, dx1, dw1};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        free(all[i]);
+}
+
+/* rcn_bn_forward_train_res against the BatchNorm and the join. */
+static void run_bn_res(int c, size_t m, const char *path)
+{
+    float *x = filled(c * m, -2, 3), *res = filled(c * m, -1, 1);
+    float *gamma = filled(c, 0.5f, 1.5f), *beta = filled(c, -0.5f, 0.5f);
+    float *st[2][4], *y[2];
+    for (int k = 0; k < 2; k++) {
+        for (int j = 0; j < 4; j++)
+            st[k][j] = filled(c, 0.5f, 1.0f);
+        y[k] = filled(c * m, 0, 1);
+    }
+    for (int j = 0; j < 4; j++) /* the same running statistics to update */
+        memcpy(st[1][j], st[0][j], c * sizeof(float));
+    rcn_bn_forward_train(c, m, x, gamma, beta, y[0], st[0][0], st[0][1], st[0][2], st[0][3], 0);
+    rcn_add_relu_forward(c * m, y[0], res, y[0]);
+    rcn_bn_forward_train_res(c, m, x, gamma, beta, y[1], st[1][0], st[1][1], st[1][2],
+                             st[1][3], res);
+    CHECK(!memcmp(y[0], y[1], c * m * sizeof(float)), "%s bn_res c=%d m=%zu: y differs", path,
+          c, m);
+    for (int j = 0; j < 4; j++)
+        CHECK(!memcmp(st[0][j], st[1][j], c * sizeof(float)),
+              "%s bn_res c=%d m=%zu: statistics %d differ", path, c, m, j);
+    CHECK(y[1][c * m] == CANARY, "%s bn_res: wrote past y", path);
+    free(x), free(res), free(gamma), free(beta);
+    for (int k = 0; k < 2; k++) {
+        for (int j = 0; j < 4; j++)
+            free(st[k][j]);
+        free(y[k]);
+    }
+}
+
 int main(void)
 {
     rcn_rng_seed(&rng, 11, RCN_STREAM_TEST, 2, 0);
@@ -111,6 +173,12 @@ int main(void)
             for (size_t k = 0; k < sizeof combos / sizeof *combos; k++)
                 for (int prep = 0; prep < 2; prep++)
                     run(&cases[ci], paths[pi], combos[k][0], combos[k][1], combos[k][2], prep);
+        for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++)
+            if (cases[ci].cin == cases[ci].cout && cases[ci].s == 1)
+                run_backward_res(&cases[ci], paths[pi]);
+        static const size_t ms[] = {1, 7, 49 * 3, 784 * 2 + 5};
+        for (size_t k = 0; k < sizeof ms / sizeof *ms; k++)
+            run_bn_res(3, ms[k], paths[pi]);
     }
     return check_exit("test_conv_ops");
 }
