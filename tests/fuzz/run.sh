@@ -4,6 +4,7 @@
 # for SECONDS, at nice 19, two targets at a time (tests/lib/pool.bash).
 #
 # Usage: tests/fuzz/run.sh [SECONDS] [TARGET...]   (default 60 s; all targets)
+#        tests/fuzz/run.sh build    installs what it needs and builds, no more
 #   FUZZ_JOBS=N   libFuzzer -fork=N processes per target (default 1)
 #   FUZZ_LANES=N  targets fuzzed at once (default 2)
 #
@@ -45,6 +46,7 @@ fi
 nice -n 10 make -s -f tests/fuzz/fuzz.mk -j"${FUZZ_MAKE_JOBS:-2}" all >"$B.build.log" 2>&1 || {
     mkdir -p "$B"; tail -n 30 "$B.build.log"; echo "FAIL: fuzz build (log: $B.build.log)"; exit 1; }
 
+[ "$SECS" = build ] && exit 0
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(idx job safetensors journal report)
 
