@@ -32,7 +32,7 @@ rcn_pool() {
     local lanes=$1 fn=$2
     shift 2
     local items=("$@") fifo fd next=0 running=0 fail=0 i rc
-    local -a outs=()
+    local -a outs=() pids=()
     [ "$lanes" -ge 1 ] 2>/dev/null || lanes=1
     fifo=$(mktemp -u /tmp/rcn-pool.XXXXXX) && mkfifo "$fifo" || return 1
     exec {fd}<>"$fifo"
@@ -42,6 +42,7 @@ rcn_pool() {
             outs[next]=$(mktemp /tmp/rcn-pool-out.XXXXXX) || return 1
             ( "$fn" "${items[next]}" >"${outs[next]}" 2>&1 {fd}>&-
               echo "$next $?" >&"$fd" ) &
+            pids+=($!)
             next=$((next + 1)) running=$((running + 1))
         done
         read -r -u "$fd" i rc || { echo "FAIL: rcn_pool: lost track of its jobs"; return 1; }
@@ -51,7 +52,7 @@ rcn_pool() {
         [ "$rc" = 0 ] || fail=1
     done
     exec {fd}>&-
-    wait
+    [ ${#pids[@]} = 0 ] || wait "${pids[@]}"
     return $fail
 }
 
@@ -75,7 +76,11 @@ rcn_pool_test() {
 # rcn_pool_integration LABEL TMPBASE [SKIP...]: every tests/integration/*.sh
 # but the SKIP names (without .sh), each in a directory TMPBASE.XXXXXX: the
 # timing-dependent ones alone, then the rest in $RCN_TEST_JOBS lanes,
-# longest first. Returns 1 if any failed.
+# longest first. Returns 1 if any failed. $RCN_POOL_BESIDE, if set, is a
+# command (a build the next stage needs) run beside the lanes, never
+# beside the tests run alone, at the idle scheduling class (SCHED_IDLE: only
+# CPU time the tests leave, as they wait on MPI start-up and exit); waited
+# for before returning, its failure only noted (the next stage builds again).
 rcn_pool_integration() {
     local rcn_pool_label=$1 rcn_pool_tmp=$2
     shift 2
@@ -94,6 +99,16 @@ rcn_pool_integration() {
         [ -e "$t" ] && [ -z "${skip[$n]:-}" ] && [ -z "${placed[$n]:-}" ] && pool_tests+=("$t")
     done
     rcn_pool 1 rcn_pool_test "${alone_tests[@]}" || fail=1
+    local idle=(chrt --idle 0) beside=
+    "${idle[@]}" true 2>/dev/null || idle=(nice -n 19)
+    if [ -n "${RCN_POOL_BESIDE:-}" ]; then
+        env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${idle[@]}" bash -c "$RCN_POOL_BESIDE" \
+            >"$rcn_pool_tmp.beside.log" 2>&1 &
+        beside=$!
+    fi
     rcn_pool "${RCN_TEST_JOBS:-2}" rcn_pool_test "${pool_tests[@]}" || fail=1
+    if [ -n "$beside" ] && ! wait "$beside"; then
+        echo "note: '$RCN_POOL_BESIDE' failed (log: $rcn_pool_tmp.beside.log)"
+    fi
     return $fail
 }
