@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # run.sh - `make fuzz` / `make fuzz-ci`: builds the libFuzzer targets
 # (tests/fuzz/fuzz.mk, clang + ASan + UBSan, into build/fuzz/) and runs each
-# for SECONDS, one after the other, at nice 19.
+# for SECONDS, at nice 19, two targets at a time (tests/lib/pool.bash).
 #
 # Usage: tests/fuzz/run.sh [SECONDS] [TARGET...]   (default 60 s; all targets)
+#        tests/fuzz/run.sh build    installs what it needs and builds, no more
 #   FUZZ_JOBS=N   libFuzzer -fork=N processes per target (default 1)
+#   FUZZ_LANES=N  targets fuzzed at once (default 2)
 #
 # Corpus: build/fuzz/corpus/<target>/ (kept between runs, so longer runs
 # build on earlier ones), seeded each time from tests/fuzz/seeds/<target>/,
@@ -22,6 +24,7 @@
 # build/fuzz/logs/<target>.log.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/lib/pool.bash
 SECS=${1:-60}
 shift || true
 ROOT=$PWD
@@ -43,22 +46,24 @@ fi
 nice -n 10 make -s -f tests/fuzz/fuzz.mk -j"${FUZZ_MAKE_JOBS:-2}" all >"$B.build.log" 2>&1 || {
     mkdir -p "$B"; tail -n 30 "$B.build.log"; echo "FAIL: fuzz build (log: $B.build.log)"; exit 1; }
 
+[ "$SECS" = build ] && exit 0
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(idx job safetensors journal report)
 
 export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export OPENBLAS_NUM_THREADS=1
-fail=0
 mkdir -p "$B/logs"
-for t in "${targets[@]}"; do
+# fuzz_one TARGET: replays TARGET's regression inputs, then fuzzes it for
+# SECS; prints its line, returns non-zero on any failure.
+fuzz_one() {
+    local t=$1 bin corpus art log scratch seeds=() t0 rc execs ncorp
     bin=$B/fuzz_$t
-    [ -x "$bin" ] || { echo "FAIL: no fuzz target $t"; fail=1; continue; }
+    [ -x "$bin" ] || { echo "FAIL: no fuzz target $t"; return 1; }
     corpus=$B/corpus/$t art=$B/artifacts/$t log=$B/logs/$t.log
     mkdir -p "$corpus" "$art"
     # scratch files on tmpfs when there is one: the journal target fsyncs
     scratch=$(mktemp -d "$([ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo /tmp)/rcn-fuzz-run.XXXXXX")
-    seeds=()
     [ -d "$ROOT/tests/fuzz/seeds/$t" ] && seeds+=("$ROOT/tests/fuzz/seeds/$t")
     [ -d "$ROOT/tests/fuzz/regress/$t" ] && seeds+=("$ROOT/tests/fuzz/regress/$t")
     if [ "$t" = job ]; then
@@ -70,8 +75,8 @@ for t in "${targets[@]}"; do
     if [ -d "$ROOT/tests/fuzz/regress/$t" ] && [ -n "$(ls -A "$ROOT/tests/fuzz/regress/$t")" ]; then
         if ! TMPDIR=$scratch "$bin" -runs=1 "$ROOT"/tests/fuzz/regress/$t/* >"$log.regress" 2>&1; then
             echo "FAIL fuzz_$t: a regression input crashes again (log: $log.regress)"
-            grep -m5 -E "ERROR|SUMMARY|fuzz property" "$log.regress"; fail=1
-            rm -rf "$scratch"; continue
+            grep -m5 -E "ERROR|SUMMARY|fuzz property" "$log.regress"
+            rm -rf "$scratch"; return 1
         fi
     fi
     t0=$(date +%s)
@@ -89,7 +94,9 @@ for t in "${targets[@]}"; do
     else
         echo "FAIL fuzz_$t (exit $rc) after ${execs:-?} executions: $(ls "$art" | tail -3 | tr '\n' ' ') (log: $log)"
         grep -m8 -E "ERROR|SUMMARY|fuzz property|runtime error|Test unit written" "$log"
-        fail=1
+        return 1
     fi
-done
+}
+fail=0
+rcn_pool "${FUZZ_LANES:-2}" fuzz_one "${targets[@]}" || fail=1
 exit $fail
