@@ -19,6 +19,11 @@
 # --csv` with and without --folds) run here instead, under the sanitizers
 # (asan_report_formats). report_plots.sh stays: most of what it checks is
 # rcn's own (data and scripts written, errors without gnuplot).
+# Two more are left out for their time under the sanitizers (~80 s each),
+# their code being covered here otherwise: search_slow.sh (backup copies of
+# a slow rank's folds: search_hung.sh runs the same copies and cancels for
+# a stopped rank) and train_progress.sh (the progress line on a terminal:
+# asan_progress_line shows it once, on a small set).
 #
 # Then tests/asan/valgrind.sh: one valgrind memcheck run of a small search
 # and its readers (normal build): 0 errors, 0 bytes definitely lost.
@@ -73,6 +78,22 @@ asan_report_formats() {
     return $rc
 }
 
+# asan_progress_line: `rcn train` on a pseudo-terminal (script(1)), as in
+# train_progress.sh, on a small set: exit 0 and a progress line shown.
+asan_progress_line() {
+    local d rc=0
+    d=$(mktemp -d /tmp/rcn-asan-progress.XXXXXX)
+    "$RCN" synth --out "$d/data" --train 1000 --test 100 --seed 7 >"$d/log" 2>&1 &&
+        script -qec "$RCN train --data $d/data --batch-size 32 --epochs 1 --seed 3" /dev/null \
+            >"$d/tty.out" 2>&1 && grep -aq $'\r\033\\[Kepoch 1/1: ' "$d/tty.out" || rc=1
+    if [ $rc = 0 ]; then
+        echo "PASS asan train progress line"; rm -rf "$d"
+    else
+        echo "FAIL asan train progress line (log: $d)"; tail -c 400 "$d/tty.out"
+    fi
+    return $rc
+}
+
 fail=0
 start=$(date +%s)
 
@@ -97,8 +118,10 @@ if [ "$what" = all ] || [ "$what" = suite ] || [ "$what" = integration ]; then
     # folds run ~3x slower under the sanitizers: search_sigterm.sh needs
     # fewer epochs per fold for the same margin against its signal race
     export RCN_TEST_SIGNAL_EPOCHS=2 RCN_TEST_SLOW_EPOCHS=3
-    rcn_pool_integration "asan " /tmp/rcn-asan-it report_html report_csv || fail=1
+    rcn_pool_integration "asan " /tmp/rcn-asan-it report_html report_csv search_slow \
+        train_progress || fail=1
     asan_report_formats || fail=1
+    asan_progress_line || fail=1
 fi
 
 if [ "$what" = all ] || [ "$what" = valgrind ]; then
