@@ -522,15 +522,20 @@ void rcn_net_load_batch(rcn_net *net, const uint8_t *images, const uint8_t *labe
 
 /* ---- forward ------------------------------------------------------------ */
 
-static void bn_fwd(rcn_net *net, bn_layer *bn, size_t m, const float *x, float *y, int train,
-                   int relu)
+/* Train mode: batch statistics, running statistics updated. */
+static void bn_fwd(rcn_net *net, bn_layer *bn, size_t m, const float *x, float *y, int relu)
 {
-    if (train)
-        rcn_bn_forward_train(bn->c, m, x, P(net, bn->gamma), P(net, bn->beta), y, bn->mean,
-                             bn->invstd, B(net, bn->rmean), B(net, bn->rvar), relu);
-    else
-        rcn_bn_forward_eval(bn->c, m, x, P(net, bn->gamma), P(net, bn->beta),
-                            B(net, bn->rmean), B(net, bn->rvar), y, relu);
+    rcn_bn_forward_train(bn->c, m, x, P(net, bn->gamma), P(net, bn->beta), y, bn->mean,
+                         bn->invstd, B(net, bn->rmean), B(net, bn->rvar), relu);
+}
+
+/* The stem's max pool, when the architecture has one (else pool_y is stem_r). */
+static void stem_pool(rcn_net *net, int n)
+{
+    if (net->arch.stem_pool)
+        rcn_maxpool_forward(net->arch.stem_c, n, net->stem_h, net->stem_h, net->pool_k,
+                            net->pool_stride, net->pool_pad, net->stem_r, net->pool_y,
+                            net->pool_arg);
 }
 
 static void bn_bwd(rcn_net *net, bn_layer *bn, size_t m, const float *x, const float *y,
@@ -581,12 +586,8 @@ static void conv_bn_eval(rcn_net *net, conv_layer *cv, bn_layer *bn, int n, cons
  * the features the head reads. Equal bit for bit to the layers one by one. */
 static const float *forward_eval_body(rcn_net *net, int n, const float *in)
 {
-    const rcn_arch *a = &net->arch;
     conv_bn_eval(net, &net->stem_conv, &net->stem_bn, n, in, net->stem_r, NULL, 1);
-    if (a->stem_pool)
-        rcn_maxpool_forward(a->stem_c, n, net->stem_h, net->stem_h, net->pool_k,
-                            net->pool_stride, net->pool_pad, net->stem_r, net->pool_y,
-                            net->pool_arg);
+    stem_pool(net, n);
     for (int i = 0; i < net->n_blocks; i++) {
         block *b = &net->blocks[i];
         const float *res = b->x;
@@ -600,38 +601,25 @@ static const float *forward_eval_body(rcn_net *net, int n, const float *in)
     return net->n_blocks ? net->blocks[net->n_blocks - 1].y : net->pool_y;
 }
 
-/* The forward of samples [0, n) whose inputs, labels and logits are at
- * `in`, `labels`, `logits` (the net's buffers, or an offset into them); the
- * activations use the start of the net's buffers as a batch of n. */
-static double forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int64_t *correct,
-                      const float *in, const uint8_t *labels, float *logits)
+/* The train-mode activations of samples [0, n) from `in`, keeping what the
+ * backward needs: the features the head reads. */
+static const float *forward_train_body(rcn_net *net, int n, const float *in)
 {
-    const rcn_arch *a = &net->arch;
-    if (!train) {
-        const float *feat = forward_eval_body(net, n, in);
-        rcn_gap_forward(net->feat_c, n, net->feat_hw, feat, net->pooled);
-        rcn_linear_forward(n, net->feat_c, RCN_CLASSES, net->pooled, P(net, net->fc_w),
-                           P(net, net->fc_b), logits);
-        return rcn_softmax_xent(n, RCN_CLASSES, logits, labels, NULL, correct);
-    }
     size_t m = (size_t)n * net->stem_h * net->stem_h;
     rcn_conv_forward(&net->stem_conv.s, n, in, P(net, net->stem_conv.w), net->stem_a,
                      net->scratch);
-    bn_fwd(net, &net->stem_bn, m, net->stem_a, net->stem_r, train, 1);
-    if (a->stem_pool)
-        rcn_maxpool_forward(a->stem_c, n, net->stem_h, net->stem_h, net->pool_k,
-                            net->pool_stride, net->pool_pad, net->stem_r, net->pool_y,
-                            net->pool_arg);
+    bn_fwd(net, &net->stem_bn, m, net->stem_a, net->stem_r, 1);
+    stem_pool(net, n);
     for (int i = 0; i < net->n_blocks; i++) {
         block *b = &net->blocks[i];
         size_t mo = (size_t)n * b->ho * b->ho;
         rcn_conv_forward(&b->c1.s, n, b->x, P(net, b->c1.w), b->a1, net->scratch);
-        bn_fwd(net, &b->b1, mo, b->a1, b->r1, train, 1);
+        bn_fwd(net, &b->b1, mo, b->a1, b->r1, 1);
         rcn_conv_forward(&b->c2.s, n, b->r1, P(net, b->c2.w), b->a2, net->scratch);
         const float *res = b->x;
         if (b->has_sc) {
             rcn_conv_forward(&b->sc.s, n, b->x, P(net, b->sc.w), b->asc, net->scratch);
-            bn_fwd(net, &b->bsc, mo, b->asc, net->tmp, train, 0);
+            bn_fwd(net, &b->bsc, mo, b->asc, net->tmp, 0);
             res = net->tmp;
         }
         /* y = relu(bn2(a2) + shortcut) in one pass */
@@ -639,7 +627,17 @@ static double forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int6
         rcn_bn_forward_train_res(b2->c, mo, b->a2, P(net, b2->gamma), P(net, b2->beta), b->y,
                                  b2->mean, b2->invstd, B(net, b2->rmean), B(net, b2->rvar), res);
     }
-    const float *feat = net->n_blocks ? net->blocks[net->n_blocks - 1].y : net->pool_y;
+    return net->n_blocks ? net->blocks[net->n_blocks - 1].y : net->pool_y;
+}
+
+/* The forward of samples [0, n) whose inputs, labels and logits are at
+ * `in`, `labels`, `logits` (the net's buffers, or an offset into them); the
+ * activations use the start of the net's buffers as a batch of n. */
+static double forward(rcn_net *net, int n, int train, rcn_rng *dropout_rng, int64_t *correct,
+                      const float *in, const uint8_t *labels, float *logits)
+{
+    const rcn_arch *a = &net->arch;
+    const float *feat = train ? forward_train_body(net, n, in) : forward_eval_body(net, n, in);
     rcn_gap_forward(net->feat_c, n, net->feat_hw, feat, net->pooled);
     const float *fc_in = net->pooled;
     if (train && a->dropout > 0.0f) {
