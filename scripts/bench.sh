@@ -59,6 +59,12 @@ PY=/usr/bin/python3 # Debian's python: where python3-torch lives
 # The PyTorch reference runs with glibc malloc tuned as it is usually
 # deployed (large blocks kept instead of mmap/munmap per step).
 TORCH_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
+# With rcn held to AVX2 (RCN_NO_AVX512=1), PyTorch's convolutions (oneDNN)
+# are held to AVX2 as well, so that the pair compares the same instruction
+# set, as on a CPU without AVX-512; the JSON says so (pytorch_max_isa).
+TORCH_ISA=
+[ "${RCN_NO_AVX512:-0}" = 1 ] && TORCH_ISA=AVX2
+export RCN_BENCH_TORCH_ISA=$TORCH_ISA
 
 [ -x "$RCN" ] || { echo "bench: $RCN not built (make bin/rcn)" >&2; exit 1; }
 PYAGG=$PY
@@ -100,7 +106,8 @@ for preset in $PRESETS; do
                 >"$T/rcn.$preset.$b.$r.json"
             if [ "$TORCH" = 1 ]; then
                 echo "bench: $preset batch $b round $r/$ROUNDS: pytorch"
-                GLIBC_TUNABLES=$TORCH_TUNABLES "$PY" scripts/bench_torch.py --preset "$preset" \
+                GLIBC_TUNABLES=$TORCH_TUNABLES env ${TORCH_ISA:+ONEDNN_MAX_CPU_ISA=$TORCH_ISA} \
+                    "$PY" scripts/bench_torch.py --preset "$preset" \
                     --batch-size "$b" --threads "$THREADS" --min-seconds "$SECS" \
                     >"$T/torch.$preset.$b.$r.json"
             fi
@@ -242,7 +249,8 @@ res = {"what": "rcn bench sweep (scripts/bench.sh); throughput per core = median
        "machine": {**cpu, "cores": os.cpu_count(),
                    "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
                    "load_start": read("load-start"), "load_end": read("load-end")},
-       "vector_path": vpath, "threads": threads, "rounds": rounds,
+       "vector_path": vpath, "pytorch_max_isa": os.environ.get("RCN_BENCH_TORCH_ISA") or None,
+       "threads": threads, "rounds": rounds,
        "peak": {"sgemm_gflops": peak["sgemm_gflops"], "fma_peak_gflops": peak["fma_peak_gflops"],
                 "fma_width_bits": peak["fma_width_bits"]},
        "runs": runs, "ratio_summary": summary, "table2_projection": proj,
@@ -256,7 +264,8 @@ os.replace(tmp, out)
 print(f"\nCPU: {cpu['cpu']} ({cpu['vendor']} family {cpu['cpu_family']} model "
       f"{cpu['cpu_model']}), family {cpu['family_name']}, vector path {vpath}"
       + ("" if vpath == cpu["native_vector_path"] else
-         f" (not the native {cpu['native_vector_path']})"))
+         f" (not the native {cpu['native_vector_path']})")
+      + (f"; PyTorch's oneDNN held to {res['pytorch_max_isa']}" if res["pytorch_max_isa"] else ""))
 print(f"peak per core: SGEMM {peak['sgemm_gflops']:.1f} GFLOP/s, FMA loop "
       f"({peak['fma_width_bits']}-bit) {peak['fma_peak_gflops']:.1f} GFLOP/s")
 hdr = f"{'preset':<9}{'batch':>6} {'train img/s':>12} {'GFLOP/s':>8} {'%peak':>6} " \
