@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 double rcn_clock(void);        /* monotonic seconds */
+double rcn_cpu_clock(void);    /* this process's CPU seconds (all its threads) */
 double rcn_peak_rss_mib(void); /* this process's peak resident memory; 0 if unknown */
 
 /* Now as ISO-8601 UTC, "2024-05-01T12:00:00Z" (cap >= 21). */

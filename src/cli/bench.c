@@ -23,6 +23,8 @@
 #include "rcn/cli.h"
 #include "rcn/data.h"
 #include "rcn/fileio.h"
+#include "rcn/clock.h"
+#include "rcn/jsonutil.h"
 #include "rcn/net.h"
 #include "rcn/nn.h"
 #include "rcn/prof.h"
@@ -102,15 +104,8 @@ typedef struct {
 
 /* ---- clocks and statistics ---------------------------------------------- */
 
-static double clock_s(clockid_t id)
-{
-    struct timespec t;
-    clock_gettime(id, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double now(void) { return clock_s(CLOCK_MONOTONIC); }
-static double cpu_now(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
+static double now(void) { return rcn_clock(); }
+static double cpu_now(void) { return rcn_cpu_clock(); }
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -518,28 +513,23 @@ typedef struct {
     rcn_bench_fold fold; /* when opts.fold */
 } bench_result;
 
-static json_t *num(double x)
-{
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
 static void rate_json(json_t *j, const char *what, const rate *r, const bench_result *b,
                       int peak)
 {
     char k[96];
     snprintf(k, sizeof k, "%s_images_per_second", what);
-    json_object_set_new(j, k, num(r->ips));
+    json_object_set_new(j, k, rcn_json_num(r->ips));
     snprintf(k, sizeof k, "%s_images_per_cpu_second", what);
-    json_object_set_new(j, k, num(r->ips_cpu));
+    json_object_set_new(j, k, rcn_json_num(r->ips_cpu));
     snprintf(k, sizeof k, "%s_gflops", what);
-    json_object_set_new(j, k, num(r->gflops));
+    json_object_set_new(j, k, rcn_json_num(r->gflops));
     snprintf(k, sizeof k, "%s_gflops_cpu", what);
-    json_object_set_new(j, k, num(r->gflops_cpu));
+    json_object_set_new(j, k, rcn_json_num(r->gflops_cpu));
     if (peak) {
         snprintf(k, sizeof k, "%s_percent_of_sgemm", what);
-        json_object_set_new(j, k, num(100.0 * r->gflops_cpu / b->sgemm_gflops));
+        json_object_set_new(j, k, rcn_json_num(100.0 * r->gflops_cpu / b->sgemm_gflops));
         snprintf(k, sizeof k, "%s_percent_of_fma_peak", what);
-        json_object_set_new(j, k, num(100.0 * r->gflops_cpu / b->fma_gflops));
+        json_object_set_new(j, k, rcn_json_num(100.0 * r->gflops_cpu / b->fma_gflops));
     }
 }
 
@@ -551,33 +541,33 @@ static json_t *result_json(const bench_opts *o, const bench_result *r)
     json_object_set_new(j, "batch_size", json_integer(o->batch));
     json_object_set_new(j, "threads", json_integer(o->threads));
     json_object_set_new(j, "vector_path", json_string(rcn_vector_path()));
-    json_object_set_new(j, "forward_flops_per_image", num(r->fwd_flops));
-    json_object_set_new(j, "train_flops_per_image", num(3.0 * r->fwd_flops));
+    json_object_set_new(j, "forward_flops_per_image", rcn_json_num(r->fwd_flops));
+    json_object_set_new(j, "train_flops_per_image", rcn_json_num(3.0 * r->fwd_flops));
     if (o->train)
         rate_json(j, "train", &r->train, r, o->peak);
     if (o->eval)
         rate_json(j, "eval", &r->eval, r, o->peak);
     if (o->peak) {
-        json_object_set_new(j, "sgemm_gflops", num(r->sgemm_gflops));
-        json_object_set_new(j, "fma_peak_gflops", num(r->fma_gflops));
+        json_object_set_new(j, "sgemm_gflops", rcn_json_num(r->sgemm_gflops));
+        json_object_set_new(j, "fma_peak_gflops", rcn_json_num(r->fma_gflops));
         json_object_set_new(j, "fma_width_bits", json_integer(r->fma_width));
     }
-    json_object_set_new(j, "peak_memory_bytes", num(r->peak_rss_bytes));
-    json_object_set_new(j, "net_bytes", num(r->net_bytes));
+    json_object_set_new(j, "peak_memory_bytes", rcn_json_num(r->peak_rss_bytes));
+    json_object_set_new(j, "net_bytes", rcn_json_num(r->net_bytes));
     if (r->have_layers) {
         json_t *L = json_object();
         double step = o->train ? o->batch / r->train.ips_cpu : NAN;
         for (int k = 0; k < K_NKINDS; k++) {
             json_t *e = json_object();
             double s = r->lt.seconds[k];
-            json_object_set_new(e, "cpu_seconds_per_step", num(s));
-            json_object_set_new(e, "share_of_train_step", num(s / step));
+            json_object_set_new(e, "cpu_seconds_per_step", rcn_json_num(s));
+            json_object_set_new(e, "share_of_train_step", rcn_json_num(s / step));
             if (r->lt.flops[k] > 0) {
                 /* im2col-counted FLOPs over the kind's time with its transforms */
                 double g = r->lt.flops[k] / r->lt.with_tr[k] * 1e-9;
-                json_object_set_new(e, "effective_gflops", num(g));
+                json_object_set_new(e, "effective_gflops", rcn_json_num(g));
                 if (o->peak)
-                    json_object_set_new(e, "percent_of_fma_peak", num(100.0 * g / r->fma_gflops));
+                    json_object_set_new(e, "percent_of_fma_peak", rcn_json_num(100.0 * g / r->fma_gflops));
             }
             json_object_set_new(L, kind_names[k], e);
         }
@@ -587,12 +577,12 @@ static json_t *result_json(const bench_opts *o, const bench_result *r)
             const conv_time *t = &r->lt.conv[i];
             json_t *c = json_pack("{s:i, s:i, s:i, s:i, s:i, s:o}", "cin", s->cin, "cout",
                                   s->cout, "k", s->k, "stride", s->stride, "h", s->h,
-                                  "forward_flops", num(t->flops));
-            json_object_set_new(c, "forward_seconds", num(t->fwd));
-            json_object_set_new(c, "backward_data_seconds", num(t->bwd_data));
-            json_object_set_new(c, "backward_weights_seconds", num(t->bwd_weights));
+                                  "forward_flops", rcn_json_num(t->flops));
+            json_object_set_new(c, "forward_seconds", rcn_json_num(t->fwd));
+            json_object_set_new(c, "backward_data_seconds", rcn_json_num(t->bwd_data));
+            json_object_set_new(c, "backward_weights_seconds", rcn_json_num(t->bwd_weights));
             json_object_set_new(c, "transform_seconds",
-                                num(t->tr_fwd + t->tr_data + t->tr_weights));
+                                rcn_json_num(t->tr_fwd + t->tr_data + t->tr_weights));
             json_array_append_new(cv, c);
         }
         json_object_set_new(L, "convolutions", cv);

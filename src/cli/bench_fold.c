@@ -12,15 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "rcn/clock.h"
 #include "rcn/data.h"
+#include "rcn/jsonutil.h"
 #include "rcn/plan.h"
-
-static double clock_s(clockid_t id)
-{
-    struct timespec t;
-    clock_gettime(id, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Runs fold 0 of cell 0 (batch, epochs, lr 0.05, momentum 0.5) on `ds`. */
 static int run_fold(const rcn_arch *a, int batch, const rcn_bench_fold_opts *o,
@@ -49,10 +44,10 @@ static int run_fold(const rcn_arch *a, int batch, const rcn_bench_fold_opts *o,
                     f->train_images;
     memset(&f->prof, 0, sizeof f->prof);
     rcn_train_hooks hooks = {.profile = &f->prof};
-    double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    double w0 = rcn_clock(), c0 = rcn_cpu_clock();
     int rc = rcn_fold_run(r, 0, 0, o->epochs, &hooks, res, err);
-    f->cpu_seconds = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    f->wall_seconds = clock_s(CLOCK_MONOTONIC) - w0;
+    f->cpu_seconds = rcn_cpu_clock() - c0;
+    f->wall_seconds = rcn_clock() - w0;
     f->setup_cpu_seconds = f->cpu_seconds - f->prof.total;
     f->epochs = o->epochs;
     f->epochs_trained = res->n_epochs;
@@ -122,11 +117,6 @@ static fold_model model_of(const rcn_bench_fold *f, double train_ips, double eva
     return m;
 }
 
-static json_t *num(double x)
-{
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
 json_t *rcn_bench_fold_json(const rcn_bench_fold *f, double train_ips, double eval_ips)
 {
     fold_model m = model_of(f, train_ips, eval_ips);
@@ -138,21 +128,21 @@ json_t *rcn_bench_fold_json(const rcn_bench_fold *f, double train_ips, double ev
     json_object_set_new(j, "epochs", json_integer(f->epochs));
     json_object_set_new(j, "epochs_trained", json_integer(f->epochs_trained));
     json_object_set_new(j, "diverged", json_boolean(f->diverged));
-    json_object_set_new(j, "fold_cpu_seconds", num(f->cpu_seconds));
-    json_object_set_new(j, "fold_wall_seconds", num(f->wall_seconds));
-    json_object_set_new(j, "train_images_per_cpu_second", num(train_ips));
-    json_object_set_new(j, "eval_images_per_cpu_second", num(eval_ips));
-    json_object_set_new(j, "model_train_cpu_seconds", num(m.model_train));
-    json_object_set_new(j, "model_eval_cpu_seconds", num(m.model_eval));
-    json_object_set_new(j, "model_cpu_seconds", num(m.model));
-    json_object_set_new(j, "overhead_percent", num(100.0 * m.overhead));
-    json_object_set_new(j, "fold_train_images_per_cpu_second", num(m.train_ips));
-    json_object_set_new(j, "fold_eval_images_per_cpu_second", num(m.eval_ips));
+    json_object_set_new(j, "fold_cpu_seconds", rcn_json_num(f->cpu_seconds));
+    json_object_set_new(j, "fold_wall_seconds", rcn_json_num(f->wall_seconds));
+    json_object_set_new(j, "train_images_per_cpu_second", rcn_json_num(train_ips));
+    json_object_set_new(j, "eval_images_per_cpu_second", rcn_json_num(eval_ips));
+    json_object_set_new(j, "model_train_cpu_seconds", rcn_json_num(m.model_train));
+    json_object_set_new(j, "model_eval_cpu_seconds", rcn_json_num(m.model_eval));
+    json_object_set_new(j, "model_cpu_seconds", rcn_json_num(m.model));
+    json_object_set_new(j, "overhead_percent", rcn_json_num(100.0 * m.overhead));
+    json_object_set_new(j, "fold_train_images_per_cpu_second", rcn_json_num(m.train_ips));
+    json_object_set_new(j, "fold_eval_images_per_cpu_second", rcn_json_num(m.eval_ips));
     json_t *b = json_object();
     for (int i = 0; i < P_N; i++) {
         json_t *e = json_object();
-        json_object_set_new(e, "cpu_seconds", num(m.part[i]));
-        json_object_set_new(e, "percent_of_fold", num(100.0 * m.part[i] / f->cpu_seconds));
+        json_object_set_new(e, "cpu_seconds", rcn_json_num(m.part[i]));
+        json_object_set_new(e, "percent_of_fold", rcn_json_num(100.0 * m.part[i] / f->cpu_seconds));
         json_object_set_new(b, part_key[i], e);
     }
     json_object_set_new(j, "breakdown", b);

@@ -17,6 +17,7 @@
 #include "rcn/journal.h"
 #include "rcn/report.h"
 #include "rcn/clock.h"
+#include "rcn/jsonutil.h"
 
 static const char usage_text[] =
     "usage: rcn status [--json] [--watch [SECONDS]] JOURNAL_OR_REPORT\n"
@@ -339,12 +340,6 @@ static void print_report(const status_facts *f)
                100 * json_number_value(json_object_get(refit, "test_accuracy")));
 }
 
-/* A number, or null when not finite. */
-static json_t *num_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 /* Copies `key` of `from` into `to` when present. */
 static void copy_key(json_t *to, const json_t *from, const char *key)
 {
@@ -403,13 +398,13 @@ static json_t *status_json(const status_facts *f)
                           f->diverged, "complete", f->complete);
     if (!o)
         return NULL;
-    json_object_set_new(o, "elapsed_seconds", num_or_null(f->elapsed));
-    json_object_set_new(o, "folds_per_minute", num_or_null(60 * f->rate));
-    json_object_set_new(o, "eta_seconds", f->eta_text[0] ? num_or_null(f->eta) : json_null());
+    json_object_set_new(o, "elapsed_seconds", rcn_json_num(f->elapsed));
+    json_object_set_new(o, "folds_per_minute", rcn_json_num(60 * f->rate));
+    json_object_set_new(o, "eta_seconds", f->eta_text[0] ? rcn_json_num(f->eta) : json_null());
     json_object_set_new(o, "eta", f->eta_text[0] ? json_string(f->eta_text) : json_null());
     if (f->journal) {
         json_object_set_new(o, "created", f->created ? json_string(f->created) : json_null());
-        json_object_set_new(o, "seconds_since_last_write", num_or_null(f->since_write));
+        json_object_set_new(o, "seconds_since_last_write", rcn_json_num(f->since_write));
     } else {
         static const char *keys[] = {"started", "finished", "ranks", "coordinator_overhead",
                                      "rank_stats", "backups", "silent_ranks"};

@@ -7,14 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "rcn/clock.h"
 #include "rcn/rng.h"
-
-static double cpu_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Images per CPU second of `train` (1: SGD steps, 0: eval passes) of batch
  * n, after one untimed step, over at least min_seconds. */
@@ -33,10 +27,10 @@ static double time_steps(rcn_net *net, const uint8_t *images, const uint8_t *lab
             rcn_net_sgd_step(net, 0.01f, 0.5f, 0.0f);
         }
         if (steps++ == 0) {
-            t0 = cpu_seconds();
+            t0 = rcn_cpu_clock();
             continue;
         }
-        double t = cpu_seconds() - t0;
+        double t = rcn_cpu_clock() - t0;
         if (t >= min_seconds)
             return (double)(steps - 1) * n / t;
     }

@@ -8,21 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "rcn/clock.h"
 
 /* Process CPU seconds, read only when a profile is kept. */
 static double cpu_seconds(const rcn_train_profile *prof)
 {
-    if (!prof)
-        return 0.0;
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return prof ? rcn_cpu_clock() : 0.0;
 }
 
 double rcn_train_profile_rest(const rcn_train_profile *p)
@@ -130,7 +121,7 @@ static int train_epoch(rcn_net *net, const rcn_split *train, const rcn_hparams *
                        const rcn_train_hooks *hooks, int epoch, int32_t *order,
                        rcn_train_result *res, rcn_epoch_stats *st)
 {
-    double t0 = now_seconds();
+    double t0 = rcn_clock();
     rcn_train_profile *prof = hooks ? hooks->profile : NULL;
     double c0 = cpu_seconds(prof);
     const int B = hp->batch_size;
@@ -182,7 +173,7 @@ static int train_epoch(rcn_net *net, const rcn_split *train, const rcn_hparams *
     st->train_loss = loss_sum / (double)train->n;
     st->train_accuracy = (double)correct / (double)train->n;
     st->train_loss_batch_sum = batch_sum;
-    st->seconds = now_seconds() - t0;
+    st->seconds = rcn_clock() - t0;
     st->images_per_second = st->seconds > 0 ? (double)train->n / st->seconds : 0.0;
     return EPOCH_DONE;
 }
@@ -211,7 +202,7 @@ int rcn_train_continue(rcn_net *net, const rcn_split *train, const rcn_split *va
         return rcn_errorf(err, "out of memory for %lld training indices", (long long)train->n);
 
     res->seconds_before = res->seconds;
-    const double t_start = now_seconds() - res->seconds;
+    const double t_start = rcn_clock() - res->seconds;
     int rc = 0;
     res->aborted = 0;
     res->first_epoch = res->n_epochs + 1;
@@ -230,13 +221,13 @@ int rcn_train_continue(rcn_net *net, const rcn_split *train, const rcn_split *va
             st->val_loss_batch_sum = NAN;
         }
         res->n_epochs = epoch;
-        res->seconds = now_seconds() - t_start;
+        res->seconds = rcn_clock() - t_start;
         if (hooks && hooks->on_epoch)
             hooks->on_epoch(st, hooks->ud);
         if (hooks && hooks->after_epoch && (rc = hooks->after_epoch(net, res, hooks->after_ud, err)))
             break;
     }
-    res->seconds = now_seconds() - t_start;
+    res->seconds = rcn_clock() - t_start;
     free(order);
     if (prof)
         prof->total += cpu_seconds(prof) - c_start;

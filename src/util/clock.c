@@ -6,12 +6,15 @@
 #include <sys/resource.h>
 #include <time.h>
 
-double rcn_clock(void)
+static double clock_of(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+double rcn_clock(void) { return clock_of(CLOCK_MONOTONIC); }
+double rcn_cpu_clock(void) { return clock_of(CLOCK_PROCESS_CPUTIME_ID); }
 
 double rcn_peak_rss_mib(void)
 {
