@@ -66,36 +66,19 @@ AVX512 static void moments_avx512(const float *x, size_t m, double *sum, double 
     *sumsq = hsum_pd(q_lo, q_hi);
 }
 
-/* y = relu(x * scale + shift + res): the residual join of a block fused
- * into its last BatchNorm (res may alias y, not x). */
-AVX512 static void affine_res_avx512(const float *x, float *y, size_t m, float scale,
-                                     float shift, const float *res)
+/* y = x * scale + shift, + res when res != NULL (the residual join of a
+ * block fused into its last BatchNorm; res may alias y, not x), then the
+ * ReLU when relu != 0: max(v, 0) gives 0 for NaN v, as the portable
+ * v > 0 ? v : 0 does. */
+AVX512 static void affine_avx512(const float *x, float *y, size_t m, float scale, float shift,
+                                 const float *res, int relu)
 {
     const __m512 a = _mm512_set1_ps(scale), b = _mm512_set1_ps(shift), z = _mm512_setzero_ps();
     for (size_t i = 0; i < m; i += 16) {
         __mmask16 k = tail16(m - i);
         __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + i), a, b);
-        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, res + i));
-        _mm512_mask_storeu_ps(y + i, k, _mm512_max_ps(v, z));
-    }
-}
-
-AVX512 static void affine_avx512(const float *x, float *y, size_t m, float scale, float shift,
-                                 int relu)
-{
-    const __m512 a = _mm512_set1_ps(scale), b = _mm512_set1_ps(shift), z = _mm512_setzero_ps();
-    size_t i = 0;
-    /* max(v, 0) gives 0 for NaN v, as the portable v > 0 ? v : 0 does */
-    if (relu) {
-        for (; i + 16 <= m; i += 16)
-            _mm512_storeu_ps(y + i, _mm512_max_ps(_mm512_fmadd_ps(_mm512_loadu_ps(x + i), a, b), z));
-    } else {
-        for (; i + 16 <= m; i += 16)
-            _mm512_storeu_ps(y + i, _mm512_fmadd_ps(_mm512_loadu_ps(x + i), a, b));
-    }
-    if (i < m) {
-        __mmask16 k = tail16(m - i);
-        __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + i), a, b);
+        if (res)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, res + i));
         _mm512_mask_storeu_ps(y + i, k, relu ? _mm512_max_ps(v, z) : v);
     }
 }
@@ -211,36 +194,22 @@ static void moments_avx2(const float *x, size_t m, float k, double *sum, double 
     *sumsq = hsum4_pd(q_lo, q_hi);
 }
 
-static void affine_res_avx2(const float *x, float *y, size_t m, float scale, float shift,
-                            const float *res)
+/* As affine_avx512. */
+static void affine_avx2(const float *x, float *y, size_t m, float scale, float shift,
+                        const float *res, int relu)
 {
     const __m256 a = _mm256_set1_ps(scale), b = _mm256_set1_ps(shift), z = _mm256_setzero_ps();
     size_t i = 0;
     for (; i + 8 <= m; i += 8) {
         __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), a, b);
-        v = _mm256_add_ps(v, _mm256_loadu_ps(res + i));
-        _mm256_storeu_ps(y + i, _mm256_max_ps(v, z));
-    }
-    for (; i < m; i++) {
-        float v = fmaf(x[i], scale, shift) + res[i];
-        y[i] = v > 0.0f ? v : 0.0f;
-    }
-}
-
-static void affine_avx2(const float *x, float *y, size_t m, float scale, float shift, int relu)
-{
-    const __m256 a = _mm256_set1_ps(scale), b = _mm256_set1_ps(shift), z = _mm256_setzero_ps();
-    size_t i = 0;
-    /* max(v, 0) with v first gives 0 for NaN v, as the portable v > 0 ? v : 0 does */
-    if (relu) {
-        for (; i + 8 <= m; i += 8)
-            _mm256_storeu_ps(y + i, _mm256_max_ps(_mm256_fmadd_ps(_mm256_loadu_ps(x + i), a, b), z));
-    } else {
-        for (; i + 8 <= m; i += 8)
-            _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), a, b));
+        if (res)
+            v = _mm256_add_ps(v, _mm256_loadu_ps(res + i));
+        _mm256_storeu_ps(y + i, relu ? _mm256_max_ps(v, z) : v);
     }
     for (; i < m; i++) { /* fused as the vectors (and rcn_conv_ops) */
         float v = fmaf(x[i], scale, shift);
+        if (res)
+            v = v + res[i];
         y[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
     }
 }
@@ -342,26 +311,15 @@ static void moments(const float *x, size_t m, double *sum, double *sumsq)
     *sum = ts, *sumsq = tq;
 }
 
-static void affine(const float *x, float *y, size_t m, float scale, float shift, int relu)
-{
-    if (relu) {
-        for (size_t i = 0; i < m; i++) {
-            float v = x[i] * scale + shift;
-            y[i] = v > 0.0f ? v : 0.0f;
-        }
-    } else {
-        for (size_t i = 0; i < m; i++)
-            y[i] = x[i] * scale + shift;
-    }
-}
-
-static void affine_res(const float *x, float *y, size_t m, float scale, float shift,
-                       const float *res)
+/* As affine_avx512, rounded twice (no fused multiply-add). */
+static void affine(const float *x, float *y, size_t m, float scale, float shift,
+                   const float *res, int relu)
 {
     for (size_t i = 0; i < m; i++) {
         float v = x[i] * scale + shift;
-        v = v + res[i];
-        y[i] = v > 0.0f ? v : 0.0f;
+        if (res)
+            v = v + res[i];
+        y[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
     }
 }
 
@@ -435,18 +393,12 @@ static void bn_train(int c, size_t m, const float *x, const float *gamma, const 
         float scale = gamma[ch] * is, shift = beta[ch] - (float)mu * scale;
         float *yc = y + (size_t)ch * m;
         const float *rc = res ? res + (size_t)ch * m : NULL;
-        if (rc && fast)
-            affine_res_avx512(xc, yc, m, scale, shift, rc);
-        else if (rc && avx2)
-            affine_res_avx2(xc, yc, m, scale, shift, rc);
-        else if (rc)
-            affine_res(xc, yc, m, scale, shift, rc);
-        else if (fast)
-            affine_avx512(xc, yc, m, scale, shift, relu);
+        if (fast)
+            affine_avx512(xc, yc, m, scale, shift, rc, relu);
         else if (avx2)
-            affine_avx2(xc, yc, m, scale, shift, relu);
+            affine_avx2(xc, yc, m, scale, shift, rc, relu);
         else
-            affine(xc, yc, m, scale, shift, relu);
+            affine(xc, yc, m, scale, shift, rc, relu);
         double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
         running_mean[ch] = (1.0f - RCN_BN_MOMENTUM) * running_mean[ch] + RCN_BN_MOMENTUM * (float)mu;
         running_var[ch] = (1.0f - RCN_BN_MOMENTUM) * running_var[ch] + RCN_BN_MOMENTUM * (float)unbiased;
@@ -491,11 +443,11 @@ void rcn_bn_forward_eval(int c, size_t m, const float *x, const float *gamma,
         float scale, shift;
         eval_coeffs(gamma, beta, running_mean, running_var, ch, &scale, &shift);
         if (fast)
-            affine_avx512(x + (size_t)ch * m, y + (size_t)ch * m, m, scale, shift, relu);
+            affine_avx512(x + (size_t)ch * m, y + (size_t)ch * m, m, scale, shift, NULL, relu);
         else if (avx2)
-            affine_avx2(x + (size_t)ch * m, y + (size_t)ch * m, m, scale, shift, relu);
+            affine_avx2(x + (size_t)ch * m, y + (size_t)ch * m, m, scale, shift, NULL, relu);
         else
-            affine(x + (size_t)ch * m, y + (size_t)ch * m, m, scale, shift, relu);
+            affine(x + (size_t)ch * m, y + (size_t)ch * m, m, scale, shift, NULL, relu);
     }
 }
 
