@@ -100,6 +100,15 @@ static int use_wino(const rcn_conv_shape *s)
     return s->cin >= WINO_MIN_CIN && ((s->h + 1) / 2) * ((s->w + 1) / 2) >= WINO_MIN_TILES;
 }
 
+/* Which Winograd implementation takes shape s on this CPU now: 1 the
+ * AVX-512 one, 2 the AVX2 one, 0 none (the im2col paths). */
+static int wino_kind(const rcn_conv_shape *s)
+{
+    if (rcn_simd_avx512())
+        return use_wino(s) ? 1 : 0;
+    return avx2_path() && use_wino2(s) ? 2 : 0;
+}
+
 size_t rcn_conv_scratch_floats(const rcn_conv_shape *s, int n)
 {
     size_t need = 0;
@@ -225,9 +234,10 @@ size_t rcn_conv_prep_floats(const rcn_conv_shape *s)
 
 void rcn_conv_prepare(const rcn_conv_shape *s, const float *w, float *prep)
 {
-    if (rcn_simd_avx512() && use_wino(s))
+    const int kind = wino_kind(s);
+    if (kind == 1)
         rcn_wino_prepare(s, w, prep);
-    else if (avx2_path() && use_wino2(s))
+    else if (kind == 2)
         rcn_wino2_prepare(s, w, prep);
 }
 
@@ -260,16 +270,17 @@ static void forward_tiles(const rcn_conv_shape *s, int n, const float *x, const 
 void rcn_conv_forward_ops(const rcn_conv_shape *s, int n, const float *x, const float *w,
                           float *y, float *scratch, const rcn_conv_ops *ops)
 {
-    if (rcn_simd_avx512() && use_wino(s)) {
+    const int kind = wino_kind(s);
+    if (kind == 1) {
         rcn_wino_forward(s, n, x, w, y, scratch, ops);
+        return;
+    }
+    if (kind == 2) {
+        rcn_wino2_forward(s, n, x, w, y, scratch, ops);
         return;
     }
     if (rcn_simd_avx512() && rcn_cv_applies(s)) {
         rcn_cv_forward(s, n, x, w, y, scratch, ops);
-        return;
-    }
-    if (avx2_path() && use_wino2(s)) {
-        rcn_wino2_forward(s, n, x, w, y, scratch, ops);
         return;
     }
     forward_tiles(s, n, x, w, y, scratch);
@@ -295,16 +306,17 @@ void rcn_conv_backward(const rcn_conv_shape *s, int n, const float *x, const flo
 {
     const int K = s->cin * s->k * s->k;
     const int P = n * s->ho * s->wo;
-    if (rcn_simd_avx512() && use_wino(s)) {
-        rcn_wino_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
+    const int kind = wino_kind(s);
+    if (kind == 1) {
+        rcn_wino_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx, NULL);
+        return;
+    }
+    if (kind == 2) {
+        rcn_wino2_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx, NULL);
         return;
     }
     if (rcn_simd_avx512() && rcn_cv_applies(s)) {
         rcn_cv_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
-        return;
-    }
-    if (avx2_path() && use_wino2(s)) {
-        rcn_wino2_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx);
         return;
     }
     if (is_pointwise(s)) {
@@ -356,12 +368,13 @@ void rcn_conv_backward_res(const rcn_conv_shape *s, int n, const float *x, const
                            const float *dy, float *dx, float *dw, float *scratch,
                            const float *res)
 {
-    if (rcn_simd_avx512() && use_wino(s)) {
-        rcn_wino_backward_res(s, n, x, w, dy, dx, dw, scratch, res);
+    const int kind = wino_kind(s);
+    if (kind == 1) {
+        rcn_wino_backward(s, n, x, w, dy, dx, dw, scratch, 0, res);
         return;
     }
-    if (avx2_path() && use_wino2(s)) {
-        rcn_wino2_backward_res(s, n, x, w, dy, dx, dw, scratch, res);
+    if (kind == 2) {
+        rcn_wino2_backward(s, n, x, w, dy, dx, dw, scratch, 0, res);
         return;
     }
     rcn_conv_backward(s, n, x, w, dy, dx, dw, scratch, 0);

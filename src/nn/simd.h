@@ -51,14 +51,11 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
                       float *scratch, const rcn_conv_ops *ops);
 /* U (16 x cout x cin): the transformed weights rcn_conv_ops.prep takes. */
 void rcn_wino_prepare(const rcn_conv_shape *s, const float *w, float *u);
+/* The backward; with res (not NULL, dx not NULL, accumulate_dx 0):
+ * dx = res + dL/dx. */
 void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                        const float *dy, float *dx, float *dw, float *scratch,
-                       int accumulate_dx);
-
-/* rcn_wino_backward with dx = res + dL/dx (dx not NULL). */
-void rcn_wino_backward_res(const rcn_conv_shape *s, int n, const float *x, const float *w,
-                           const float *dy, float *dx, float *dw, float *scratch,
-                           const float *res);
+                       int accumulate_dx, const float *res);
 
 /* im2col + the kernels above, for shapes whose padded rows fit 32 lanes
  * (rcn_cv_applies); 1x1 stride-1 without im2col. */
@@ -87,11 +84,7 @@ void rcn_wino2_forward(const rcn_conv_shape *s, int n, const float *x, const flo
 void rcn_wino2_prepare(const rcn_conv_shape *s, const float *w, float *u);
 void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
                         const float *dy, float *dx, float *dw, float *scratch,
-                        int accumulate_dx);
-
-void rcn_wino2_backward_res(const rcn_conv_shape *s, int n, const float *x, const float *w,
-                            const float *dy, float *dx, float *dw, float *scratch,
-                            const float *res);
+                        int accumulate_dx, const float *res);
 
 /* AVX2 im2col: col rows (cin*k*k of them, ld >= t*ho*wo + 8 floats apart)
  * for samples n0 .. n0+t of x (cin, n, h, w); for rcn_im2col_avx2_applies

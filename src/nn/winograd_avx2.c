@@ -562,14 +562,8 @@ void rcn_wino2_prepare(const rcn_conv_shape *s, const float *w, float *u)
 }
 
 void rcn_wino2_backward(const rcn_conv_shape *s, int n, const float *x, const float *w,
-                        const float *dy, float *dx, float *dw, float *scratch,
-                        int accumulate_dx)
+                      const float *dy, float *dx, float *dw, float *scratch, int accumulate_dx,
+                      const float *res)
 {
-    wino_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx, NULL);
-}
-
-void rcn_wino2_backward_res(const rcn_conv_shape *s, int n, const float *x, const float *w,
-                      const float *dy, float *dx, float *dw, float *scratch, const float *res)
-{
-    wino_backward(s, n, x, w, dy, dx, dw, scratch, 0, res);
+    wino_backward(s, n, x, w, dy, dx, dw, scratch, accumulate_dx, res);
 }

@@ -108,7 +108,13 @@ static void wino2_fwd(const rcn_conv_shape *s, int n, const float *x, const floa
     rcn_wino2_forward(s, n, x, w, y, scr, NULL);
 }
 
-static const impl wino2 = {"wino2", wino2_fwd, rcn_wino2_backward,
+static void wino2_bwd(const rcn_conv_shape *s, int n, const float *x, const float *w,
+                      const float *dy, float *dx, float *dw, float *scr, int acc)
+{
+    rcn_wino2_backward(s, n, x, w, dy, dx, dw, scr, acc, NULL);
+}
+
+static const impl wino2 = {"wino2", wino2_fwd, wino2_bwd,
                            rcn_wino2_scratch_floats};
 
 /* The plain im2col + SGEMM path on and off. */
