@@ -49,7 +49,7 @@ long_job() {
 {"name": "long", "data": {"dir": "$SLT/data"},
  "model": {"stem": {"kernel": 3, "stride": 1, "channels": 4, "maxpool": true},
            "stages": [{"channels": 8, "blocks": 1}], "dropout": 0},
- "epochs": 1, "momentum": 0.5, "seed": 7,
+ "epochs": 4, "momentum": 0.5, "seed": 7,
  "grid": {"batch_size": [16, 32], "lr": [0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16]},
  "validation": {"kind": "kfold", "folds": 3}, "output": "$SLT/long-default.json"}
 EOF
