@@ -8,7 +8,8 @@
  * im2col at all: x is already the (cin, n*h*w) matrix.
  *
  * That is the portable reference. The entry points first dispatch to the
- * vector kernels of simd.h: on AVX-512 CPUs Winograd (winograd.c) and
+ * vector kernels of simd.h: on AVX-512 CPUs Winograd F(4x4,3x3)
+ * (winograd_avx512.c) and
  * im2col + own products (conv_avx512.c); on others the AVX2 Winograd
  * kernels (winograd_avx2.c) for the 3x3 stride-1 convolutions they win,
  * and for the rest this file's tiles with the AVX2 im2col / col2im
@@ -224,10 +225,13 @@ static void col2im_add(const rcn_conv_shape *s, int n, int n0, int t, const floa
 }
 
 /* The shapes a Winograd forward may take on any path (the one taken is
- * chosen per call): U is 16 x cout x cin on both. */
+ * chosen per call): U is 36 x cout x cin for F(4x4,3x3) (AVX-512), 16 x
+ * cout x cin for F(2x2,3x3) (AVX2). */
 size_t rcn_conv_prep_floats(const rcn_conv_shape *s)
 {
-    if (rcn_wino_applies(s) || rcn_wino2_applies(s))
+    if (rcn_wino_applies(s))
+        return 36 * (size_t)s->cout * s->cin;
+    if (rcn_wino2_applies(s))
         return 16 * (size_t)s->cout * s->cin;
     return 0;
 }

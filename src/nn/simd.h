@@ -1,6 +1,6 @@
 /* simd.h - internal interface of the vector kernels of src/nn (matrix
- * products shaped for convolutions, Winograd F(2x2,3x3) convolutions), in
- * AVX-512 and in AVX2, and the run-time switches between them and the
+ * products shaped for convolutions, Winograd convolutions: F(4x4,3x3) in
+ * AVX-512, F(2x2,3x3) in AVX2), and the run-time switches between them and the
  * portable code.
  *
  * The build targets x86-64-v3 (AVX2); the AVX-512 files compile for
@@ -42,14 +42,14 @@ void rcn_gemm_nn_avx512(int m, int n, int k, const float *a, size_t lda, const f
 void rcn_gemm_nt_avx512(int m, int k, int n, const float *d, size_t ldd, const float *x,
                         size_t ldx, float *c, size_t ldc, int accumulate);
 
-/* Winograd F(2x2,3x3) for k = 3, stride 1, pad 1 convolutions whose rows
+/* Winograd F(4x4,3x3) for k = 3, stride 1, pad 1 convolutions whose rows
  * fit the transforms (w <= 30). Same contracts as rcn_conv_forward /
  * rcn_conv_backward; scratch as rcn_wino_scratch_floats. */
 int rcn_wino_applies(const rcn_conv_shape *s);
 size_t rcn_wino_scratch_floats(const rcn_conv_shape *s, int n);
 void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const float *w, float *y,
                       float *scratch, const rcn_conv_ops *ops);
-/* U (16 x cout x cin): the transformed weights rcn_conv_ops.prep takes. */
+/* U (36 x cout x cin): the transformed weights rcn_conv_ops.prep takes. */
 void rcn_wino_prepare(const rcn_conv_shape *s, const float *w, float *u);
 /* The backward; with res (not NULL, dx not NULL, accumulate_dx 0):
  * dx = res + dL/dx. */

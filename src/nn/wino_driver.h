@@ -1,5 +1,5 @@
-/* wino_driver.h - the Winograd F(2x2,3x3) drivers, written once for both
- * vector ISAs: the forward (y = conv(x, w)) and the backward (the weight
+/* wino_driver.h - the Winograd F(2x2,3x3) drivers of winograd_avx2.c,
+ * apart from its plane transforms: the forward (y = conv(x, w)) and the backward (the weight
  * gradient dw and, when asked, the data gradient dx) over CNHW activations,
  * chunk by chunk of whole samples (wino_plan.h sizes the chunks).
  *
@@ -7,12 +7,11 @@
  * products M[xi] = U[xi] V[xi] and transforms M back into y; the backward
  * transforms x into V and dy into dM, takes dU[xi] += dM[xi] V[xi]^T and
  * (for dx) dV[xi] = U[xi]^T dM[xi] into V's place, and writes (or adds)
- * the adjoint of the input transform of dV into dx. winograd.c documents
- * the method.
+ * the adjoint of the input transform of dV into dx. winograd_avx2.c
+ * documents the method.
  *
- * Included by the file of each ISA (winograd.c: AVX-512, winograd_avx2.c:
- * AVX2), so that the drivers compile with that file's target and inline its
- * plane transforms. Before including it a file defines:
+ * Included by the file of the transforms, so that the drivers compile with
+ * that file's target and inline them. Before including it a file defines:
  *   BUDGET              its rcn_wino_budget (cache budgets of a chunk);
  *   wino_planes         the per-shape state of its plane transforms, set up
  *                       by planes_init(wino_planes *, const rcn_conv_shape *);
@@ -54,7 +53,7 @@ static ALWAYS_INLINE wino_chunk wino_chunk_at(const rcn_conv_shape *s, int n, in
     wino_chunk c;
     c.n = n, c.n0 = n0;
     c.cnt = n - n0 < nb ? n - n0 : nb;
-    c.T = c.cnt * rcn_wino_tiles(s);
+    c.T = c.cnt * rcn_wino_tiles(s, &BUDGET);
     c.hw = (size_t)s->h * s->w;
     c.ld = rcn_wino_row_ld((size_t)c.T);
     c.vs = rcn_wino_plane_stride(s->cin, c.ld);
@@ -123,7 +122,7 @@ static void wino_forward(const rcn_conv_shape *s, int n, const float *x, const f
     assert(x && w && y && scratch);
     wino_planes p;
     planes_init(&p, s);
-    const int cin = s->cin, cout = s->cout, tps = rcn_wino_tiles(s);
+    const int cin = s->cin, cout = s->cout, tps = rcn_wino_tiles(s, &BUDGET);
     const int nb = rcn_wino_chunk_samples(s, n, 0, &BUDGET);
     float *u = scratch;
     float *v = u + 16 * (size_t)cout * cin;
@@ -184,7 +183,7 @@ static void wino_backward(const rcn_conv_shape *s, int n, const float *x, const 
     assert(!res || (dx && !accumulate_dx));
     wino_planes p;
     planes_init(&p, s);
-    const int cin = s->cin, cout = s->cout, tps = rcn_wino_tiles(s);
+    const int cin = s->cin, cout = s->cout, tps = rcn_wino_tiles(s, &BUDGET);
     const int nb = rcn_wino_chunk_samples(s, n, 1, &BUDGET);
     const size_t cc = (size_t)cout * cin;
     float *ut = scratch;

@@ -1,8 +1,9 @@
-/* wino_plan.h - the ISA-independent planning shared by the two Winograd
- * F(2x2,3x3) implementations (winograd.c, AVX-512; winograd_avx2.c, AVX2):
- * how many whole samples a chunk of the batch takes, the row length and
- * plane stride of the transformed buffers V and M, and the scratch they
- * need. Each implementation passes its own cache budgets (floats). */
+/* wino_plan.h - the ISA-independent planning shared by the Winograd
+ * implementations (winograd_avx512.c: F(4x4,3x3) in AVX-512; winograd_avx2.c:
+ * F(2x2,3x3) in AVX2): how many whole samples a chunk of the batch takes,
+ * the row length and plane stride of the transformed buffers V and M, and
+ * the scratch they need. Each implementation passes its output tile side
+ * and its own cache budgets (floats). */
 #ifndef RCN_NN_WINO_PLAN_H
 #define RCN_NN_WINO_PLAN_H
 
@@ -11,16 +12,23 @@
 #include "rcn/nn.h"
 
 typedef struct {
+    int m;          /* output tile side: F(m x m, 3x3), (m + 2)^2 planes */
     long fwd;       /* floats of V + M per chunk in the forward */
     long bwd;       /* ... in the backward, when it needs more tiles */
     long bwd_tiles; /* the backward's weight product wants at least this many
                        tiles per chunk (a horizontal sum per chunk) */
 } rcn_wino_budget;
 
-/* 2x2 output tiles of one sample plane. */
-static inline int rcn_wino_tiles(const rcn_conv_shape *s)
+/* Output tiles of one sample plane. */
+static inline int rcn_wino_tiles(const rcn_conv_shape *s, const rcn_wino_budget *b)
 {
-    return ((s->h + 1) / 2) * ((s->w + 1) / 2);
+    return ((s->h + b->m - 1) / b->m) * ((s->w + b->m - 1) / b->m);
+}
+
+/* Transformed positions: planes of U, V and M. */
+static inline int rcn_wino_planes(const rcn_wino_budget *b)
+{
+    return (b->m + 2) * (b->m + 2);
 }
 
 /* Samples per chunk: V + M within the budget, at least 1, at most n; the
@@ -28,8 +36,8 @@ static inline int rcn_wino_tiles(const rcn_conv_shape *s)
 static inline int rcn_wino_chunk_samples(const rcn_conv_shape *s, int n, int backward,
                                          const rcn_wino_budget *b)
 {
-    int tps = rcn_wino_tiles(s);
-    long per = 16L * tps * (s->cin + s->cout);
+    int tps = rcn_wino_tiles(s, b);
+    long per = (long)rcn_wino_planes(b) * tps * (s->cin + s->cout);
     int nb = (int)(b->fwd / (per ? per : 1));
     if (backward && (long)nb * tps < b->bwd_tiles) {
         int want = (int)((b->bwd_tiles + tps - 1) / tps), fit = (int)(b->bwd / (per ? per : 1));
@@ -49,8 +57,8 @@ static inline size_t rcn_wino_row_ld(size_t T)
     return ld % 256 ? ld : ld + 16;
 }
 
-/* Distance between the 16 transformed-position planes of a buffer with c
- * rows: one cache line more than the rows need, so that the 16 planes a
+/* Distance between the transformed-position planes of a buffer with c
+ * rows: one cache line more than the rows need, so that the planes a
  * transform writes at once are spread over cache sets (and whole-vector
  * stores past the last row stay inside). */
 static inline size_t rcn_wino_plane_stride(int c, size_t ld)
@@ -65,11 +73,12 @@ static inline size_t rcn_wino_plan_scratch(const rcn_conv_shape *s, int n,
 {
     if (n < 1)
         n = 1;
-    int tps = rcn_wino_tiles(s);
+    int tps = rcn_wino_tiles(s, b);
+    size_t np = (size_t)rcn_wino_planes(b);
     int nb = rcn_wino_chunk_samples(s, n, 0, b), nbb = rcn_wino_chunk_samples(s, n, 1, b);
     size_t ld = rcn_wino_row_ld((size_t)(nb > nbb ? nb : nbb) * tps);
-    return 32 * (size_t)s->cin * s->cout +
-           16 * (rcn_wino_plane_stride(s->cin, ld) + rcn_wino_plane_stride(s->cout, ld));
+    return 2 * np * (size_t)s->cin * s->cout +
+           np * (rcn_wino_plane_stride(s->cin, ld) + rcn_wino_plane_stride(s->cout, ld));
 }
 
 #endif

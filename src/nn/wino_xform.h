@@ -1,15 +1,14 @@
 /* wino_xform.h - the F(2x2,3x3) transform matrices as combinations of
- * vectors, and the weight transforms built on them, written once for the
- * vector ISAs of the Winograd convolutions (winograd.c: AVX-512,
- * winograd_avx2.c: AVX2).
+ * vectors, and the weight transforms built on them, for the F(2x2,3x3)
+ * convolutions (winograd_avx2.c), written over a vector type of the
+ * including file.
  *
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   V = B^T d B (input)
  *   A^T = [1 1 1 0; 0 1 -1 -1]                       Y = A^T M A (output)
  *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]  U = G g G^T (weights)
  * and their transposes for the backward. Each function applies one matrix
  * to a column (or row) of vectors, lane by lane; the 2-D transforms apply
- * it along both axes. The operations and their order fix the rounding:
- * both ISAs give the same floats.
+ * it along both axes. The operations and their order fix the rounding.
  *
  * The including file compiles for its ISA and defines first:
  *   WINO_VEC, WINO_IVEC, WINO_MASK, WINO_LANES   its float and int vectors,

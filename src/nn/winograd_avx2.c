@@ -1,10 +1,10 @@
 /* winograd_avx2.c - 3x3 stride-1 pad-1 convolutions over CNHW activations by
  * Winograd's minimal filtering F(2x2,3x3), forward and both backward
- * products, in AVX2/FMA: the path for CPUs without AVX-512 (winograd.c is
- * the AVX-512 one and documents the method). The chunk loops
- * (wino_driver.h) and the transform arithmetic and weight transforms
- * (wino_xform.h) are shared with it; this file holds the AVX2 plane
- * transforms they are instantiated with.
+ * products, in AVX2/FMA: the path for CPUs without AVX-512
+ * (winograd_avx512.c, F(4x4,3x3), is the AVX-512 one). The chunk loops are
+ * in wino_driver.h, the transform arithmetic and weight transforms in
+ * wino_xform.h; this file holds the plane transforms they are instantiated
+ * with.
  *
  * Each 2x2 output tile is A^T [ U (.) V ] A with U = G g G^T (the 3x3
  * kernel, 4x4 after transform) and V = B^T d B (the 4x4 input patch at
@@ -85,7 +85,7 @@ static void geo_init(geo *g, const rcn_conv_shape *s)
         g->tkeep[v] = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(g->tw - 8 * v), idx));
 }
 
-static const rcn_wino_budget BUDGET = {W2_CHUNK_BUDGET, BWD_BUDGET, BWD_MIN_TILES};
+static const rcn_wino_budget BUDGET = {2, W2_CHUNK_BUDGET, BWD_BUDGET, BWD_MIN_TILES};
 
 size_t rcn_wino2_scratch_floats(const rcn_conv_shape *s, int n)
 {
