@@ -36,6 +36,10 @@
 #   RCN_BENCH_THREADS    threads for rcn (OpenBLAS) and PyTorch (1)
 #   RCN_BENCH_ROUNDS     interleaved rounds per configuration (3)
 #   RCN_BENCH_SECONDS    minimum seconds per measurement (2)
+#   RCN_BENCH_CPU        the core every timed run is pinned to with taskset
+#                        (0; "" leaves them unpinned): rcn and PyTorch of a
+#                        round run on the same core, so that cores of
+#                        unequal speed (virtual machines) do not bias ratios
 #   RCN_BENCH_TORCH      auto (compare if /usr/bin/python3 has torch), 1
 #                        (required), 0 (skip)
 #   RCN_BENCH_SEARCH     1 (default): also the search-level benchmarks
@@ -52,6 +56,12 @@ GRID=${RCN_BENCH_GRID-32 64 96 128 160 192 224 256}
 THREADS=${RCN_BENCH_THREADS:-1}
 ROUNDS=${RCN_BENCH_ROUNDS:-3}
 SECS=${RCN_BENCH_SECONDS:-2}
+PIN=()
+CPU=${RCN_BENCH_CPU-0}
+if [ -n "$CPU" ] && command -v taskset >/dev/null && taskset -c "$CPU" true 2>/dev/null; then
+    PIN=(taskset -c "$CPU")
+    export RCN_BENCH_PINNED=$CPU
+fi
 DATA=${RCN_BENCH_DATA:-data/mnist}
 FOLD_IMAGES=${RCN_BENCH_FOLD_IMAGES:-3000}
 TORCH=${RCN_BENCH_TORCH:-auto}
@@ -94,7 +104,7 @@ fi
 
 common=(--threads "$THREADS" --min-seconds "$SECS" --json)
 echo "bench: peak (SGEMM, FMA loop)"
-"$RCN" bench --no-train --no-eval --no-layers "${common[@]}" >"$T/peak.json"
+${PIN[@]+"${PIN[@]}"} "$RCN" bench --no-train --no-eval --no-layers "${common[@]}" >"$T/peak.json"
 
 for preset in $PRESETS; do
     for b in $BATCHES; do
@@ -102,13 +112,13 @@ for preset in $PRESETS; do
             extra=(--no-layers --no-peak)
             [ "$r" = 1 ] && extra=(--no-peak)
             echo "bench: $preset batch $b round $r/$ROUNDS: rcn"
-            "$RCN" bench --preset "$preset" --batch-size "$b" "${extra[@]}" "${common[@]}" \
-                >"$T/rcn.$preset.$b.$r.json"
+            ${PIN[@]+"${PIN[@]}"} "$RCN" bench --preset "$preset" --batch-size "$b" \
+                "${extra[@]}" "${common[@]}" >"$T/rcn.$preset.$b.$r.json"
             if [ "$TORCH" = 1 ]; then
                 echo "bench: $preset batch $b round $r/$ROUNDS: pytorch"
-                GLIBC_TUNABLES=$TORCH_TUNABLES env ${TORCH_ISA:+ONEDNN_MAX_CPU_ISA=$TORCH_ISA} \
-                    "$PY" scripts/bench_torch.py --preset "$preset" \
-                    --batch-size "$b" --threads "$THREADS" --min-seconds "$SECS" \
+                GLIBC_TUNABLES=$TORCH_TUNABLES ${PIN[@]+"${PIN[@]}"} \
+                    env ${TORCH_ISA:+ONEDNN_MAX_CPU_ISA=$TORCH_ISA} "$PY" scripts/bench_torch.py \
+                    --preset "$preset" --batch-size "$b" --threads "$THREADS" --min-seconds "$SECS" \
                     >"$T/torch.$preset.$b.$r.json"
             fi
         done
@@ -118,8 +128,8 @@ for b in $GRID; do
     fold=()
     [ "$FOLD" = 1 ] && fold=(--fold --data "$DATA" --fold-images "$FOLD_IMAGES")
     echo "bench: grid projection, rcn8 batch $b${fold:+ (and a fold of $FOLD_IMAGES images)}"
-    "$RCN" bench --preset rcn8 --batch-size "$b" --no-layers --no-peak ${fold[@]+"${fold[@]}"} \
-        "${common[@]}" >"$T/grid.$b.json"
+    ${PIN[@]+"${PIN[@]}"} "$RCN" bench --preset rcn8 --batch-size "$b" --no-layers --no-peak \
+        ${fold[@]+"${fold[@]}"} "${common[@]}" >"$T/grid.$b.json"
 done
 if [ "${RCN_BENCH_SEARCH:-1}" = 1 ]; then
     RCN=$RCN scripts/bench-search.sh "$T/search.json"
@@ -251,6 +261,7 @@ res = {"what": "rcn bench sweep (scripts/bench.sh); throughput per core = median
                    "load_start": read("load-start"), "load_end": read("load-end")},
        "vector_path": vpath, "pytorch_max_isa": os.environ.get("RCN_BENCH_TORCH_ISA") or None,
        "threads": threads, "rounds": rounds,
+       "pinned_cpu": int(os.environ["RCN_BENCH_PINNED"]) if os.environ.get("RCN_BENCH_PINNED") else None,
        "peak": {"sgemm_gflops": peak["sgemm_gflops"], "fma_peak_gflops": peak["fma_peak_gflops"],
                 "fma_width_bits": peak["fma_width_bits"]},
        "runs": runs, "ratio_summary": summary, "table2_projection": proj,

@@ -56,8 +56,8 @@
  * tiles of a chunk and pays a horizontal sum per chunk, so it takes chunks
  * of at least BWD_MIN_TILES tiles when they fit BWD_BUDGET. */
 #define CHUNK_BUDGET (1 << 17)
-#define BWD_BUDGET (1 << 19)
-#define BWD_MIN_TILES 128
+#define BWD_BUDGET (1 << 20)
+#define BWD_MIN_TILES 512
 
 static const rcn_wino_budget BUDGET = {4, CHUNK_BUDGET, BWD_BUDGET, BWD_MIN_TILES};
 
