@@ -55,7 +55,7 @@
  * cores this was tuned on. The backward's weight product reduces over the
  * tiles of a chunk and pays a horizontal sum per chunk, so it takes chunks
  * of at least BWD_MIN_TILES tiles when they fit BWD_BUDGET. */
-#define CHUNK_BUDGET (1 << 17)
+#define CHUNK_BUDGET (1 << 18)
 #define BWD_BUDGET (1 << 20)
 #define BWD_MIN_TILES 512
 
@@ -315,32 +315,54 @@ static void kernels_adjoint(const float *du, int cout, int cin, float *dw)
 
 /* ---- data transforms: groups of G tile rows of one channel ---------------- */
 
-/* The tile rows q0 .. q0+gn of a channel's chunk: q = sample * th + tile row.
- * x0 / y0: that channel's plane of the chunk's first sample; v / m: the
- * channel's row of V / M at xi = 0, tile 0; xs between xi planes. */
+/* The scalars and row masks of a shape, as locals of the transforms (the
+ * vector stores may alias the geo they were read from). */
+typedef struct {
+    int h, w, th, tw;
+    size_t hw;
+    __mmask16 pad0, pad1, row0, row1;
+} dims;
+
+static ALWAYS_INLINE dims dims_of(const geo *g)
+{
+    dims d = {g->h, g->w, g->th, g->tw, (size_t)g->hw, g->pad0, g->pad1, g->row0, g->row1};
+    return d;
+}
+
+/* The tile rows of one channel of a chunk are q = sample * th + tile row,
+ * in V and M one after another (tw tiles each). A group is gn <= G of them
+ * from q0, the tile row r0 of sample i0; its slot sl is walked to by
+ * slot_next from (i0, r0) without divisions. */
+static ALWAYS_INLINE void slot_next(const dims *d, int *i, int *r)
+{
+    if (++*r == d->th)
+        *r = 0, ++*i;
+}
 
 /* Row r of the plane at p as a padded source (columns -1 ..): zero outside. */
-static ALWAYS_INLINE void load_padded(const geo *g, const float *p, int r, __m512 *a, __m512 *b)
+static ALWAYS_INLINE void load_padded(const int NARROW, const dims *d, const float *p, int r,
+                                      __m512 *a, __m512 *b)
 {
-    if (r < 0 || r >= g->h) {
-        *a = *b = _mm512_setzero_ps();
+    *a = *b = _mm512_setzero_ps();
+    if (r < 0 || r >= d->h)
         return;
-    }
-    const float *row = p + (size_t)r * g->w;
-    *a = _mm512_maskz_loadu_ps(g->pad0, row - 1);
-    *b = g->narrow ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(g->pad1, row + 15);
+    const float *row = p + (size_t)r * d->w;
+    *a = _mm512_maskz_loadu_ps(d->pad0, row - 1);
+    if (!NARROW)
+        *b = _mm512_maskz_loadu_ps(d->pad1, row + 15);
 }
 
 /* ... as a plain source (columns 0 ..). */
-static ALWAYS_INLINE void load_plain(const geo *g, const float *p, int r, __m512 *a, __m512 *b)
+static ALWAYS_INLINE void load_plain(const int NARROW, const dims *d, const float *p, int r,
+                                     __m512 *a, __m512 *b)
 {
-    if (r >= g->h) {
-        *a = *b = _mm512_setzero_ps();
+    *a = *b = _mm512_setzero_ps();
+    if (r >= d->h)
         return;
-    }
-    const float *row = p + (size_t)r * g->w;
-    *a = _mm512_maskz_loadu_ps(g->row0, row);
-    *b = g->narrow ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(g->row1, row + 16);
+    const float *row = p + (size_t)r * d->w;
+    *a = _mm512_maskz_loadu_ps(d->row0, row);
+    if (!NARROW)
+        *b = _mm512_maskz_loadu_ps(d->row1, row + 16);
 }
 
 /* The sources of a group: S[2p], S[2p+1] feed permutation p (a row pair
@@ -364,20 +386,26 @@ static ALWAYS_INLINE __m512 gather_lanes(const int NP, const __mmask16 *pm, cons
     return r;
 }
 
+/* Stores into V and M are whole vectors: the lanes past a group spill onto
+ * the tiles after it (the next group, the next channel's row, or the
+ * padding after a plane's last row: wino_plan.h), written later in the
+ * same pass. Loads are whole vectors too; lanes past the group are not
+ * used. */
+
 static ALWAYS_INLINE void input_group_k(const int NARROW, const int NP, const geo *g,
-                                        const float *x0, int q0, int gn, float *v, size_t xs)
+                                        const float *x0, int i0, int r0, int q0, int gn,
+                                        float *v, size_t xs)
 {
+    const dims d = dims_of(g);
     __m512 S[6][2 * MAX_P];
     __mmask16 pm[MAX_P];
     for (int p = 0; p < NP; p++)
         pm[p] = g->pm[p];
-    for (int sl = 0; sl < 2 * NP / (NARROW ? 1 : 2); sl++) {
+    for (int sl = 0, i = i0, r = r0; sl < 2 * NP / (NARROW ? 1 : 2); sl++, slot_next(&d, &i, &r)) {
         __m512 ra[6], rb[6], ca[6], cb[6];
         if (sl < gn) {
-            const int q = q0 + sl, r = q % g->th;
-            const float *xp = x0 + (size_t)(q / g->th) * g->hw;
             for (int k = 0; k < 6; k++)
-                load_padded(g, xp, 4 * r - 1 + k, &ra[k], &rb[k]);
+                load_padded(NARROW, &d, x0 + i * d.hw, 4 * r - 1 + k, &ra[k], &rb[k]);
             bt6(ra, ca);
             if (!NARROW)
                 bt6(rb, cb);
@@ -388,36 +416,33 @@ static ALWAYS_INLINE void input_group_k(const int NARROW, const int NP, const ge
         for (int k = 0; k < 6; k++)
             put_source(NARROW, S[k], sl, ca[k], NARROW ? ca[k] : cb[k]);
     }
-    const __mmask16 st = lanes(gn * g->tw);
-    float *vt = v + (size_t)q0 * g->tw;
+    float *vt = v + (size_t)q0 * d.tw;
     for (int k = 0; k < 6; k++) {
-        __m512 d[6], o[6];
+        __m512 w[6], o[6];
         for (int l = 0; l < 6; l++)
-            d[l] = gather_lanes(NP, pm, S[k], g->in_idx[l]);
-        bt6(d, o);
+            w[l] = gather_lanes(NP, pm, S[k], g->in_idx[l]);
+        bt6(w, o);
         for (int j = 0; j < 6; j++)
-            _mm512_mask_storeu_ps(vt + (size_t)(6 * k + j) * xs, st, o[j]);
+            _mm512_storeu_ps(vt + (size_t)(6 * k + j) * xs, o[j]);
     }
 }
 
 static ALWAYS_INLINE void grad_output_group_k(const int NARROW, const int NP, const geo *g,
-                                              const float *dy0, int q0, int gn, float *dm,
-                                              size_t xs)
+                                              const float *dy0, int i0, int r0, int q0, int gn,
+                                              float *dm, size_t xs)
 {
+    const dims d = dims_of(g);
     __m512 S[4][2 * MAX_P];
     __mmask16 pm[MAX_P];
     for (int p = 0; p < NP; p++)
         pm[p] = g->pm[p];
-    for (int sl = 0; sl < 2 * NP / (NARROW ? 1 : 2); sl++) {
-        const int q = q0 + sl, r = q % g->th;
-        const float *dp = dy0 + (size_t)(q / g->th) * g->hw;
+    for (int sl = 0, i = i0, r = r0; sl < 2 * NP / (NARROW ? 1 : 2); sl++, slot_next(&d, &i, &r))
         for (int a = 0; a < 4; a++) {
             __m512 ra = _mm512_setzero_ps(), rb = ra;
             if (sl < gn)
-                load_plain(g, dp, 4 * r + a, &ra, &rb);
+                load_plain(NARROW, &d, dy0 + i * d.hw, 4 * r + a, &ra, &rb);
             put_source(NARROW, S[a], sl, ra, rb);
         }
-    }
     __m512 f[6][4];
     for (int b = 0; b < 4; b++) {
         __m512 e[4], o[6];
@@ -427,87 +452,60 @@ static ALWAYS_INLINE void grad_output_group_k(const int NARROW, const int NP, co
         for (int i = 0; i < 6; i++)
             f[i][b] = o[i];
     }
-    const __mmask16 st = lanes(gn * g->tw);
-    float *mt = dm + (size_t)q0 * g->tw;
+    float *mt = dm + (size_t)q0 * d.tw;
     for (int i = 0; i < 6; i++) {
         __m512 o[6];
         a6(f[i], o);
         for (int j = 0; j < 6; j++)
-            _mm512_mask_storeu_ps(mt + (size_t)(6 * i + j) * xs, st, o[j]);
+            _mm512_storeu_ps(mt + (size_t)(6 * i + j) * xs, o[j]);
     }
 }
 
-/* The row layouts and permutation counts the shapes take (geo_init):
- * wide rows with 2..4 slots, narrow rows with 2..4 or 8 slot pairs. */
-#define GROUP_CASES(F, ...)                                                                 \
-    switch (g->narrow * 16 + g->np) {                                                      \
-    case 1: F(0, 1, __VA_ARGS__); break;                                                   \
-    case 2: F(0, 2, __VA_ARGS__); break;                                                   \
-    case 3: F(0, 3, __VA_ARGS__); break;                                                   \
-    case 4: F(0, 4, __VA_ARGS__); break;                                                   \
-    case 16 + 1: F(1, 1, __VA_ARGS__); break;                                              \
-    case 16 + 2: F(1, 2, __VA_ARGS__); break;                                              \
-    case 16 + 3: F(1, 3, __VA_ARGS__); break;                                              \
-    case 16 + 4: F(1, 4, __VA_ARGS__); break;                                              \
-    case 16 + 8: F(1, 8, __VA_ARGS__); break;                                              \
-    default: assert(0);                                                                    \
-    }
-
-static void input_group(const geo *g, const float *x0, int q0, int gn, float *v, size_t xs)
+static ALWAYS_INLINE void output_group_k(const int NARROW, const geo *g, const float *m,
+                                         size_t xs, int i0, int r0, int q0, int gn, float *y0)
 {
-    GROUP_CASES(input_group_k, g, x0, q0, gn, v, xs)
-}
-
-static void output_group(const geo *g, const float *m, size_t xs, int q0, int gn, float *y0)
-{
-    const __mmask16 ld = lanes(gn * g->tw);
-    const float *mt = m + (size_t)q0 * g->tw;
+    const dims d = dims_of(g);
+    const float *mt = m + (size_t)q0 * d.tw;
     __m512 z[4][6], y[4][4];
     for (int j = 0; j < 6; j++) {
         __m512 col[6], s[4];
         for (int i = 0; i < 6; i++)
-            col[i] = _mm512_maskz_loadu_ps(ld, mt + (size_t)(6 * i + j) * xs);
+            col[i] = _mm512_loadu_ps(mt + (size_t)(6 * i + j) * xs);
         at6(col, s);
         for (int a = 0; a < 4; a++)
             z[a][j] = s[a];
     }
     for (int a = 0; a < 4; a++)
         at6(z[a], y[a]);
-    for (int sl = 0; sl < gn; sl++) {
-        const int q = q0 + sl, r = q % g->th;
-        float *yp = y0 + (size_t)(q / g->th) * g->hw;
-        for (int a = 0; a < 4 && 4 * r + a < g->h; a++) {
-            float *row = yp + (size_t)(4 * r + a) * g->w;
-            for (int hf = 0; hf < (g->narrow ? 1 : 2); hf++) {
+    for (int sl = 0, i = i0, r = r0; sl < gn; sl++, slot_next(&d, &i, &r)) {
+        float *yp = y0 + i * d.hw;
+        for (int a = 0; a < 4 && 4 * r + a < d.h; a++) {
+            float *row = yp + (size_t)(4 * r + a) * d.w;
+            for (int hf = 0; hf < (NARROW ? 1 : 2); hf++) {
                 __m512 lo = _mm512_permutex2var_ps(y[a][0], g->out_idx[sl][hf], y[a][1]);
                 __m512 hi = _mm512_permutex2var_ps(y[a][2], g->out_idx[sl][hf], y[a][3]);
-                _mm512_mask_storeu_ps(row + 16 * hf, hf ? g->row1 : g->row0,
+                _mm512_mask_storeu_ps(row + 16 * hf, hf ? d.row1 : d.row0,
                                       _mm512_mask_blend_ps(g->out_hi[hf], lo, hi));
             }
         }
     }
 }
 
-static void grad_output_group(const geo *g, const float *dy0, int q0, int gn, float *dm,
-                              size_t xs)
-{
-    GROUP_CASES(grad_output_group_k, g, dy0, q0, gn, dm, xs)
-}
-
 /* A padded row pair (a: columns -1 .. 14, b: 15 .. 30) written into (or,
  * acc, added to) row r of the plane at p, if the row is in the plane. */
-static ALWAYS_INLINE void put_padded(const geo *g, float *p, int r, __m512 a, __m512 b, int acc)
+static ALWAYS_INLINE void put_padded(const int NARROW, const dims *d, float *p, int r, __m512 a,
+                                     __m512 b, int acc)
 {
-    if (r < 0 || r >= g->h)
+    if (r < 0 || r >= d->h)
         return;
-    float *row = p + (size_t)r * g->w;
+    float *row = p + (size_t)r * d->w;
     if (acc)
-        a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(g->pad0, row - 1));
-    _mm512_mask_storeu_ps(row - 1, g->pad0, a);
-    if (!g->narrow && g->pad1) {
+        a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(d->pad0, row - 1));
+    _mm512_mask_storeu_ps(row - 1, d->pad0, a);
+    if (!NARROW && d->pad1) {
         if (acc)
-            b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(g->pad1, row + 15));
-        _mm512_mask_storeu_ps(row + 15, g->pad1, b);
+            b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(d->pad1, row + 15));
+        _mm512_mask_storeu_ps(row + 15, d->pad1, b);
     }
 }
 
@@ -518,30 +516,29 @@ typedef struct {
     __m512 a[2], b[2];
 } carry;
 
-static void adjoint_group(const geo *g, const float *dv, size_t xs, int q0, int gn, float *dx0,
-                          int acc, carry *cy)
+static ALWAYS_INLINE void adjoint_group_k(const int NARROW, const geo *g, const float *dv,
+                                          size_t xs, int i0, int r0, int q0, int gn,
+                                          float *dx0, int acc, carry *cy)
 {
-    const __mmask16 ld = lanes(gn * g->tw);
-    const float *vt = dv + (size_t)q0 * g->tw;
+    const dims d = dims_of(g);
+    const float *vt = dv + (size_t)q0 * d.tw;
     __m512 p[6][6], e[6][6]; /* p: [window row k][j]; e: [k][window column l] */
     for (int j = 0; j < 6; j++) {
         __m512 col[6], o[6];
         for (int i = 0; i < 6; i++)
-            col[i] = _mm512_maskz_loadu_ps(ld, vt + (size_t)(6 * i + j) * xs);
+            col[i] = _mm512_loadu_ps(vt + (size_t)(6 * i + j) * xs);
         b6(col, o);
         for (int k = 0; k < 6; k++)
             p[k][j] = o[k];
     }
     for (int k = 0; k < 6; k++)
         b6(p[k], e[k]);
-    const int halves = g->narrow ? 1 : 2;
-    for (int sl = 0; sl < gn; sl++) {
-        const int q = q0 + sl, r = q % g->th;
-        float *dp = dx0 + (size_t)(q / g->th) * g->hw;
+    for (int sl = 0, i = i0, r = r0; sl < gn; sl++, slot_next(&d, &i, &r)) {
+        float *dp = dx0 + i * d.hw;
         __m512 ra[6], rb[6];
         for (int k = 0; k < 6; k++) {
             __m512 hv[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-            for (int hf = 0; hf < halves; hf++) {
+            for (int hf = 0; hf < (NARROW ? 1 : 2); hf++) {
                 __m512 lo = _mm512_maskz_permutex2var_ps(g->adj_m[sl][hf], e[k][0],
                                                          g->adj_idx[sl][hf], e[k][1]);
                 __m512 hi = _mm512_maskz_permutex2var_ps(g->adj_m[sl][hf], e[k][2],
@@ -555,19 +552,35 @@ static void adjoint_group(const geo *g, const float *dv, size_t xs, int q0, int 
         if (r == 0)
             for (int c = 0; c < 2; c++)
                 cy->a[c] = cy->b[c] = _mm512_setzero_ps();
-        put_padded(g, dp, 4 * r - 1, _mm512_add_ps(cy->a[0], ra[0]),
+        put_padded(NARROW, &d, dp, 4 * r - 1, _mm512_add_ps(cy->a[0], ra[0]),
                    _mm512_add_ps(cy->b[0], rb[0]), acc);
-        put_padded(g, dp, 4 * r, _mm512_add_ps(cy->a[1], ra[1]), _mm512_add_ps(cy->b[1], rb[1]),
-                   acc);
-        put_padded(g, dp, 4 * r + 1, ra[2], rb[2], acc);
-        put_padded(g, dp, 4 * r + 2, ra[3], rb[3], acc);
+        put_padded(NARROW, &d, dp, 4 * r, _mm512_add_ps(cy->a[1], ra[1]),
+                   _mm512_add_ps(cy->b[1], rb[1]), acc);
+        put_padded(NARROW, &d, dp, 4 * r + 1, ra[2], rb[2], acc);
+        put_padded(NARROW, &d, dp, 4 * r + 2, ra[3], rb[3], acc);
         cy->a[0] = ra[4], cy->b[0] = rb[4], cy->a[1] = ra[5], cy->b[1] = rb[5];
-        if (r == g->th - 1) {
-            put_padded(g, dp, 4 * r + 3, ra[4], rb[4], acc);
-            put_padded(g, dp, 4 * r + 4, ra[5], rb[5], acc);
+        if (r == d.th - 1) {
+            put_padded(NARROW, &d, dp, 4 * r + 3, ra[4], rb[4], acc);
+            put_padded(NARROW, &d, dp, 4 * r + 4, ra[5], rb[5], acc);
         }
     }
 }
+
+/* The row layouts and permutation counts the shapes take (geo_init):
+ * wide rows with 1..4 slots, narrow rows with 1..4 or 8 slot pairs. */
+#define GROUP_CASES(F, ...)                                                                 \
+    switch (g->narrow * 16 + g->np) {                                                      \
+    case 1: F(0, 1, __VA_ARGS__); break;                                                   \
+    case 2: F(0, 2, __VA_ARGS__); break;                                                   \
+    case 3: F(0, 3, __VA_ARGS__); break;                                                   \
+    case 4: F(0, 4, __VA_ARGS__); break;                                                   \
+    case 16 + 1: F(1, 1, __VA_ARGS__); break;                                              \
+    case 16 + 2: F(1, 2, __VA_ARGS__); break;                                              \
+    case 16 + 3: F(1, 3, __VA_ARGS__); break;                                              \
+    case 16 + 4: F(1, 4, __VA_ARGS__); break;                                              \
+    case 16 + 8: F(1, 8, __VA_ARGS__); break;                                              \
+    default: assert(0);                                                                    \
+    }
 
 /* ---- one channel of a chunk: its cnt planes, group after group ----------- */
 
@@ -604,51 +617,56 @@ static ALWAYS_INLINE void ahead_step(ahead *a)
     }
 }
 
+/* The group loop of a channel: F(NARROW, NP, g, ..., i0, r0, q0, gn, ...)
+ * for every group, the sample i0 and tile row r0 of its first tile row
+ * carried along without divisions. */
+#define CHANNEL_GROUPS(cnt, pf, CALL)                                                       \
+    do {                                                                                   \
+        const int Q_ = (cnt) * g->th;                                                      \
+        int i0 = 0, r0 = 0;                                                                \
+        for (int q0 = 0; q0 < Q_; q0 += g->G) {                                            \
+            const int gn = Q_ - q0 < g->G ? Q_ - q0 : g->G;                                \
+            ahead_step(pf);                                                                \
+            CALL;                                                                          \
+            for (r0 += gn; r0 >= g->th; r0 -= g->th)                                       \
+                i0++;                                                                      \
+        }                                                                                  \
+    } while (0)
+
+#define INPUT_K(NARROW, NP, ...) input_group_k(NARROW, NP, __VA_ARGS__)
+#define GRAD_K(NARROW, NP, ...) grad_output_group_k(NARROW, NP, __VA_ARGS__)
+#define OUTPUT_K(NARROW, NP, ...) output_group_k(NARROW, __VA_ARGS__)
+#define ADJOINT_K(NARROW, NP, ...) adjoint_group_k(NARROW, __VA_ARGS__)
+
 static void input_channel(const geo *g, const float *x0, int cnt, float *v, size_t xs,
                           const float *next)
 {
-    const int Q = cnt * g->th;
     ahead pf = ahead_init(g, next, cnt, 0);
-    for (int q0 = 0; q0 < Q; q0 += g->G) {
-        ahead_step(&pf);
-        input_group(g, x0, q0, Q - q0 < g->G ? Q - q0 : g->G, v, xs);
-    }
+    CHANNEL_GROUPS(cnt, &pf, GROUP_CASES(INPUT_K, g, x0, i0, r0, q0, gn, v, xs));
 }
 
 static void output_channel(const geo *g, const float *m, size_t xs, int cnt, float *y0,
                            float *next)
 {
-    const int Q = cnt * g->th;
     ahead pf = ahead_init(g, next, cnt, 1);
-    for (int q0 = 0; q0 < Q; q0 += g->G) {
-        ahead_step(&pf);
-        output_group(g, m, xs, q0, Q - q0 < g->G ? Q - q0 : g->G, y0);
-    }
+    CHANNEL_GROUPS(cnt, &pf, GROUP_CASES(OUTPUT_K, g, m, xs, i0, r0, q0, gn, y0));
 }
 
 static void grad_output_channel(const geo *g, const float *dy0, int cnt, float *dm, size_t xs,
                                 const float *next)
 {
-    const int Q = cnt * g->th;
     ahead pf = ahead_init(g, next, cnt, 0);
-    for (int q0 = 0; q0 < Q; q0 += g->G) {
-        ahead_step(&pf);
-        grad_output_group(g, dy0, q0, Q - q0 < g->G ? Q - q0 : g->G, dm, xs);
-    }
+    CHANNEL_GROUPS(cnt, &pf, GROUP_CASES(GRAD_K, g, dy0, i0, r0, q0, gn, dm, xs));
 }
 
 static void adjoint_channel(const geo *g, const float *dv, size_t xs, int cnt, float *dx0,
                             int acc, float *next)
 {
-    const int Q = cnt * g->th;
     ahead pf = ahead_init(g, next, cnt, !acc);
     carry cy;
     for (int c = 0; c < 2; c++)
         cy.a[c] = cy.b[c] = _mm512_setzero_ps();
-    for (int q0 = 0; q0 < Q; q0 += g->G) {
-        ahead_step(&pf);
-        adjoint_group(g, dv, xs, q0, Q - q0 < g->G ? Q - q0 : g->G, dx0, acc, &cy);
-    }
+    CHANNEL_GROUPS(cnt, &pf, GROUP_CASES(ADJOINT_K, g, dv, xs, i0, r0, q0, gn, dx0, acc, &cy));
 }
 
 /* ---- the drivers ----------------------------------------------------------- */
