@@ -491,20 +491,22 @@ static ALWAYS_INLINE void output_group_k(const int NARROW, const geo *g, const f
     }
 }
 
-/* A padded row pair (a: columns -1 .. 14, b: 15 .. 30) written into (or,
- * acc, added to) row r of the plane at p, if the row is in the plane. */
-static ALWAYS_INLINE void put_padded(const int NARROW, const dims *d, float *p, int r, __m512 a,
-                                     __m512 b, int acc)
+/* A padded row pair (a: columns -1 .. 14, b: 15 .. 30) written into row r
+ * of the plane at p, if the row is in the plane: plus the same row of the
+ * plane at add when add is not NULL (add may be p). */
+static ALWAYS_INLINE void put_padded(const int NARROW, const dims *d, float *p, const float *add,
+                                     int r, __m512 a, __m512 b)
 {
     if (r < 0 || r >= d->h)
         return;
-    float *row = p + (size_t)r * d->w;
-    if (acc)
-        a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(d->pad0, row - 1));
+    const size_t at = (size_t)r * d->w;
+    float *row = p + at;
+    if (add)
+        a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(d->pad0, add + at - 1));
     _mm512_mask_storeu_ps(row - 1, d->pad0, a);
     if (!NARROW && d->pad1) {
-        if (acc)
-            b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(d->pad1, row + 15));
+        if (add)
+            b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(d->pad1, add + at + 15));
         _mm512_mask_storeu_ps(row + 15, d->pad1, b);
     }
 }
@@ -518,7 +520,7 @@ typedef struct {
 
 static ALWAYS_INLINE void adjoint_group_k(const int NARROW, const geo *g, const float *dv,
                                           size_t xs, int i0, int r0, int q0, int gn,
-                                          float *dx0, int acc, carry *cy)
+                                          float *dx0, const float *add0, carry *cy)
 {
     const dims d = dims_of(g);
     const float *vt = dv + (size_t)q0 * d.tw;
@@ -535,6 +537,7 @@ static ALWAYS_INLINE void adjoint_group_k(const int NARROW, const geo *g, const 
         b6(p[k], e[k]);
     for (int sl = 0, i = i0, r = r0; sl < gn; sl++, slot_next(&d, &i, &r)) {
         float *dp = dx0 + i * d.hw;
+        const float *ap = add0 ? add0 + i * d.hw : NULL;
         __m512 ra[6], rb[6];
         for (int k = 0; k < 6; k++) {
             __m512 hv[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
@@ -552,16 +555,16 @@ static ALWAYS_INLINE void adjoint_group_k(const int NARROW, const geo *g, const 
         if (r == 0)
             for (int c = 0; c < 2; c++)
                 cy->a[c] = cy->b[c] = _mm512_setzero_ps();
-        put_padded(NARROW, &d, dp, 4 * r - 1, _mm512_add_ps(cy->a[0], ra[0]),
-                   _mm512_add_ps(cy->b[0], rb[0]), acc);
-        put_padded(NARROW, &d, dp, 4 * r, _mm512_add_ps(cy->a[1], ra[1]),
-                   _mm512_add_ps(cy->b[1], rb[1]), acc);
-        put_padded(NARROW, &d, dp, 4 * r + 1, ra[2], rb[2], acc);
-        put_padded(NARROW, &d, dp, 4 * r + 2, ra[3], rb[3], acc);
+        put_padded(NARROW, &d, dp, ap, 4 * r - 1, _mm512_add_ps(cy->a[0], ra[0]),
+                   _mm512_add_ps(cy->b[0], rb[0]));
+        put_padded(NARROW, &d, dp, ap, 4 * r, _mm512_add_ps(cy->a[1], ra[1]),
+                   _mm512_add_ps(cy->b[1], rb[1]));
+        put_padded(NARROW, &d, dp, ap, 4 * r + 1, ra[2], rb[2]);
+        put_padded(NARROW, &d, dp, ap, 4 * r + 2, ra[3], rb[3]);
         cy->a[0] = ra[4], cy->b[0] = rb[4], cy->a[1] = ra[5], cy->b[1] = rb[5];
         if (r == d.th - 1) {
-            put_padded(NARROW, &d, dp, 4 * r + 3, ra[4], rb[4], acc);
-            put_padded(NARROW, &d, dp, 4 * r + 4, ra[5], rb[5], acc);
+            put_padded(NARROW, &d, dp, ap, 4 * r + 3, ra[4], rb[4]);
+            put_padded(NARROW, &d, dp, ap, 4 * r + 4, ra[5], rb[5]);
         }
     }
 }
@@ -659,14 +662,16 @@ static void grad_output_channel(const geo *g, const float *dy0, int cnt, float *
     CHANNEL_GROUPS(cnt, &pf, GROUP_CASES(GRAD_K, g, dy0, i0, r0, q0, gn, dm, xs));
 }
 
+/* dx planes = the adjoint of dV [+ the planes at add0, which may be dx0];
+ * next, next_add: the next channel's (NULL: none). */
 static void adjoint_channel(const geo *g, const float *dv, size_t xs, int cnt, float *dx0,
-                            int acc, float *next)
+                            const float *add0, float *next, const float *next_add)
 {
-    ahead pf = ahead_init(g, next, cnt, !acc);
+    ahead pf = ahead_init(g, next_add ? next_add : next, cnt, !next_add);
     carry cy;
     for (int c = 0; c < 2; c++)
         cy.a[c] = cy.b[c] = _mm512_setzero_ps();
-    CHANNEL_GROUPS(cnt, &pf, GROUP_CASES(ADJOINT_K, g, dv, xs, i0, r0, q0, gn, dx0, acc, &cy));
+    CHANNEL_GROUPS(cnt, &pf, GROUP_CASES(ADJOINT_K, g, dv, xs, i0, r0, q0, gn, dx0, add0, &cy));
 }
 
 /* ---- the drivers ----------------------------------------------------------- */
@@ -788,13 +793,14 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
         RCN_PROF_END(t1, RCN_PROF_GEMM);
         if (dx) {
             RCN_PROF_BEGIN(t2);
+            /* dx = [dx or res +] the adjoint, dx and res in the same layout */
+            const float *add = accumulate_dx ? dx : res;
             for (int ci = 0; ci < cin; ci++) {
-                const size_t at = plane_at(&c, n, ci);
-                if (res)
-                    memcpy(dx + at, res + at, c.cnt * c.hw * sizeof(float));
+                const size_t at = plane_at(&c, n, ci), nx = plane_at(&c, n, ci + 1);
+                const int last = ci + 1 == cin;
                 adjoint_channel(&g, v + (size_t)ci * c.ld, c.vs, c.cnt, dx + at,
-                                accumulate_dx || res,
-                                ci + 1 < cin ? dx + plane_at(&c, n, ci + 1) : NULL);
+                                add ? add + at : NULL, last ? NULL : dx + nx,
+                                last || !add ? NULL : add + nx);
             }
             RCN_PROF_END(t2, RCN_PROF_TRANSFORM);
         }
