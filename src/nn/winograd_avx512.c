@@ -461,22 +461,30 @@ static ALWAYS_INLINE void grad_output_group_k(const int NARROW, const int NP, co
     }
 }
 
+/* out[a][b] = F applied down the columns, then along the rows, of the 6x6
+ * transformed tiles of a group (lanes) whose 36 positions lie at src + xi *
+ * xs: A^T M A (F = at6, N = 4) or B dV B^T (F = b6, N = 6). */
+#define FROM_TILES(F, N, src, xs, out)                                                      \
+    do {                                                                                   \
+        __m512 t_[N][6];                                                                   \
+        for (int j_ = 0; j_ < 6; j_++) {                                                   \
+            __m512 c_[6], o_[N];                                                           \
+            for (int i_ = 0; i_ < 6; i_++)                                                 \
+                c_[i_] = _mm512_loadu_ps((src) + (size_t)(6 * i_ + j_) * (xs));            \
+            F(c_, o_);                                                                     \
+            for (int a_ = 0; a_ < (N); a_++)                                               \
+                t_[a_][j_] = o_[a_];                                                       \
+        }                                                                                  \
+        for (int a_ = 0; a_ < (N); a_++)                                                   \
+            F(t_[a_], (out)[a_]);                                                          \
+    } while (0)
+
 static ALWAYS_INLINE void output_group_k(const int NARROW, const geo *g, const float *m,
                                          size_t xs, int i0, int r0, int q0, int gn, float *y0)
 {
     const dims d = dims_of(g);
-    const float *mt = m + (size_t)q0 * d.tw;
-    __m512 z[4][6], y[4][4];
-    for (int j = 0; j < 6; j++) {
-        __m512 col[6], s[4];
-        for (int i = 0; i < 6; i++)
-            col[i] = _mm512_loadu_ps(mt + (size_t)(6 * i + j) * xs);
-        at6(col, s);
-        for (int a = 0; a < 4; a++)
-            z[a][j] = s[a];
-    }
-    for (int a = 0; a < 4; a++)
-        at6(z[a], y[a]);
+    __m512 y[4][4];
+    FROM_TILES(at6, 4, m + (size_t)q0 * d.tw, xs, y);
     for (int sl = 0, i = i0, r = r0; sl < gn; sl++, slot_next(&d, &i, &r)) {
         float *yp = y0 + i * d.hw;
         for (int a = 0; a < 4 && 4 * r + a < d.h; a++) {
@@ -523,18 +531,8 @@ static ALWAYS_INLINE void adjoint_group_k(const int NARROW, const geo *g, const 
                                           float *dx0, const float *add0, carry *cy)
 {
     const dims d = dims_of(g);
-    const float *vt = dv + (size_t)q0 * d.tw;
-    __m512 p[6][6], e[6][6]; /* p: [window row k][j]; e: [k][window column l] */
-    for (int j = 0; j < 6; j++) {
-        __m512 col[6], o[6];
-        for (int i = 0; i < 6; i++)
-            col[i] = _mm512_loadu_ps(vt + (size_t)(6 * i + j) * xs);
-        b6(col, o);
-        for (int k = 0; k < 6; k++)
-            p[k][j] = o[k];
-    }
-    for (int k = 0; k < 6; k++)
-        b6(p[k], e[k]);
+    __m512 e[6][6]; /* [window row k][window column l] */
+    FROM_TILES(b6, 6, dv + (size_t)q0 * d.tw, xs, e);
     for (int sl = 0, i = i0, r = r0; sl < gn; sl++, slot_next(&d, &i, &r)) {
         float *dp = dx0 + i * d.hw;
         const float *ap = add0 ? add0 + i * d.hw : NULL;
