@@ -217,16 +217,21 @@ static ALWAYS_INLINE void nt_block(const int MB, const int KB, int n, const floa
             for (int j = 0; j < KB; j++)
                 acc[i * KB + j] = _mm512_fmadd_ps(dv[i], xv[j], acc[i * KB + j]);
     }
-    float s[32];
+    /* sum i * KB + j in lane i * KB + j of the pair (h0, h1); row i of the
+     * block is KB consecutive lanes of it, moved to lane 0 for the store */
     const int cnt = MB * KB;
-    _mm512_storeu_ps(s, hsum16(acc, cnt < 16 ? cnt : 16));
-    if (cnt > 16)
-        _mm512_storeu_ps(s + 16, hsum16(acc + 16, cnt - 16));
-    for (int i = 0; i < MB; i++)
-        for (int j = 0; j < KB; j++) {
-            float *cp = c + (size_t)i * ldc + j;
-            *cp = accumulate ? *cp + s[i * KB + j] : s[i * KB + j];
-        }
+    const __m512 h0 = hsum16(acc, cnt < 16 ? cnt : 16);
+    const __m512 h1 = cnt > 16 ? hsum16(acc + 16, cnt - 16) : _mm512_setzero_ps();
+    const __mmask16 row = tail_mask(KB);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int i = 0; i < MB; i++) {
+        __m512 v = _mm512_permutex2var_ps(h0, _mm512_add_epi32(iota, _mm512_set1_epi32(i * KB)),
+                                          h1);
+        float *cp = c + (size_t)i * ldc;
+        if (accumulate)
+            v = _mm512_add_ps(_mm512_maskz_loadu_ps(row, cp), v);
+        _mm512_mask_storeu_ps(cp, row, v);
+    }
 }
 
 #define NT_CASE(MB, KB)                                                  \

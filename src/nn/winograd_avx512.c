@@ -681,11 +681,14 @@ typedef struct {
     size_t hw, ld, vs, ms;
 } chunk;
 
-static chunk chunk_at(const rcn_conv_shape *s, int n, int n0, int nb)
+/* Chunk i of the batch of n cut into `chunks` of sizes that differ by at
+ * most one (at most nb samples each, nb from wino_plan.h): no short last
+ * chunk whose products would run on a few tiles. */
+static chunk chunk_at(const rcn_conv_shape *s, int n, int i, int chunks)
 {
     chunk c;
-    c.n0 = n0;
-    c.cnt = n - n0 < nb ? n - n0 : nb;
+    c.n0 = (int)((long)i * n / chunks);
+    c.cnt = (int)((long)(i + 1) * n / chunks) - c.n0;
     c.T = c.cnt * rcn_wino_tiles(s, &BUDGET);
     c.hw = (size_t)s->h * s->w;
     c.ld = rcn_wino_row_ld((size_t)c.T);
@@ -725,8 +728,9 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
     const float *uw = ops && ops->prep ? ops->prep : u;
     if (uw == u)
         kernels_transform(w, cout, cin, u, 0);
-    for (int n0 = 0; n0 < n; n0 += nb) {
-        const chunk c = chunk_at(s, n, n0, nb);
+    const int chunks = (n + nb - 1) / nb;
+    for (int ck = 0; ck < chunks; ck++) {
+        const chunk c = chunk_at(s, n, ck, chunks);
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
             input_channel(&g, x + plane_at(&c, n, ci), c.cnt, v + (size_t)ci * c.ld, c.vs,
@@ -770,8 +774,10 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
     float *dm = v + XI * rcn_wino_plane_stride(cin, rcn_wino_row_ld((size_t)nb * tps));
     if (dx)
         kernels_transform(w, cout, cin, ut, 1);
-    for (int n0 = 0; n0 < n; n0 += nb) {
-        const chunk c = chunk_at(s, n, n0, nb);
+    const int chunks = (n + nb - 1) / nb;
+    for (int ck = 0; ck < chunks; ck++) {
+        const chunk c = chunk_at(s, n, ck, chunks);
+        const int n0 = c.n0;
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
             input_channel(&g, x + plane_at(&c, n, ci), c.cnt, v + (size_t)ci * c.ld, c.vs,
