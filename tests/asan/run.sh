@@ -116,8 +116,9 @@ if [ "$what" = all ] || [ "$what" = suite ] || [ "$what" = integration ]; then
     export RCN="$PWD/$B/bin/rcn"
     export RCN_BAD_JOB_COMMAND=train # see tests/integration/bad_inputs.sh
     # folds run ~3x slower under the sanitizers: search_sigterm.sh needs
-    # fewer epochs per fold for the same margin against its signal race
-    export RCN_TEST_SIGNAL_EPOCHS=2 RCN_TEST_SLOW_EPOCHS=3
+    # fewer epochs per fold for the same margin against its signal race,
+    # launcher.sh fewer for the same number of socket samples
+    export RCN_TEST_SIGNAL_EPOCHS=2 RCN_TEST_SLOW_EPOCHS=3 RCN_TEST_LAUNCHER_EPOCHS=6
     rcn_pool_integration "asan " /tmp/rcn-asan-it report_html report_csv search_slow \
         train_progress || fail=1
     asan_report_formats || fail=1

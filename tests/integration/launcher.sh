@@ -10,7 +10,9 @@ make_data
 chmod 755 "$T" "$T/data"
 chmod 644 "$T"/data/*
 cp scripts/mpirun.sh "$T/mpirun.sh" && chmod 755 "$T/mpirun.sh"
-EPOCHS=24 write_job "$T/job.json" '{"lr": [0.01, 0.05, 0.1]}' 3
+# long enough for the sampler below to see the ranks running a few times
+# (RCN_TEST_LAUNCHER_EPOCHS: fewer under the sanitizers, where folds run slower)
+EPOCHS=${RCN_TEST_LAUNCHER_EPOCHS:-24} write_job "$T/job.json" '{"lr": [0.01, 0.05, 0.1]}' 3
 chmod 644 "$T/job.json"
 
 if ! command -v ss >/dev/null && [ "$(id -u)" = 0 ]; then
