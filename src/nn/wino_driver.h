@@ -41,32 +41,17 @@
 #include "simd.h"
 #include "wino_plan.h"
 
-/* One chunk of samples n0 .. n0+cnt of a batch of n: T tiles, rows of ld
- * floats in V and M, xi planes vs (V) and ms (M) floats apart. */
-typedef struct {
-    int n, n0, cnt, T;
-    size_t hw, ld, vs, ms;
-} wino_chunk;
+typedef rcn_wino_chunk wino_chunk;
 
+/* The chunk from n0: nb samples, or the batch's rest. */
 static ALWAYS_INLINE wino_chunk wino_chunk_at(const rcn_conv_shape *s, int n, int n0, int nb)
 {
-    wino_chunk c;
-    c.n = n, c.n0 = n0;
-    c.cnt = n - n0 < nb ? n - n0 : nb;
-    c.T = c.cnt * rcn_wino_tiles(s, &BUDGET);
-    c.hw = (size_t)s->h * s->w;
-    c.ld = rcn_wino_row_ld((size_t)c.T);
-    c.vs = rcn_wino_plane_stride(s->cin, c.ld);
-    c.ms = rcn_wino_plane_stride(s->cout, c.ld);
+    wino_chunk c = rcn_wino_chunk_of(s, n, n0, n - n0 < nb ? n - n0 : nb, &BUDGET);
     assert(c.cnt >= 1 && (size_t)WINO_GEMM_COLS(c.T) <= c.ld);
     return c;
 }
 
-/* Offset of the plane of channel ch, chunk sample i in an activation. */
-static ALWAYS_INLINE size_t wino_plane_at(const wino_chunk *c, int ch, int i)
-{
-    return ((size_t)ch * c->n + c->n0 + i) * c->hw;
-}
+#define wino_plane_at rcn_wino_plane_at
 
 /* Offset of that plane's first tile in V or M. */
 static ALWAYS_INLINE size_t wino_tiles_at(const wino_chunk *c, int ch, int i, int tps)

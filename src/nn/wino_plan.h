@@ -66,6 +66,33 @@ static inline size_t rcn_wino_plane_stride(int c, size_t ld)
     return (size_t)c * ld + 16;
 }
 
+/* One chunk of samples n0 .. n0+cnt of a batch of n: T tiles, rows of ld
+ * floats in V and M, transformed-position planes vs (V) and ms (M) floats
+ * apart, planes of hw floats in the activations. */
+typedef struct {
+    int n, n0, cnt, T;
+    size_t hw, ld, vs, ms;
+} rcn_wino_chunk;
+
+static inline rcn_wino_chunk rcn_wino_chunk_of(const rcn_conv_shape *s, int n, int n0, int cnt,
+                                               const rcn_wino_budget *b)
+{
+    rcn_wino_chunk c;
+    c.n = n, c.n0 = n0, c.cnt = cnt;
+    c.T = cnt * rcn_wino_tiles(s, b);
+    c.hw = (size_t)s->h * s->w;
+    c.ld = rcn_wino_row_ld((size_t)c.T);
+    c.vs = rcn_wino_plane_stride(s->cin, c.ld);
+    c.ms = rcn_wino_plane_stride(s->cout, c.ld);
+    return c;
+}
+
+/* Offset of the plane of channel ch, chunk sample i in an activation. */
+static inline size_t rcn_wino_plane_at(const rcn_wino_chunk *c, int ch, int i)
+{
+    return ((size_t)ch * c->n + c->n0 + i) * c->hw;
+}
+
 /* Scratch floats: the transformed weights (and their gradient), V and M
  * of the larger of the forward and backward chunks. */
 static inline size_t rcn_wino_plan_scratch(const rcn_conv_shape *s, int n,

@@ -72,9 +72,10 @@ typedef struct {
     __mmask16 row0, row1;   /* plain pair: columns lane, lane + 16 in [0, w) */
     __mmask16 pm[MAX_P];    /* lanes of a group that permutation p writes */
     /* window column l (input) / column j (output gradient) of every tile of
-     * a group, from the rows of source pair p (padded / plain) */
-    __m512i in_idx[6][MAX_P];
-    __m512i dy_idx[4][MAX_P];
+     * a group, from the rows of its source pair (padded / plain): the same
+     * lane of a pair for every permutation */
+    __m512i in_idx[6];
+    __m512i dy_idx[4];
     /* half hf of plain output row of slot g: lane c from tile lane c / 4 of
      * (Y0, Y1) (c % 4 < 2) or (Y2, Y3) (lanes of out_hi) */
     __m512i out_idx[MAX_G][2];
@@ -122,25 +123,23 @@ static void geo_init(geo *g, const rcn_conv_shape *s)
     /* gathers: lane L is tile t of slot s; its source lane in the pair (or,
      * narrow, the vector pair of slots 2p, 2p+1) */
     int idx[16];
-    for (int l = 0; l < 6; l++)
-        for (int p = 0; p < g->np; p++) {
-            for (int L = 0; L < 16; L++) {
-                int sl = L / tw, t = L % tw, u = 4 * t + l; /* padded lane: column u - 1 */
-                if (g->narrow)
-                    idx[L] = (sl % 2) * 16 + (u <= 15 ? u : 15); /* lane 15: column 14 >= w */
-                else
-                    idx[L] = u <= 31 ? u : 31;                   /* lane 31: column 30 >= w */
-            }
-            g->in_idx[l][p] = _mm512_loadu_si512(idx);
+    for (int l = 0; l < 6; l++) {
+        for (int L = 0; L < 16; L++) {
+            int sl = L / tw, t = L % tw, u = 4 * t + l; /* padded lane: column u - 1 */
+            if (g->narrow)
+                idx[L] = (sl % 2) * 16 + (u <= 15 ? u : 15); /* lane 15: column 14 >= w */
+            else
+                idx[L] = u <= 31 ? u : 31;                   /* lane 31: column 30 >= w */
         }
-    for (int j = 0; j < 4; j++)
-        for (int p = 0; p < g->np; p++) {
-            for (int L = 0; L < 16; L++) {
-                int sl = L / tw, c = 4 * (L % tw) + j; /* plain lane: column c */
-                idx[L] = g->narrow ? (sl % 2) * 16 + (c & 15) : (c & 31);
-            }
-            g->dy_idx[j][p] = _mm512_loadu_si512(idx);
+        g->in_idx[l] = _mm512_loadu_si512(idx);
+    }
+    for (int j = 0; j < 4; j++) {
+        for (int L = 0; L < 16; L++) {
+            int sl = L / tw, c = 4 * (L % tw) + j; /* plain lane: column c */
+            idx[L] = g->narrow ? (sl % 2) * 16 + (c & 15) : (c & 31);
         }
+        g->dy_idx[j] = _mm512_loadu_si512(idx);
+    }
     for (int hf = 0; hf < 2; hf++) {
         for (int o = 0; o < 16; o++) {
             int c = 16 * hf + o, u = c;
@@ -379,13 +378,14 @@ static ALWAYS_INLINE void put_source(const int NARROW, __m512 *S, int sl, __m512
         S[2 * sl] = a, S[2 * sl + 1] = b;
 }
 
-/* The group's lanes from its sources by the NP permutations idx. */
+/* The group's lanes from its sources: permutation p by idx from the pair
+ * S[2p], S[2p+1] into its lanes pm[p]. */
 static ALWAYS_INLINE __m512 gather_lanes(const int NP, const __mmask16 *pm, const __m512 *S,
-                                         const __m512i *idx)
+                                         __m512i idx)
 {
-    __m512 r = _mm512_permutex2var_ps(S[0], idx[0], S[1]);
+    __m512 r = _mm512_permutex2var_ps(S[0], idx, S[1]);
     for (int p = 1; p < NP; p++)
-        r = _mm512_mask_mov_ps(r, pm[p], _mm512_permutex2var_ps(S[2 * p], idx[p], S[2 * p + 1]));
+        r = _mm512_mask_mov_ps(r, pm[p], _mm512_permutex2var_ps(S[2 * p], idx, S[2 * p + 1]));
     return r;
 }
 
@@ -677,35 +677,23 @@ static void adjoint_channel(const geo *g, const float *dv, size_t xs, int cnt, f
 
 /* ---- the drivers ----------------------------------------------------------- */
 
-/* One chunk of samples n0 .. n0+cnt of a batch of n: T tiles, rows of ld
- * floats in V and M, xi planes vs (V) and ms (M) floats apart. */
-typedef struct {
-    int n0, cnt, T;
-    size_t hw, ld, vs, ms;
-} chunk;
+typedef rcn_wino_chunk chunk;
 
 /* Chunk i of the batch of n cut into `chunks` of sizes that differ by at
  * most one (at most nb samples each, nb from wino_plan.h): no short last
  * chunk whose products would run on a few tiles. */
 static chunk chunk_at(const rcn_conv_shape *s, int n, int i, int chunks)
 {
-    chunk c;
-    c.n0 = (int)((long)i * n / chunks);
-    c.cnt = (int)((long)(i + 1) * n / chunks) - c.n0;
-    c.T = c.cnt * rcn_wino_tiles(s, &BUDGET);
-    c.hw = (size_t)s->h * s->w;
-    c.ld = rcn_wino_row_ld((size_t)c.T);
-    c.vs = rcn_wino_plane_stride(s->cin, c.ld);
-    c.ms = rcn_wino_plane_stride(s->cout, c.ld);
+    const int n0 = (int)((long)i * n / chunks);
+    chunk c = rcn_wino_chunk_of(s, n, n0, (int)((long)(i + 1) * n / chunks) - n0, &BUDGET);
     assert(c.cnt >= 1 && (size_t)c.T <= c.ld);
     return c;
 }
 
-/* Offset of channel ch's plane of the chunk's first sample in an
- * activation of n samples. */
-static size_t plane_at(const chunk *c, int n, int ch)
+/* Offset of channel ch's plane of the chunk's first sample. */
+static size_t plane_at(const chunk *c, int ch)
 {
-    return ((size_t)ch * n + c->n0) * c->hw;
+    return rcn_wino_plane_at(c, ch, 0);
 }
 
 void rcn_wino_prepare(const rcn_conv_shape *s, const float *w, float *u)
@@ -736,8 +724,8 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
         const chunk c = chunk_at(s, n, ck, chunks);
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
-            input_channel(&g, x + plane_at(&c, n, ci), c.cnt, v + (size_t)ci * c.ld, c.vs,
-                          ci + 1 < cin ? x + plane_at(&c, n, ci + 1) : NULL);
+            input_channel(&g, x + plane_at(&c, ci), c.cnt, v + (size_t)ci * c.ld, c.vs,
+                          ci + 1 < cin ? x + plane_at(&c, ci + 1) : NULL);
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
         RCN_PROF_BEGIN(t1);
         for (int xi = 0; xi < XI; xi++)
@@ -746,9 +734,9 @@ void rcn_wino_forward(const rcn_conv_shape *s, int n, const float *x, const floa
         RCN_PROF_END(t1, RCN_PROF_GEMM);
         RCN_PROF_BEGIN(t2);
         for (int co = 0; co < cout; co++) {
-            const size_t at = plane_at(&c, n, co);
+            const size_t at = plane_at(&c, co);
             output_channel(&g, m + (size_t)co * c.ld, c.ms, c.cnt, y + at,
-                           co + 1 < cout ? y + plane_at(&c, n, co + 1) : NULL);
+                           co + 1 < cout ? y + plane_at(&c, co + 1) : NULL);
             if (finish)
                 conv_ops_row(ops, co, y + at, ops->res ? ops->res + at : NULL, c.cnt * c.hw, 1);
         }
@@ -783,11 +771,11 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
         const int n0 = c.n0;
         RCN_PROF_BEGIN(t0);
         for (int ci = 0; ci < cin; ci++)
-            input_channel(&g, x + plane_at(&c, n, ci), c.cnt, v + (size_t)ci * c.ld, c.vs,
-                          ci + 1 < cin ? x + plane_at(&c, n, ci + 1) : NULL);
+            input_channel(&g, x + plane_at(&c, ci), c.cnt, v + (size_t)ci * c.ld, c.vs,
+                          ci + 1 < cin ? x + plane_at(&c, ci + 1) : NULL);
         for (int co = 0; co < cout; co++)
-            grad_output_channel(&g, dy + plane_at(&c, n, co), c.cnt, dm + (size_t)co * c.ld,
-                                c.ms, co + 1 < cout ? dy + plane_at(&c, n, co + 1) : NULL);
+            grad_output_channel(&g, dy + plane_at(&c, co), c.cnt, dm + (size_t)co * c.ld,
+                                c.ms, co + 1 < cout ? dy + plane_at(&c, co + 1) : NULL);
         RCN_PROF_END(t0, RCN_PROF_TRANSFORM);
         RCN_PROF_BEGIN(t1);
         for (int xi = 0; xi < XI; xi++)
@@ -803,7 +791,7 @@ void rcn_wino_backward(const rcn_conv_shape *s, int n, const float *x, const flo
             /* dx = [dx or res +] the adjoint, dx and res in the same layout */
             const float *add = accumulate_dx ? dx : res;
             for (int ci = 0; ci < cin; ci++) {
-                const size_t at = plane_at(&c, n, ci), nx = plane_at(&c, n, ci + 1);
+                const size_t at = plane_at(&c, ci), nx = plane_at(&c, ci + 1);
                 const int last = ci + 1 == cin;
                 adjoint_channel(&g, v + (size_t)ci * c.ld, c.vs, c.cnt, dx + at,
                                 add ? add + at : NULL, last ? NULL : dx + nx,
