@@ -81,24 +81,29 @@ static size_t tile_ld(const rcn_conv_shape *s, int t)
 #define WINO_MIN_CIN 4
 
 /* ... and once a plane has a few tiles: on 2x2 and 1x1 planes (resnet18's
- * last stages) the transformed weights (16 per kernel) outweigh the data and
- * im2col + GEMM (or the centre tap alone) is faster. */
+ * last stages) the transformed weights (16 per kernel for F(2x2,3x3), 36
+ * for F(4x4,3x3)) outweigh the data and im2col + GEMM (or the centre tap
+ * alone) is faster. Counted in 2x2 tiles: planes of at least 3 x 3. */
 #define WINO_MIN_TILES 4
 
-/* The AVX2 Winograd path (CPUs without AVX-512), by the same two rules. */
-static int use_wino2(const rcn_conv_shape *s)
+/* Both rules. */
+static int wino_worth(const rcn_conv_shape *s)
 {
-    return rcn_wino2_applies(s) && s->cin >= WINO_MIN_CIN &&
-           ((s->h + 1) / 2) * ((s->w + 1) / 2) >= WINO_MIN_TILES;
+    return s->cin >= WINO_MIN_CIN && ((s->h + 1) / 2) * ((s->w + 1) / 2) >= WINO_MIN_TILES;
 }
 
+/* The AVX2 Winograd path (CPUs without AVX-512). */
+static int use_wino2(const rcn_conv_shape *s)
+{
+    return rcn_wino2_applies(s) && wino_worth(s);
+}
+
+/* The AVX-512 one; shapes im2col cannot take go to it regardless. */
 static int use_wino(const rcn_conv_shape *s)
 {
     if (!rcn_wino_applies(s))
         return 0;
-    if (!rcn_cv_applies(s))
-        return 1;
-    return s->cin >= WINO_MIN_CIN && ((s->h + 1) / 2) * ((s->w + 1) / 2) >= WINO_MIN_TILES;
+    return !rcn_cv_applies(s) || wino_worth(s);
 }
 
 /* Which Winograd implementation takes shape s on this CPU now: 1 the
